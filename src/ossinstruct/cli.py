@@ -1,0 +1,98 @@
+"""`ossinstruct <stage> --input PATH --output PATH [--config FILE]`: each stage outside Snakemake.
+
+Side artifacts (a stage's report, its excluded rows) are written next to `--output`, named after
+it: `<output stem>_report.json`, `<output stem>_excluded.jsonl`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import stages
+from .config import ConfigError, load_config
+
+SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
+
+STAGES = {
+    "seeds": "draw seed snippets from the configured source trees (no --input)",
+    "generate": "ask the teacher for a problem and solution per seed",
+    "parse": "parse responses into problem/solution pairs (the paper's parser)",
+    "clean": "drop duplicate seeds, problems and solutions (whitespace-free, first wins)",
+    "decontaminate": "drop pairs containing benchmark strings",
+    "sft": "build Magicoder instruction/response rows",
+    "train": "fine-tune the student (--output is the model folder)",
+    "export": "export a fine-tuned model folder to GGUF for llama.cpp",
+    "evaluate": "EvalPlus on a GGUF model (--output is a folder; --benchmark)",
+    "tables": "Table 1 from results/eval-style score folders (--input is that folder)",
+}
+
+
+def side(output: str, suffix: str) -> str:
+    path = Path(output)
+    stem = path.name.split(".")[0]
+    return str(path.with_name(f"{stem}_{suffix}"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ossinstruct", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="stage", required=True)
+    for name, help_text in STAGES.items():
+        command = commands.add_parser(name, help=help_text, description=help_text)
+        if name != "seeds":
+            command.add_argument("--input", required=True, help="input file or folder")
+        command.add_argument("--output", required=True, help="output file or folder")
+        command.add_argument("--config", default="config.yaml", help="configuration file (default: config.yaml)")
+        if name == "evaluate":
+            command.add_argument("--benchmark", choices=["humaneval", "mbpp"], required=True)
+            command.add_argument("--model-name", default="model", help="name recorded in scores.json")
+        command.add_argument("--threads", type=int, default=2, help="CPU threads for model work")
+    args = parser.parse_args(argv)
+    stages.setup_logging()
+    try:
+        config = load_config(args.config, SCHEMA)
+    except (ConfigError, OSError) as error:
+        print(f"ossinstruct: {error}", file=sys.stderr)
+        return 2
+    out = args.output
+    match args.stage:
+        case "seeds":
+            stages.run_seeds(out, side(out, "report.json"), config["seeds"])
+        case "generate":
+            stages.run_generate(args.input, out, side(out, "report.json"), config["teacher"],
+                                config["cache_dir"], args.threads)
+        case "parse":
+            stages.run_parse(args.input, out, side(out, "excluded.jsonl"), side(out, "report.json"))
+        case "clean":
+            stages.run_clean(args.input, out, side(out, "excluded.jsonl"), side(out, "report.json"),
+                             config["curate"])
+        case "decontaminate":
+            benchmarks = {k: v for k, v in config["curate"]["benchmarks"].items() if v}
+            stages.run_decontaminate(args.input, out, side(out, "excluded.jsonl"),
+                                     side(out, "report.json"), config["curate"], benchmarks)
+        case "sft":
+            stages.run_sft(args.input, out)
+        case "train":
+            stages.run_train(args.input, out, str(Path(out) / "train_metrics.json"), config["train"],
+                             config["cache_dir"], args.threads)
+        case "export":
+            stages.run_export(args.input, out, {"student": config["train"]["student"],
+                                                "gguf_type": config["evaluate"]["gguf_type"]})
+        case "evaluate":
+            folder = Path(out)
+            stages.run_evaluate(args.benchmark, args.input, args.model_name, str(folder / "samples.jsonl"),
+                                str(folder / "scores.json"), config["evaluate"], config["cache_dir"],
+                                args.threads, str(folder))
+        case "tables":
+            root = Path(args.input)
+            scores = {
+                model.name: {path.parent.name: str(path) for path in sorted(model.glob("*/scores.json"))}
+                for model in sorted(root.iterdir()) if model.is_dir()
+            }
+            stages.run_table1(scores, config["tables"]["paper_table1"], out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,216 @@
+"""Stage 6, evaluation (paper §4.1, method §7): EvalPlus HumanEval(+) and MBPP(+), greedy.
+
+Writes `results/eval/{model}/{benchmark}/samples.jsonl` (`task_id`, `solution`, raw `completion`)
+and `scores.json`. Prompts are the paper's (`experiments/text2code.py`): the Magicoder template
+with the response pre-filled by an opening ```python fence (and, for HumanEval, the task's own
+prompt), the completion cut at the closing fence; MBPP code is sanitised. Model-generated code
+runs only inside EvalPlus's sandbox (time and memory limits), in a subprocess with no network and
+a hard timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from .io import read_json, read_jsonl, write_jsonl
+from .sft import prompt_text
+
+log = logging.getLogger(__name__)
+
+BENCHMARKS = ("humaneval", "mbpp")
+OVERRIDE_VARIABLE = {"humaneval": "HUMANEVAL_OVERRIDE_PATH", "mbpp": "MBPP_OVERRIDE_PATH"}
+FENCE = "```"
+
+
+class EvaluationError(RuntimeError):
+    pass
+
+
+def humaneval_prompt(task: dict) -> tuple[str, str]:
+    """(instruction, response prefix) for one HumanEval(+) task."""
+    prompt = task["prompt"].strip()
+    instruction = f"Write a solution to the following problem:\n```python\n{prompt}\n```"
+    return instruction, f"```python\n{prompt}"
+
+
+def mbpp_prompt(task: dict) -> tuple[str, str]:
+    """(instruction, response prefix) for one MBPP(+) task: text up to the first assert + it."""
+    prompt = task["prompt"]
+    inner = prompt[prompt.index('"""') + 3 : prompt.rindex('"""')]
+    cut = inner.index("assert")
+    description = inner[:cut].strip()
+    if not description.endswith("."):
+        description += "."
+    assertion = inner[cut:].strip()
+    instruction = (
+        f"{description} Your code should satisfy the following assertion:\n"
+        f"```python\n{assertion}\n```"
+    )
+    return instruction, "```python"
+
+
+def build_prompt(benchmark: str, task: dict, bos_text: str = "") -> str:
+    instruction, prefix = (humaneval_prompt if benchmark == "humaneval" else mbpp_prompt)(task)
+    return bos_text + prompt_text(instruction, prefix)
+
+
+def to_solution(benchmark: str, task: dict, completion: str) -> str:
+    """The code EvalPlus runs: completion cut at the closing fence (HumanEval keeps the prompt)."""
+    code = completion.split(FENCE)[0]
+    if benchmark == "humaneval":
+        return task["prompt"].strip() + code
+    from evalplus.sanitize import sanitize
+
+    return sanitize(code, task["entry_point"])
+
+
+def gguf_bos_text(model_path: str | os.PathLike) -> str:
+    """The BOS token's text, to start every prompt with it as training did (BOS + prompt).
+
+    llama.cpp adds BOS itself only when the file says `add_bos_token`; the server parses special
+    tokens in prompt text, so writing the token out gives the same token ids as in training.
+    """
+    import gguf
+
+    reader = gguf.GGUFReader(str(model_path))
+    if "tokenizer.ggml.bos_token_id" not in reader.fields:
+        return ""
+    add_bos = reader.fields.get("tokenizer.ggml.add_bos_token")
+    if add_bos is not None and add_bos.contents():
+        return ""
+    bos_id = reader.fields["tokenizer.ggml.bos_token_id"].contents()
+    return reader.fields["tokenizer.ggml.tokens"].contents()[bos_id]
+
+
+def load_tasks(path: str | os.PathLike, limit: int | None = None) -> list[dict]:
+    tasks = read_jsonl(path)
+    return tasks[:limit] if limit else tasks
+
+
+def generate_samples(
+    benchmark: str,
+    tasks: Sequence[dict],
+    complete: Callable[[str], str],
+    bos_text: str = "",
+    concurrency: int = 1,
+) -> list[dict]:
+    prompts = [build_prompt(benchmark, task, bos_text) for task in tasks]
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        completions = list(pool.map(complete, prompts))
+    log.info("%s: %d completions in %.0fs", benchmark, len(tasks), time.monotonic() - started)
+    return [
+        {"task_id": task["task_id"], "solution": to_solution(benchmark, task, completion), "completion": completion}
+        for task, completion in zip(tasks, completions, strict=True)
+    ]
+
+
+def completion_function(client, model: str, settings: dict) -> Callable[[str], str]:
+    def complete(prompt: str) -> str:
+        response = client.completions.create(
+            model=model,
+            prompt=prompt,
+            max_tokens=settings["max_new_tokens"],
+            temperature=0.0,
+            stop=[FENCE],
+            extra_body={"repeat_penalty": settings["repeat_penalty"]},
+        )
+        return response.choices[0].text
+
+    return complete
+
+
+def network_isolation_prefix() -> list[str]:
+    """`unshare` into a new network namespace (root, or an unprivileged user namespace)."""
+    if shutil.which("unshare"):
+        for prefix in (["unshare", "--net"], ["unshare", "--map-root-user", "--net"]):
+            probe = subprocess.run([*prefix, "true"], capture_output=True)
+            if probe.returncode == 0:
+                return prefix
+    return []
+
+
+def run_evalplus(
+    benchmark: str,
+    samples_path: Path,
+    dataset_path: Path,
+    cache_dir: Path,
+    timeout_s: int,
+    parallel: int,
+    require_no_network: bool = True,
+    log_path: Path | None = None,
+) -> dict:
+    """`evalplus.evaluate` in a subprocess with a hard timeout; returns its per-task results."""
+    results_path = samples_path.with_name(samples_path.stem + "_eval_results.json")
+    results_path.unlink(missing_ok=True)  # evalplus would silently reuse stale results
+    isolation = network_isolation_prefix()
+    if require_no_network and not isolation:
+        raise EvaluationError(
+            "cannot run model-generated code without network isolation: `unshare --net` failed "
+            "(set evaluate.require_no_network: false to run without it)"
+        )
+    env = dict(os.environ)
+    env.update(
+        {
+            OVERRIDE_VARIABLE[benchmark]: str(dataset_path.resolve()),
+            "XDG_CACHE_HOME": str(cache_dir.resolve()),
+            "HF_DATASETS_OFFLINE": "1",
+            "HF_HUB_OFFLINE": "1",
+        }
+    )
+    command = [
+        *isolation, sys.executable, "-m", "evalplus.evaluate",
+        "--dataset", benchmark, "--samples", str(samples_path.resolve()),
+        "--parallel", str(parallel),
+    ]  # fmt: skip
+    sink = open(log_path, "ab") if log_path else subprocess.DEVNULL
+    process = subprocess.Popen(
+        command, env=env, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        raise EvaluationError(f"evalplus on {samples_path} passed its {timeout_s}s limit and was killed") from None
+    if process.returncode != 0 or not results_path.exists():
+        raise EvaluationError(
+            f"evalplus on {samples_path} failed with exit code {process.returncode}"
+            + (f" (see {log_path})" if log_path else "")
+        )
+    return read_json(results_path)
+
+
+def score(results: dict, task_ids: Sequence[str]) -> dict:
+    """pass@1 (greedy: one sample per task) on the base and the plus tests."""
+    passed_base, passed_plus = [], []
+    for task_id in task_ids:
+        outcome = results["eval"][task_id][0]
+        if outcome["base_status"] == "pass":
+            passed_base.append(task_id)
+            if outcome["plus_status"] == "pass":
+                passed_plus.append(task_id)
+    n = len(task_ids)
+    return {
+        "n_tasks": n,
+        "pass@1": {"base": round(100 * len(passed_base) / n, 2), "plus": round(100 * len(passed_plus) / n, 2)},
+        "passed": {"base": passed_base, "plus": passed_plus},
+    }
+
+
+def subset_dataset(source: Path, destination: Path, limit: int | None) -> Path:
+    """EvalPlus insists on a sample for every task of its data set, so a subset is its own file."""
+    if not limit:
+        return source
+    write_jsonl(destination, load_tasks(source, limit))
+    return destination

@@ -1,0 +1,152 @@
+"""Stage 1, seed snippets (paper §2.1): random runs of 1-15 consecutive lines from source documents.
+
+Reads a local source tree per language (default: this interpreter's standard library and whatever
+other languages the machine has); writes `results/seeds/{corpus}.jsonl` with the fields
+`id, lang, seed, source, start_line, n_lines, raw_index, index`.
+
+The draw reproduces the paper's code exactly: the first `max_considered` documents, mapped in
+chunks of `chunk_size` rows, Python's `random` reseeded with `seed + index of the chunk's first row`
+at each chunk; per document a start line `random.choice(range(n_lines))` and a length
+`randint(min_lines, max_lines)`; then the whole set shuffled with `seed` the way Hugging Face
+`datasets.Dataset.shuffle` does it (a numpy `default_rng(seed).permutation`). `raw_index` is the
+position before the shuffle, `index` the position after it; a language keeps `index < quota`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import sysconfig
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+SKIP_DIRS = {"site-packages", "dist-packages", "__pycache__", "node_modules", ".git"}
+
+
+@dataclass(frozen=True)
+class Document:
+    source: str
+    text: str
+
+
+def expand_root(root: str) -> Path:
+    """`{stdlib}` is this interpreter's standard library; `~` and environment variables expand."""
+    root = root.replace("{stdlib}", sysconfig.get_paths()["stdlib"])
+    return Path(os.path.expandvars(os.path.expanduser(root)))
+
+
+def list_documents(
+    roots: Sequence[str], extensions: Sequence[str], max_considered: int, max_file_bytes: int
+) -> list[Document]:
+    """Every readable, non-empty UTF-8 file under `roots` with one of `extensions`, in path order.
+
+    Sorted paths make the document order, and so the draw, the same on every run of one machine.
+    Empty documents are left out: the paper's `random.choice` would fail on them.
+    """
+    suffixes = tuple(extensions)
+    paths: list[Path] = []
+    for root in roots:
+        base = expand_root(root)
+        if not base.is_dir():
+            log.warning("seed root %s (from %r) is not a directory; skipped", base, root)
+            continue
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+            paths.extend(Path(dirpath) / name for name in filenames if name.endswith(suffixes))
+    documents: list[Document] = []
+    for path in sorted(set(paths)):
+        if len(documents) >= max_considered:
+            break
+        try:
+            if not path.is_file() or path.stat().st_size > max_file_bytes:
+                continue
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if text.strip():
+            documents.append(Document(source=str(path), text=text))
+    return documents
+
+
+def draw_snippet(rng: random.Random, text: str, min_lines: int, max_lines: int) -> tuple[str, int, int]:
+    """The paper's per-document draw; returns (snippet, start_line, number of lines taken)."""
+    lines = text.splitlines(keepends=True)
+    start = rng.choice(range(len(lines)))
+    length = rng.randint(min_lines, max_lines)
+    taken = lines[start : start + length]
+    return "".join(taken), start, len(taken)
+
+
+def extract_seeds(
+    documents: Sequence[Document],
+    lang: str,
+    quota: int,
+    seed: int = 976,
+    chunk_size: int = 1000,
+    min_lines: int = 1,
+    max_lines: int = 15,
+) -> list[dict]:
+    drawn: list[tuple[str, int, int]] = []
+    for chunk_start in range(0, len(documents), chunk_size):
+        rng = random.Random(seed + chunk_start)
+        for document in documents[chunk_start : chunk_start + chunk_size]:
+            drawn.append(draw_snippet(rng, document.text, min_lines, max_lines))
+    order = np.random.default_rng(seed).permutation(len(drawn)) if drawn else []
+    rows = []
+    for index, raw_index in enumerate(order[:quota]):
+        raw_index = int(raw_index)
+        snippet, start, n_lines = drawn[raw_index]
+        rows.append(
+            {
+                "id": f"{lang}-{index}",
+                "lang": lang,
+                "seed": snippet,
+                "source": documents[raw_index].source,
+                "start_line": start,
+                "n_lines": n_lines,
+                "raw_index": raw_index,
+                "index": index,
+            }
+        )
+    return rows
+
+
+def collect_seeds(settings: dict) -> tuple[list[dict], dict]:
+    """All languages of a `seeds` config section; returns the rows and a per-language report."""
+    rows: list[dict] = []
+    report: dict = {"languages": {}}
+    for lang, spec in settings["languages"].items():
+        documents = list_documents(
+            spec["roots"], spec["extensions"], settings["max_considered"], settings["max_file_bytes"]
+        )
+        lang_rows = extract_seeds(
+            documents,
+            lang,
+            spec["quota"],
+            seed=settings["seed"],
+            chunk_size=settings["chunk_size"],
+            min_lines=settings["min_lines"],
+            max_lines=settings["max_lines"],
+        )
+        report["languages"][lang] = {
+            "documents": len(documents),
+            "quota": spec["quota"],
+            "seeds": len(lang_rows),
+            "quota_met": len(lang_rows) == spec["quota"],
+        }
+        if len(lang_rows) < spec["quota"]:
+            log.warning("%s: %d seeds of a quota of %d (%d documents found)",
+                        lang, len(lang_rows), spec["quota"], len(documents))
+        rows.extend(lang_rows)
+    report["total"] = len(rows)
+    return rows, report
+
+
+def seeds_by_id(rows: Iterable[dict]) -> dict[str, dict]:
+    return {row["id"]: row for row in rows}

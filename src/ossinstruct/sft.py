@@ -1,0 +1,64 @@
+"""Stage 4, fine-tuning data (paper §3, method §6): the Magicoder template and the loss mask.
+
+Reads decontaminated pairs; writes `results/sft/{dataset}.jsonl` rows with `instruction` and
+`response`. `tokenize_example` turns one row into `input_ids`/`labels` exactly as the paper's
+`train.py`: BOS + prompt (no EOS, labels -100), then response + EOS (trained), truncated to the
+maximum length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+SYSTEM = (
+    "You are an exceptionally intelligent coding assistant that consistently delivers accurate "
+    "and reliable responses to user instructions."
+)
+MAGICODER_PROMPT = SYSTEM + "\n\n@@ Instruction\n{instruction}\n\n@@ Response\n{response}"
+INSTRUCTION_PREFIX = "Write a solution to the following coding problem:\n"
+IGNORE_INDEX = -100
+
+
+def to_sft_row(row: dict) -> dict:
+    return {**row, "instruction": INSTRUCTION_PREFIX + row["problem"], "response": row["solution"]}
+
+
+def to_sft_rows(rows: Iterable[dict]) -> list[dict]:
+    return [to_sft_row(row) for row in rows]
+
+
+def prompt_text(instruction: str, response_prefix: str = "") -> str:
+    return MAGICODER_PROMPT.format(instruction=instruction, response=response_prefix)
+
+
+def tokenize_example(tokenizer, instruction: str, response: str, max_length: int) -> dict:
+    """input_ids, labels (prompt masked with -100) and whether the row was truncated."""
+    prompt_ids = tokenizer.encode(prompt_text(instruction), add_special_tokens=False)
+    if tokenizer.bos_token_id is not None:
+        prompt_ids = [tokenizer.bos_token_id] + prompt_ids
+    response_ids = tokenizer.encode(response, add_special_tokens=False) + [tokenizer.eos_token_id]
+    input_ids = (prompt_ids + response_ids)[:max_length]
+    labels = ([IGNORE_INDEX] * len(prompt_ids) + response_ids)[:max_length]
+    return {
+        "input_ids": input_ids,
+        "labels": labels,
+        "truncated": len(prompt_ids) + len(response_ids) > max_length,
+    }
+
+
+def pad_batch(features: list[dict], pad_id: int) -> dict:
+    """Right padding to the longest row of the batch; padded labels are -100 (no packing)."""
+    import torch
+
+    longest = max(len(feature["input_ids"]) for feature in features)
+    input_ids, labels, attention = [], [], []
+    for feature in features:
+        gap = longest - len(feature["input_ids"])
+        input_ids.append(feature["input_ids"] + [pad_id] * gap)
+        labels.append(feature["labels"] + [IGNORE_INDEX] * gap)
+        attention.append([1] * len(feature["input_ids"]) + [0] * gap)
+    return {
+        "input_ids": torch.tensor(input_ids),
+        "labels": torch.tensor(labels),
+        "attention_mask": torch.tensor(attention),
+    }

@@ -1,0 +1,194 @@
+"""One entry point per stage, over plain paths and config sections.
+
+Snakemake's `script:` adapters and the `ossinstruct` command line both call these, so a stage
+behaves the same inside and outside the workflow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+
+from .io import read_json, read_jsonl, write_json, write_jsonl
+
+log = logging.getLogger(__name__)
+
+
+def setup_logging(path: str | None = None) -> None:
+    handlers = [logging.FileHandler(path, mode="w")] if path else [logging.StreamHandler()]
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        handlers=handlers, force=True,
+    )  # fmt: skip
+
+
+def run_seeds(output: str, report: str, settings: dict) -> None:
+    from .seeds import collect_seeds
+
+    rows, summary = collect_seeds(settings)
+    if not rows:
+        raise ValueError("seeds: no seed snippets found under any configured root (seeds.languages.*.roots)")
+    write_jsonl(output, rows)
+    write_json(report, summary)
+
+
+def run_generate(seeds: str, responses: str, report: str, settings: dict, cache_dir: str,
+                 threads: int = 2, server_log: str | None = None) -> None:
+    from .generate import (
+        ResponseCache, TeacherError, check_reachable, estimate_tokens, generate_responses, make_client,
+    )
+    from .server import LlamaCppServer
+
+    rows = read_jsonl(seeds)
+    cache = ResponseCache(Path(cache_dir) / "teacher-responses.sqlite")
+    try:
+        if settings["server"] == "llama_cpp":
+            if not settings.get("gguf"):
+                raise TeacherError("config key 'teacher.gguf': required when teacher.server is llama_cpp")
+            with LlamaCppServer(settings["gguf"], settings["model"], n_ctx=settings["context_length"],
+                                threads=threads, log_path=server_log) as server:
+                client = make_client(server.base_url, "sk-local-server", settings)
+                fingerprint = f"gguf:{server.model_path.name}:{server.model_path.stat().st_size}"
+                answered, summary = generate_responses(
+                    rows, settings, client, cache, server.count_tokens, fingerprint, server.base_url
+                )
+        else:
+            base_url = settings.get("base_url")
+            if not base_url:
+                raise TeacherError("config key 'teacher.base_url': required when teacher.server is openai")
+            api_key = os.environ.get(settings["api_key_env"])
+            if not api_key:
+                raise TeacherError(
+                    f"config key 'teacher.api_key_env': environment variable {settings['api_key_env']} is not set"
+                )
+            check_reachable(base_url, api_key)
+            client = make_client(base_url, api_key, settings)
+            answered, summary = generate_responses(rows, settings, client, cache, estimate_tokens, "", base_url)
+    finally:
+        cache.close()
+    write_jsonl(responses, answered)
+    write_json(report, summary)
+
+
+def run_parse(responses: str, parsed: str, excluded: str, report: str) -> None:
+    from .parse import parse_responses
+
+    kept, dropped, summary = parse_responses(read_jsonl(responses))
+    write_jsonl(excluded, dropped)
+    write_jsonl(parsed, kept)
+    write_json(report, summary)
+
+
+def run_clean(parsed: str, clean: str, excluded: str, report: str, settings: dict) -> None:
+    from .clean import clean_pairs
+
+    kept, dropped, summary = clean_pairs(read_jsonl(parsed), seed=settings["shuffle_seed"])
+    write_jsonl(excluded, dropped)
+    write_jsonl(clean, kept)
+    write_json(report, summary)
+
+
+def run_decontaminate(clean: str, decontaminated: str, excluded: str, report: str,
+                      settings: dict, benchmarks: dict) -> None:
+    from .benchmarks import load_benchmark_strings
+    from .decontaminate import decontaminate
+
+    families, skipped = load_benchmark_strings(benchmarks, settings["fix_allow_list"])
+    kept, dropped, summary = decontaminate(read_jsonl(clean), families, settings["columns"])
+    summary["skipped_families"] = skipped
+    summary["complete"] = not skipped
+    if skipped:
+        log.warning("decontamination is incomplete: no data for %s", ", ".join(skipped))
+    write_jsonl(excluded, dropped)
+    write_jsonl(decontaminated, kept)
+    write_json(report, summary)
+
+
+def run_curation_report(step_reports: list[str], output: str) -> None:
+    """The audit of one teacher's curation: every step's counts, checked to add up."""
+    steps = [read_json(path) for path in step_reports]
+    for before, after in zip(steps, steps[1:]):
+        if before["rows_out"] != after["rows_in"]:
+            raise ValueError(f"curation counts do not chain: {before['step']} out {before['rows_out']} "
+                             f"!= {after['step']} in {after['rows_in']}")
+    for step in steps:
+        if step["rows_in"] != step["rows_out"] + sum(step["dropped_by_reason"].values()):
+            raise ValueError(f"curation step {step['step']}: rows in != rows out + dropped")
+    write_json(output, {"rows_in": steps[0]["rows_in"], "rows_out": steps[-1]["rows_out"], "steps": steps})
+
+
+def run_sft(decontaminated: str, output: str) -> None:
+    from .sft import to_sft_rows
+
+    write_jsonl(output, to_sft_rows(read_jsonl(decontaminated)))
+
+
+def _fingerprint(*parts) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part if isinstance(part, bytes) else json.dumps(part, sort_keys=True).encode())
+    return digest.hexdigest()[:12]
+
+
+def run_train(sft: str, model_dir: str, metrics: str, settings: dict, cache_dir: str, threads: int = 2) -> None:
+    from .train import train_student
+
+    rows = read_jsonl(sft)
+    # Checkpoints live outside the outputs (Snakemake deletes those before a job) and are keyed by
+    # the settings and the data, so a resumed run never continues someone else's training.
+    key = _fingerprint(settings, Path(sft).read_bytes())
+    checkpoints = Path(cache_dir) / "checkpoints" / f"{settings['run']}-{key}"
+    summary = train_student(rows, settings, model_dir, str(checkpoints), threads)
+    summary["checkpoint_dir"] = str(checkpoints)
+    write_json(metrics, summary)
+
+
+def run_export(model_dir: str, output: str, settings: dict) -> None:
+    from .export import export_gguf
+
+    export_gguf(model_dir, settings["student"]["gguf"], output, settings["gguf_type"])
+
+
+def run_evaluate(benchmark: str, model_file: str, model_name: str, samples: str, scores: str,
+                 settings: dict, cache_dir: str, threads: int = 2, log_dir: str | None = None) -> None:
+    from .evaluate import (
+        completion_function, generate_samples, gguf_bos_text, load_tasks, run_evalplus, score,
+        subset_dataset,
+    )
+    from .generate import make_client
+    from .server import LlamaCppServer
+
+    samples_path = Path(samples)
+    dataset = subset_dataset(
+        Path(settings["datasets"][benchmark]),
+        samples_path.with_name("dataset.jsonl"),
+        settings["limit"],
+    )
+    tasks = load_tasks(dataset)
+    logs = Path(log_dir) if log_dir else None
+    if logs:
+        logs.mkdir(parents=True, exist_ok=True)
+    with LlamaCppServer(model_file, model_name, n_ctx=2048, threads=threads,
+                        log_path=logs / "server.log" if logs else None) as server:
+        client = make_client(server.base_url, "sk-local-server", {"timeout_s": 600, "max_retries": 2})
+        complete = completion_function(client, model_name, settings)
+        rows = generate_samples(benchmark, tasks, complete, gguf_bos_text(server.model_path),
+                                settings["concurrency"])
+    write_jsonl(samples_path, rows)
+    results = run_evalplus(
+        benchmark, samples_path, dataset, Path(cache_dir) / "evalplus", settings["timeout_s"],
+        min(settings["parallel"], threads), settings["require_no_network"],
+        logs / "evalplus.log" if logs else None,
+    )
+    summary = score(results, [task["task_id"] for task in tasks])
+    write_json(scores, {"model": model_name, "benchmark": benchmark, **summary})
+
+
+def run_table1(scores: dict[str, dict[str, str]], paper: str, output: str) -> None:
+    from .tables import paper_rows, reproduced_row, write_table
+
+    rows = [reproduced_row(model, by_benchmark) for model, by_benchmark in scores.items()]
+    write_table(output, rows + paper_rows(paper))
