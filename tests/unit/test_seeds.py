@@ -1,0 +1,86 @@
+import random
+
+import numpy as np
+import pytest
+
+from ossinstruct.seeds import Document, collect_seeds, extract_seeds, list_documents
+
+
+def paper_draw(texts, seed=976, chunk_size=1000, min_lines=1, max_lines=15):
+    """The paper's map function, written out: reseed the global RNG per chunk, then draw."""
+    out = []
+    for start in range(0, len(texts), chunk_size):
+        random.seed(seed + start)
+        for text in texts[start : start + chunk_size]:
+            lines = text.splitlines(keepends=True)
+            first = random.choice(range(len(lines)))
+            length = random.randint(min_lines, max_lines)
+            out.append("".join(lines[first : first + length]))
+    return out
+
+
+def corpus(n):
+    return [Document(f"doc{i}.py", "".join(f"line {i}.{j}\n" for j in range(1 + (i * 7) % 40))) for i in range(n)]
+
+
+def test_snippets_match_the_paper_rule_across_chunks():
+    documents = corpus(25)
+    rows = extract_seeds(documents, "python", quota=25, chunk_size=10)
+    expected = paper_draw([d.text for d in documents], chunk_size=10)
+    assert {row["raw_index"]: row["seed"] for row in rows} == dict(enumerate(expected))
+
+
+def test_shuffle_is_the_datasets_shuffle_with_seed_976():
+    datasets = pytest.importorskip("datasets")
+    documents = corpus(57)
+    rows = extract_seeds(documents, "python", quota=57)
+    shuffled = datasets.Dataset.from_dict({"raw_index": list(range(57))}).shuffle(seed=976)
+    assert [row["raw_index"] for row in rows] == shuffled["raw_index"]
+    assert [row["index"] for row in rows] == list(range(57))
+
+
+def test_quota_takes_the_first_indices_and_is_deterministic():
+    documents = corpus(40)
+    first = extract_seeds(documents, "cpp", quota=7)
+    assert [row["index"] for row in first] == list(range(7))
+    assert [row["id"] for row in first] == [f"cpp-{i}" for i in range(7)]
+    assert first == extract_seeds(documents, "cpp", quota=7)
+    for row in first:
+        assert 1 <= row["n_lines"] <= 15
+        lines = documents[row["raw_index"]].text.splitlines(keepends=True)
+        assert row["seed"] == "".join(lines[row["start_line"] : row["start_line"] + row["n_lines"]])
+
+
+def test_a_different_seed_draws_differently():
+    documents = corpus(30)
+    assert extract_seeds(documents, "python", 30, seed=1) != extract_seeds(documents, "python", 30)
+
+
+def test_documents_are_sorted_non_empty_utf8_and_capped(tmp_path):
+    (tmp_path / "b.py").write_text("print(2)\n")
+    (tmp_path / "a.py").write_text("print(1)\n")
+    (tmp_path / "empty.py").write_text("  \n")
+    (tmp_path / "bad.py").write_bytes(b"\xff\xfe\x00broken")
+    (tmp_path / "notes.txt").write_text("not python\n")
+    (tmp_path / "site-packages").mkdir()
+    (tmp_path / "site-packages" / "c.py").write_text("print(3)\n")
+    docs = list_documents([str(tmp_path)], [".py"], max_considered=10, max_file_bytes=1000)
+    assert [d.source.split("/")[-1] for d in docs] == ["a.py", "b.py"]
+    assert len(list_documents([str(tmp_path)], [".py"], max_considered=1, max_file_bytes=1000)) == 1
+
+
+def test_collect_reports_unmet_quotas_and_missing_roots(tmp_path):
+    (tmp_path / "x.py").write_text("a = 1\nb = 2\n")
+    settings = {
+        "seed": 976, "chunk_size": 1000, "min_lines": 1, "max_lines": 15,
+        "max_considered": 100, "max_file_bytes": 10_000,
+        "languages": {
+            "python": {"quota": 3, "roots": [str(tmp_path)], "extensions": [".py"]},
+            "rust": {"quota": 2, "roots": [str(tmp_path / "nowhere")], "extensions": [".rs"]},
+        },
+    }
+    rows, report = collect_seeds(settings)
+    assert len(rows) == 1
+    assert report["languages"]["python"] == {"documents": 1, "quota": 3, "seeds": 1, "quota_met": False}
+    assert report["languages"]["rust"]["seeds"] == 0
+    assert np.isscalar(report["total"]) and report["total"] == 1

@@ -1,0 +1,49 @@
+import math
+
+from ossinstruct.sft import IGNORE_INDEX, MAGICODER_PROMPT, pad_batch, prompt_text, to_sft_row, tokenize_example
+
+
+def test_template_is_the_magicoders():
+    sft = to_sft_row({"problem": "Add two numbers.", "solution": "def add(a, b):\n    return a + b"})
+    assert sft["instruction"] == "Write a solution to the following coding problem:\nAdd two numbers."
+    assert sft["response"] == "def add(a, b):\n    return a + b"
+    text = MAGICODER_PROMPT.format(instruction=sft["instruction"], response=sft["response"])
+    assert text == (
+        "You are an exceptionally intelligent coding assistant that consistently delivers accurate and "
+        "reliable responses to user instructions.\n\n@@ Instruction\nWrite a solution to the following "
+        "coding problem:\nAdd two numbers.\n\n@@ Response\ndef add(a, b):\n    return a + b"
+    )
+    assert prompt_text("I").endswith("@@ Response\n")
+
+
+def test_loss_mask_prompt_ignored_response_and_eos_trained(smol_tokenizer):
+    tok = smol_tokenizer
+    example = tokenize_example(tok, "Write a solution to the following coding problem:\nSay hi.", "print('hi')", 4096)
+    prompt_ids = [tok.bos_token_id] + tok.encode(prompt_text("Write a solution to the following coding problem:\nSay hi."), add_special_tokens=False)
+    response_ids = tok.encode("print('hi')", add_special_tokens=False)
+    assert example["input_ids"] == prompt_ids + response_ids + [tok.eos_token_id]
+    assert example["input_ids"][0] == tok.bos_token_id
+    assert example["labels"][: len(prompt_ids)] == [IGNORE_INDEX] * len(prompt_ids)
+    assert example["labels"][len(prompt_ids) :] == response_ids + [tok.eos_token_id]
+    assert example["truncated"] is False
+
+
+def test_truncation_cuts_and_reports(smol_tokenizer):
+    example = tokenize_example(smol_tokenizer, "short", "word " * 500, 64)
+    assert len(example["input_ids"]) == len(example["labels"]) == 64
+    assert example["truncated"] is True
+
+
+def test_pad_batch_pads_right_with_ignored_labels():
+    batch = pad_batch([{"input_ids": [5, 6, 7], "labels": [-100, 6, 7]}, {"input_ids": [8], "labels": [8]}], pad_id=0)
+    assert batch["input_ids"].tolist() == [[5, 6, 7], [8, 0, 0]]
+    assert batch["labels"].tolist() == [[-100, 6, 7], [8, -100, -100]]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
+
+
+def test_effective_batch_arithmetic():
+    # global batch 512 = devices x per-device x accumulation, as the trainer derives it
+    for devices, per_device in [(1, 2), (2, 2), (8, 4), (3, 5)]:
+        accumulation = max(1, math.ceil(512 / (per_device * devices)))
+        assert devices * per_device * accumulation >= 512
+        assert devices * per_device * (accumulation - 1) < 512
