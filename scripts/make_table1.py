@@ -8,10 +8,7 @@ from ossinstruct import stages
 
 stages.setup_logging(snakemake.log[0])
 scores = {
-    model: {
-        benchmark: f"results/eval/{model}/{benchmark}/scores.json"
-        for benchmark in snakemake.params.benchmarks
-    }
+    model: {benchmark: f"results/eval/{model}/{benchmark}/scores.json" for benchmark in snakemake.params.benchmarks}
     for model in snakemake.params.models
 }
 stages.run_table1(scores, snakemake.input.paper, snakemake.output.table)

@@ -25,7 +25,7 @@ FAMILY_ORDER = (
 # `return ''.join(strings)`, but adjacent literals turned it into `return .join(strings)`, which
 # never matches, so the `''.join` solution does filter in the paper (reproduced by default).
 ALLOW_LIST = ["return x + y", "return len(string)", "return n**2"]
-ALLOW_LIST_AS_WRITTEN = ALLOW_LIST + ["return " ".join(strings)"]
+ALLOW_LIST_AS_WRITTEN = ALLOW_LIST + ["return .join(strings)"]
 ALLOW_LIST_AS_MEANT = ALLOW_LIST + ["return ''.join(strings)"]
 
 

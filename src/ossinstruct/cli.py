@@ -60,35 +60,52 @@ def main(argv: list[str] | None = None) -> int:
         case "seeds":
             stages.run_seeds(out, side(out, "report.json"), config["seeds"])
         case "generate":
-            stages.run_generate(args.input, out, side(out, "report.json"), config["teacher"],
-                                config["cache_dir"], args.threads)
+            stages.run_generate(
+                args.input, out, side(out, "report.json"), config["teacher"], config["cache_dir"], args.threads
+            )
         case "parse":
             stages.run_parse(args.input, out, side(out, "excluded.jsonl"), side(out, "report.json"))
         case "clean":
-            stages.run_clean(args.input, out, side(out, "excluded.jsonl"), side(out, "report.json"),
-                             config["curate"])
+            stages.run_clean(args.input, out, side(out, "excluded.jsonl"), side(out, "report.json"), config["curate"])
         case "decontaminate":
             benchmarks = {k: v for k, v in config["curate"]["benchmarks"].items() if v}
-            stages.run_decontaminate(args.input, out, side(out, "excluded.jsonl"),
-                                     side(out, "report.json"), config["curate"], benchmarks)
+            stages.run_decontaminate(
+                args.input, out, side(out, "excluded.jsonl"), side(out, "report.json"), config["curate"], benchmarks
+            )
         case "sft":
             stages.run_sft(args.input, out)
         case "train":
-            stages.run_train(args.input, out, str(Path(out) / "train_metrics.json"), config["train"],
-                             config["cache_dir"], args.threads)
+            stages.run_train(
+                args.input,
+                out,
+                str(Path(out) / "train_metrics.json"),
+                config["train"],
+                config["cache_dir"],
+                args.threads,
+            )
         case "export":
-            stages.run_export(args.input, out, {"student": config["train"]["student"],
-                                                "gguf_type": config["evaluate"]["gguf_type"]})
+            stages.run_export(
+                args.input, out, {"student": config["train"]["student"], "gguf_type": config["evaluate"]["gguf_type"]}
+            )
         case "evaluate":
             folder = Path(out)
-            stages.run_evaluate(args.benchmark, args.input, args.model_name, str(folder / "samples.jsonl"),
-                                str(folder / "scores.json"), config["evaluate"], config["cache_dir"],
-                                args.threads, str(folder))
+            stages.run_evaluate(
+                args.benchmark,
+                args.input,
+                args.model_name,
+                str(folder / "samples.jsonl"),
+                str(folder / "scores.json"),
+                config["evaluate"],
+                config["cache_dir"],
+                args.threads,
+                str(folder),
+            )
         case "tables":
             root = Path(args.input)
             scores = {
                 model.name: {path.parent.name: str(path) for path in sorted(model.glob("*/scores.json"))}
-                for model in sorted(root.iterdir()) if model.is_dir()
+                for model in sorted(root.iterdir())
+                if model.is_dir()
             }
             stages.run_table1(scores, config["tables"]["paper_table1"], out)
     return 0

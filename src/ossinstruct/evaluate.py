@@ -51,10 +51,7 @@ def mbpp_prompt(task: dict) -> tuple[str, str]:
     if not description.endswith("."):
         description += "."
     assertion = inner[cut:].strip()
-    instruction = (
-        f"{description} Your code should satisfy the following assertion:\n"
-        f"```python\n{assertion}\n```"
-    )
+    instruction = f"{description} Your code should satisfy the following assertion:\n```python\n{assertion}\n```"
     return instruction, "```python"
 
 
@@ -174,7 +171,11 @@ def run_evalplus(
     ]  # fmt: skip
     sink = open(log_path, "ab") if log_path else subprocess.DEVNULL
     process = subprocess.Popen(
-        command, env=env, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        command,
+        env=env,
+        stdout=sink,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
         start_new_session=True,
     )
     try:

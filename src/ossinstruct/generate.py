@@ -27,8 +27,7 @@ log = logging.getLogger(__name__)
 
 # The paper's prompts, verbatim (magicoder `generate_data.py` and `data/prompt.txt`).
 SYSTEM_PROMPT = (
-    "You are exceptionally skilled at crafting high-quality programming problems "
-    "and offering precise solutions."
+    "You are exceptionally skilled at crafting high-quality programming problems and offering precise solutions."
 )
 USER_PROMPT = """Please gain inspiration from the following random code snippet to create a high-quality programming problem. Present your output in two distinct sections: [Problem Description] and [Solution].
 
@@ -129,9 +128,7 @@ class ResponseCache:
         self.db.commit()
 
     def get(self, key: str) -> dict | None:
-        found = self.db.execute(
-            "SELECT response FROM responses WHERE request_hash = ?", (key,)
-        ).fetchone()
+        found = self.db.execute("SELECT response FROM responses WHERE request_hash = ?", (key,)).fetchone()
         return json.loads(found[0]) if found else None
 
     def put(self, key: str, request: dict, response: dict) -> None:
@@ -150,9 +147,7 @@ class ResponseCache:
 
 def check_reachable(base_url: str, api_key: str, timeout_s: float = 10.0) -> None:
     """Fail before any work when the teacher's server does not answer at all."""
-    request = urllib.request.Request(
-        base_url.rstrip("/") + "/models", headers={"Authorization": f"Bearer {api_key}"}
-    )
+    request = urllib.request.Request(base_url.rstrip("/") + "/models", headers={"Authorization": f"Bearer {api_key}"})
     try:
         urllib.request.urlopen(request, timeout=timeout_s).close()
     except urllib.error.HTTPError:
@@ -239,8 +234,14 @@ def generate_responses(
             report["prompt_tokens"] += answer["usage"]["prompt_tokens"] or 0
             report["completion_tokens"] += answer["usage"]["completion_tokens"] or 0
             rows_by_id[row["id"]] = {**row, "teacher": settings["name"], "request_hash": key, **answer}
-            log.info("teacher %d/%d answered %s in %.1fs (%s)", done, len(planned), row["id"],
-                     answer["latency_s"], answer["finish_reason"])
+            log.info(
+                "teacher %d/%d answered %s in %.1fs (%s)",
+                done,
+                len(planned),
+                row["id"],
+                answer["latency_s"],
+                answer["finish_reason"],
+            )
     if failures:
         raise TeacherError(
             f"{len(failures)} of {len(planned)} requests to the teacher at {base_url} failed "

@@ -141,8 +141,13 @@ def collect_seeds(settings: dict) -> tuple[list[dict], dict]:
             "quota_met": len(lang_rows) == spec["quota"],
         }
         if len(lang_rows) < spec["quota"]:
-            log.warning("%s: %d seeds of a quota of %d (%d documents found)",
-                        lang, len(lang_rows), spec["quota"], len(documents))
+            log.warning(
+                "%s: %d seeds of a quota of %d (%d documents found)",
+                lang,
+                len(lang_rows),
+                spec["quota"],
+                len(documents),
+            )
         rows.extend(lang_rows)
     report["total"] = len(rows)
     return rows, report

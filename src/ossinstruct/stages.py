@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import os
+import sys
 from pathlib import Path
 
 from .io import read_json, read_jsonl, write_json, write_jsonl
@@ -18,11 +19,20 @@ log = logging.getLogger(__name__)
 
 
 def setup_logging(path: str | None = None) -> None:
+    """Log to the rule's log file; a fatal error is written there too, not only to stderr."""
     handlers = [logging.FileHandler(path, mode="w")] if path else [logging.StreamHandler()]
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s",
         handlers=handlers, force=True,
     )  # fmt: skip
+    if path:
+        previous = sys.excepthook
+
+        def log_fatal(kind, error, trace):
+            logging.getLogger("ossinstruct").error("%s: %s", kind.__name__, error, exc_info=(kind, error, trace))
+            previous(kind, error, trace)
+
+        sys.excepthook = log_fatal
 
 
 def run_seeds(output: str, report: str, settings: dict) -> None:
@@ -35,10 +45,22 @@ def run_seeds(output: str, report: str, settings: dict) -> None:
     write_json(report, summary)
 
 
-def run_generate(seeds: str, responses: str, report: str, settings: dict, cache_dir: str,
-                 threads: int = 2, server_log: str | None = None) -> None:
+def run_generate(
+    seeds: str,
+    responses: str,
+    report: str,
+    settings: dict,
+    cache_dir: str,
+    threads: int = 2,
+    server_log: str | None = None,
+) -> None:
     from .generate import (
-        ResponseCache, TeacherError, check_reachable, estimate_tokens, generate_responses, make_client,
+        ResponseCache,
+        TeacherError,
+        check_reachable,
+        estimate_tokens,
+        generate_responses,
+        make_client,
     )
     from .server import LlamaCppServer
 
@@ -48,8 +70,13 @@ def run_generate(seeds: str, responses: str, report: str, settings: dict, cache_
         if settings["server"] == "llama_cpp":
             if not settings.get("gguf"):
                 raise TeacherError("config key 'teacher.gguf': required when teacher.server is llama_cpp")
-            with LlamaCppServer(settings["gguf"], settings["model"], n_ctx=settings["context_length"],
-                                threads=threads, log_path=server_log) as server:
+            with LlamaCppServer(
+                settings["gguf"],
+                settings["model"],
+                n_ctx=settings["context_length"],
+                threads=threads,
+                log_path=server_log,
+            ) as server:
                 client = make_client(server.base_url, "sk-local-server", settings)
                 fingerprint = f"gguf:{server.model_path.name}:{server.model_path.stat().st_size}"
                 answered, summary = generate_responses(
@@ -91,8 +118,9 @@ def run_clean(parsed: str, clean: str, excluded: str, report: str, settings: dic
     write_json(report, summary)
 
 
-def run_decontaminate(clean: str, decontaminated: str, excluded: str, report: str,
-                      settings: dict, benchmarks: dict) -> None:
+def run_decontaminate(
+    clean: str, decontaminated: str, excluded: str, report: str, settings: dict, benchmarks: dict
+) -> None:
     from .benchmarks import load_benchmark_strings
     from .decontaminate import decontaminate
 
@@ -110,10 +138,12 @@ def run_decontaminate(clean: str, decontaminated: str, excluded: str, report: st
 def run_curation_report(step_reports: list[str], output: str) -> None:
     """The audit of one teacher's curation: every step's counts, checked to add up."""
     steps = [read_json(path) for path in step_reports]
-    for before, after in zip(steps, steps[1:]):
+    for before, after in zip(steps, steps[1:], strict=False):
         if before["rows_out"] != after["rows_in"]:
-            raise ValueError(f"curation counts do not chain: {before['step']} out {before['rows_out']} "
-                             f"!= {after['step']} in {after['rows_in']}")
+            raise ValueError(
+                f"curation counts do not chain: {before['step']} out {before['rows_out']} "
+                f"!= {after['step']} in {after['rows_in']}"
+            )
     for step in steps:
         if step["rows_in"] != step["rows_out"] + sum(step["dropped_by_reason"].values()):
             raise ValueError(f"curation step {step['step']}: rows in != rows out + dropped")
@@ -152,10 +182,24 @@ def run_export(model_dir: str, output: str, settings: dict) -> None:
     export_gguf(model_dir, settings["student"]["gguf"], output, settings["gguf_type"])
 
 
-def run_evaluate(benchmark: str, model_file: str, model_name: str, samples: str, scores: str,
-                 settings: dict, cache_dir: str, threads: int = 2, log_dir: str | None = None) -> None:
+def run_evaluate(
+    benchmark: str,
+    model_file: str,
+    model_name: str,
+    samples: str,
+    scores: str,
+    settings: dict,
+    cache_dir: str,
+    threads: int = 2,
+    log_dir: str | None = None,
+) -> None:
     from .evaluate import (
-        completion_function, generate_samples, gguf_bos_text, load_tasks, run_evalplus, score,
+        completion_function,
+        generate_samples,
+        gguf_bos_text,
+        load_tasks,
+        run_evalplus,
+        score,
         subset_dataset,
     )
     from .generate import make_client
@@ -171,16 +215,21 @@ def run_evaluate(benchmark: str, model_file: str, model_name: str, samples: str,
     logs = Path(log_dir) if log_dir else None
     if logs:
         logs.mkdir(parents=True, exist_ok=True)
-    with LlamaCppServer(model_file, model_name, n_ctx=2048, threads=threads,
-                        log_path=logs / "server.log" if logs else None) as server:
+    with LlamaCppServer(
+        model_file, model_name, n_ctx=2048, threads=threads, log_path=logs / "server.log" if logs else None
+    ) as server:
         client = make_client(server.base_url, "sk-local-server", {"timeout_s": 600, "max_retries": 2})
         complete = completion_function(client, model_name, settings)
-        rows = generate_samples(benchmark, tasks, complete, gguf_bos_text(server.model_path),
-                                settings["concurrency"])
+        rows = generate_samples(benchmark, tasks, complete, gguf_bos_text(server.model_path), settings["concurrency"])
     write_jsonl(samples_path, rows)
     results = run_evalplus(
-        benchmark, samples_path, dataset, Path(cache_dir) / "evalplus", settings["timeout_s"],
-        min(settings["parallel"], threads), settings["require_no_network"],
+        benchmark,
+        samples_path,
+        dataset,
+        Path(cache_dir) / "evalplus",
+        settings["timeout_s"],
+        min(settings["parallel"], threads),
+        settings["require_no_network"],
         logs / "evalplus.log" if logs else None,
     )
     summary = score(results, [task["task_id"] for task in tasks])

@@ -29,9 +29,7 @@ def load_student(spec: dict, dtype: str = "float32"):
 
         path = resolve_model_file(spec["gguf"])
         tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-        model = AutoModelForCausalLM.from_pretrained(
-            str(path.parent), gguf_file=path.name, dtype=torch_dtype
-        )
+        model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch_dtype)
         # A dequantized GGUF model still carries its quantizer, which refuses save_pretrained.
         if getattr(model, "hf_quantizer", None) is not None:
             model.hf_quantizer.remove_quantization_config(model)
@@ -57,15 +55,12 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
     set_seed(settings["seed"])
     model, tokenizer = load_student(settings["student"], "bfloat16" if settings["bf16"] else "float32")
     examples = [
-        tokenize_example(tokenizer, row["instruction"], row["response"], settings["max_length"])
-        for row in rows
+        tokenize_example(tokenizer, row["instruction"], row["response"], settings["max_length"]) for row in rows
     ]
     if not examples:
         raise ValueError("train: the fine-tuning data set is empty (every row was dropped upstream)")
     truncated = sum(example["truncated"] for example in examples)
-    trained_tokens = sum(
-        sum(1 for label in example["labels"] if label != -100) for example in examples
-    )
+    trained_tokens = sum(sum(1 for label in example["labels"] if label != -100) for example in examples)
     total_tokens = sum(len(example["input_ids"]) for example in examples)
 
     class Rows(Dataset):

@@ -55,7 +55,10 @@ def test_snakemake_refuses_a_bad_config_before_any_job_and_keeps_results(project
     (project / "bad.yaml").write_text("seeds:\n  quotas: 3\n")
     run = subprocess.run(
         [*snakemake_command(), "results/table1.csv", "--cores", "1", "--configfile", "bad.yaml"],
-        cwd=project, capture_output=True, text=True, timeout=120,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode != 0
     assert "config key 'seeds.quotas': unknown key" in run.stdout + run.stderr

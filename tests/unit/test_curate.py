@@ -46,7 +46,8 @@ def test_parse_responses_drops_unfinished_and_counts_reasons():
     kept, excluded, report = parse_responses(rows)
     assert [r["id"] for r in kept] == ["a"] and kept[0]["problem"] == "p"
     assert {r["id"]: r["reason"] for r in excluded} == {
-        "b": "finish_reason_length", "c": "missing_problem_header",
+        "b": "finish_reason_length",
+        "c": "missing_problem_header",
     }
     assert report["rows_in"] == 3 and report["rows_out"] == 1
     assert report["by_language"]["cpp"] == {"missing_problem_header": 1}
@@ -124,11 +125,19 @@ def test_real_benchmark_strings_and_the_allow_list_bug(root):
     mbpp = mbpp_strings(root / "data/benchmarks/mbpp.jsonl")
     assert len(mbpp["mbpp_docstrings"]) == 500 and len(mbpp["mbpp_solutions"]) == 500
     families, skipped = load_benchmark_strings(
-        {"humaneval": root / "data/benchmarks/HumanEval.jsonl.gz", "mbpp": root / "data/benchmarks/mbpp.jsonl",
-         "gsm8k": root / "data/benchmarks/gsm8k_test.jsonl"}
+        {
+            "humaneval": root / "data/benchmarks/HumanEval.jsonl.gz",
+            "mbpp": root / "data/benchmarks/mbpp.jsonl",
+            "gsm8k": root / "data/benchmarks/gsm8k_test.jsonl",
+        }
     )
-    assert list(families) == ["mbpp_docstrings", "mbpp_solutions", "human_eval_docstrings",
-                              "human_eval_solutions", "gsm8k_questions"]
+    assert list(families) == [
+        "mbpp_docstrings",
+        "mbpp_solutions",
+        "human_eval_docstrings",
+        "human_eval_solutions",
+        "gsm8k_questions",
+    ]
     assert len(families["gsm8k_questions"]) == 1319
     assert skipped == ["apps_docstrings", "ds_1000_prompts"]
 

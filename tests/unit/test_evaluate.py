@@ -3,8 +3,15 @@ import json
 import pytest
 
 from ossinstruct.evaluate import (
-    EvaluationError, build_prompt, humaneval_prompt, load_tasks, mbpp_prompt, run_evalplus, score,
-    subset_dataset, to_solution,
+    EvaluationError,
+    build_prompt,
+    humaneval_prompt,
+    load_tasks,
+    mbpp_prompt,
+    run_evalplus,
+    score,
+    subset_dataset,
+    to_solution,
 )
 from ossinstruct.io import write_jsonl
 

@@ -26,7 +26,7 @@ def test_exported_gguf_computes_what_the_transformers_model_computes(tmp_path):
     tokenizer.save_pretrained(tmp_path / "hf")
     export_gguf(str(tmp_path / "hf"), SMOLLM2, str(tmp_path / "model.gguf"), "f32")
 
-    text = "def fibonacci(n):\n    \"\"\"Return the n-th Fibonacci number.\"\"\"\n    if n < 2:\n        return n\n"
+    text = 'def fibonacci(n):\n    """Return the n-th Fibonacci number."""\n    if n < 2:\n        return n\n'
     ids = tokenizer.encode(text, add_special_tokens=False)
     with torch.no_grad():
         expected = model(torch.tensor([ids])).logits[0].numpy()

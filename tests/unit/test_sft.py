@@ -19,7 +19,9 @@ def test_template_is_the_magicoders():
 def test_loss_mask_prompt_ignored_response_and_eos_trained(smol_tokenizer):
     tok = smol_tokenizer
     example = tokenize_example(tok, "Write a solution to the following coding problem:\nSay hi.", "print('hi')", 4096)
-    prompt_ids = [tok.bos_token_id] + tok.encode(prompt_text("Write a solution to the following coding problem:\nSay hi."), add_special_tokens=False)
+    prompt_ids = [tok.bos_token_id] + tok.encode(
+        prompt_text("Write a solution to the following coding problem:\nSay hi."), add_special_tokens=False
+    )
     response_ids = tok.encode("print('hi')", add_special_tokens=False)
     assert example["input_ids"] == prompt_ids + response_ids + [tok.eos_token_id]
     assert example["input_ids"][0] == tok.bos_token_id

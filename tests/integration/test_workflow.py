@@ -1,0 +1,162 @@
+"""The real workflow, end to end, on a tiny config in a fresh copy of the project.
+
+Real parts throughout: seeds from this machine's sources, the SmolLM2 teacher behind a llama.cpp
+server that the rule starts, fine-tuning with transformers, GGUF export, EvalPlus in its sandbox.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from ossinstruct.io import read_json, read_jsonl
+from ossinstruct.server import free_port
+
+from ..conftest import copy_project, snakemake_command
+
+pytestmark = pytest.mark.slow
+TINY = ["--configfile", "tests/integration/config.yaml"]
+TEACHER, RUN, BASE = "smollm2-tiny", "tiny-run", "smollm2-135m-instruct"
+
+
+def snakemake(project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*snakemake_command(), *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    project = copy_project(tmp_path_factory.mktemp("workflow"))
+    run = snakemake(project, "all", "--cores", "2", *TINY)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return project
+
+
+def test_every_artifact_holds_what_it_should(project):
+    r = project / "results"
+    seeds = read_jsonl(r / "seeds/tiny.jsonl")
+    assert [s["lang"] for s in seeds].count("python") == 5 and [s["lang"] for s in seeds].count("cpp") == 1
+    for seed in seeds:
+        lines = Path(seed["source"]).read_text().splitlines(keepends=True)
+        assert seed["seed"] == "".join(lines[seed["start_line"] : seed["start_line"] + seed["n_lines"]])
+
+    responses = read_jsonl(r / f"generate/{TEACHER}/responses.jsonl")
+    assert [x["id"] for x in responses] == [s["id"] for s in seeds]
+    for x in responses:
+        assert x["teacher"] == TEACHER and len(x["request_hash"]) == 64 and x["response"]
+        assert x["finish_reason"] in {"stop", "length"} and x["usage"]["completion_tokens"] > 0
+    generation = read_json(r / f"generate/{TEACHER}/report.json")
+    assert generation["requests"] == len(seeds) and generation["cache_hits"] == 0
+
+    audit = read_json(r / f"curate/{TEACHER}/report.json")
+    assert audit["rows_in"] == len(responses)
+    for step, name in zip(audit["steps"], ["parsed", "clean", "decontaminated"], strict=True):
+        excluded = read_jsonl(r / f"curate/{TEACHER}/{name}_excluded.jsonl")
+        kept = read_jsonl(r / f"curate/{TEACHER}/{name}.jsonl")
+        assert step["rows_in"] == len(kept) + len(excluded)
+        assert step["dropped_by_reason"] == {
+            reason: sum(1 for e in excluded if e["reason"] == reason) for reason in {e["reason"] for e in excluded}
+        }
+        for row in kept:
+            assert row["problem"].strip() and row["solution"].strip()
+    final = read_jsonl(r / f"curate/{TEACHER}/decontaminated.jsonl")
+    assert audit["rows_out"] == len(final) > 0
+    assert audit["steps"][2]["skipped_families"] == ["apps_docstrings", "ds_1000_prompts"]
+
+    sft = read_jsonl(r / f"sft/{TEACHER}.jsonl")
+    assert len(sft) == len(final)
+    for row, pair in zip(sft, final, strict=True):
+        assert row["instruction"] == "Write a solution to the following coding problem:\n" + pair["problem"]
+        assert row["response"] == pair["solution"]
+
+    metrics = read_json(r / f"models/{RUN}/train_metrics.json")
+    assert metrics["optimizer_steps"] == 2 and metrics["rows"] == len(sft)
+    assert math.isfinite(metrics["train_loss"]) and len(metrics["loss_curve"]) == 2
+    assert (r / f"models/{RUN}/model/model.safetensors").stat().st_size > 100e6
+    assert (r / f"models/{RUN}/model.gguf").read_bytes()[:4] == b"GGUF"
+
+    for model in (BASE, RUN):
+        for benchmark in ("humaneval", "mbpp"):
+            samples = read_jsonl(r / f"eval/{model}/{benchmark}/samples.jsonl")
+            scores = read_json(r / f"eval/{model}/{benchmark}/scores.json")
+            assert len(samples) == 3 and scores["n_tasks"] == 3
+            assert all("completion" in s and "solution" in s for s in samples)
+            assert scores["pass@1"]["base"] == round(100 * len(scores["passed"]["base"]) / 3, 2)
+            assert scores["pass@1"]["plus"] <= scores["pass@1"]["base"]
+
+    table = (r / "table1.csv").read_text().splitlines()
+    assert table[0] == "model,humaneval,humaneval_plus,mbpp,mbpp_plus,source,n_tasks"
+    reproduced = [line.split(",") for line in table[1:] if ",reproduced," in line]
+    assert [row[0] for row in reproduced] == [BASE, RUN]
+    he = read_json(r / f"eval/{RUN}/humaneval/scores.json")
+    assert float(reproduced[1][1]) == he["pass@1"]["base"]
+    assert sum(",paper," in line for line in table) == 7
+
+
+def test_a_second_run_is_a_no_op(project):
+    started = time.monotonic()
+    run = snakemake(project, "all", "--cores", "2", *TINY)
+    print(f"no-op rerun took {time.monotonic() - started:.1f}s")
+    assert run.returncode == 0
+    assert "Nothing to be done" in run.stdout + run.stderr
+
+
+def test_a_decontamination_setting_reruns_curate_and_below_without_asking_the_teacher(project):
+    (project / "fix.yaml").write_text("curate:\n  fix_allow_list: true\n")
+    dry = snakemake(project, "all", "-n", "--cores", "2", *TINY, "fix.yaml")
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    planned = {
+        line.split()[1].rstrip(":") for line in dry.stdout.splitlines() if line.startswith(("rule ", "localrule "))
+    }
+    assert {"decontaminate_pairs", "summarize_curation", "build_sft_data", "train_student"} <= planned
+    assert not planned & {"collect_seeds", "generate_responses", "parse_responses", "clean_pairs"}
+
+    # Even when generation is forced to run again, every answer comes from the cache.
+    forced = snakemake(
+        project,
+        f"results/curate/{TEACHER}/report.json",
+        "--cores",
+        "2",
+        *TINY,
+        "fix.yaml",
+        "--forcerun",
+        "generate_responses",
+    )
+    assert forced.returncode == 0, forced.stderr[-2000:]
+    report = read_json(project / f"results/generate/{TEACHER}/report.json")
+    assert report["requests"] == 0 and report["cache_hits"] == report["responses"] > 0
+    assert read_json(project / f"results/curate/{TEACHER}/decontaminated_report.json")["rows_in"] > 0
+
+
+def test_an_unreachable_teacher_fails_naming_the_url_and_keeps_earlier_results(project):
+    seeds = project / "results/seeds/tiny.jsonl"
+    before = seeds.read_bytes()
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    (project / "remote.yaml").write_text(
+        f"teacher:\n  name: remote\n  model: gpt-4o-mini\n  server: openai\n  base_url: {url}\n"
+    )
+    run = snakemake(
+        project,
+        "results/generate/remote/responses.jsonl",
+        "--cores",
+        "1",
+        *TINY,
+        "remote.yaml",
+        env={"OPENAI_API_KEY": "sk-test"},
+    )
+    assert run.returncode != 0
+    log = (project / "logs/generate/remote.log").read_text()
+    assert f"teacher at {url} is unreachable" in log
+    assert seeds.read_bytes() == before
+    assert (project / "results/table1.csv").exists()
