@@ -15,7 +15,7 @@ from pathlib import Path
 from ossinstruct.generate import ResponseCache, generate_responses, make_client
 from ossinstruct.parse import parse_responses
 from ossinstruct.seeds import collect_seeds
-from ossinstruct.server import LlamaCppServer
+from ossinstruct.server import llama_cpp_pool
 
 
 def main() -> None:
@@ -35,12 +35,12 @@ def main() -> None:
         "timeout_s": 300, "max_retries": 1,
     }  # fmt: skip
     shares = {}
-    with tempfile.TemporaryDirectory() as scratch, LlamaCppServer(args.gguf, "teacher", threads=2) as server:
-        client = make_client(server.base_url, "local", settings)
+    with tempfile.TemporaryDirectory() as scratch, llama_cpp_pool(args.gguf, "teacher", 2) as servers:
+        clients = [make_client(server.base_url, "local", settings) for server in servers]
         cache = ResponseCache(Path(scratch) / "cache.sqlite")
         for demonstration in ("none", "one_shot"):
             rows, report = generate_responses(
-                seeds, {**settings, "demonstration": demonstration}, client, cache, server.count_tokens
+                seeds, {**settings, "demonstration": demonstration}, clients, cache, servers[0].count_tokens
             )
             kept, _, summary = parse_responses(rows)
             shares[demonstration] = len(kept) / len(rows)

@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .io import read_json, read_jsonl, write_jsonl
+from .server import submit_with_clients
 from .sft import prompt_text
 
 log = logging.getLogger(__name__)
@@ -96,14 +97,16 @@ def load_tasks(path: str | os.PathLike, limit: int | None = None) -> list[dict]:
 def generate_samples(
     benchmark: str,
     tasks: Sequence[dict],
-    complete: Callable[[str], str],
+    clients: Sequence,
+    complete: Callable[[object, str], str],
     bos_text: str = "",
-    concurrency: int = 1,
 ) -> list[dict]:
+    """Greedy completions for every task, spread over `clients` (one request in flight each)."""
     prompts = [build_prompt(benchmark, task, bos_text) for task in tasks]
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        completions = list(pool.map(complete, prompts))
+    with ThreadPoolExecutor(max_workers=len(clients)) as pool:
+        futures = submit_with_clients(pool, clients, complete, prompts)
+        completions = [future.result() for future in futures]
     log.info("%s: %d completions in %.0fs", benchmark, len(tasks), time.monotonic() - started)
     return [
         {"task_id": task["task_id"], "solution": to_solution(benchmark, task, completion), "completion": completion}
@@ -111,8 +114,8 @@ def generate_samples(
     ]
 
 
-def completion_function(client, model: str, settings: dict) -> Callable[[str], str]:
-    def complete(prompt: str) -> str:
+def completion_function(model: str, settings: dict) -> Callable[[object, str], str]:
+    def complete(client, prompt: str) -> str:
         response = client.completions.create(
             model=model,
             prompt=prompt,

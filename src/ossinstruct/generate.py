@@ -23,6 +23,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from .server import submit_with_clients
+
 log = logging.getLogger(__name__)
 
 # The paper's prompts, verbatim (magicoder `generate_data.py` and `data/prompt.txt`).
@@ -192,13 +194,17 @@ def call_teacher(client, body: dict) -> dict:
 def generate_responses(
     seeds: Sequence[dict],
     settings: dict,
-    client,
+    clients: Sequence,
     cache: ResponseCache,
     count_tokens: Callable[[str], int] = estimate_tokens,
     model_fingerprint: str = "",
     base_url: str = "",
 ) -> tuple[list[dict], dict]:
-    """Answer every seed from the cache or the teacher; returns rows in seed order and a report."""
+    """Answer every seed from the cache or the teacher; returns rows in seed order and a report.
+
+    `clients` holds one entry per request that may be in flight (the same client repeated for a
+    remote API, one client per server for a local server pool).
+    """
     report = Counter()
     started = time.monotonic()
     planned: list[tuple[dict, dict, str]] = []
@@ -220,8 +226,8 @@ def generate_responses(
             planned.append((row, body, key))
 
     failures: list[str] = []
-    with ThreadPoolExecutor(max_workers=settings["concurrency"]) as pool:
-        futures = {pool.submit(call_teacher, client, body): (row, body, key) for row, body, key in planned}
+    with ThreadPoolExecutor(max_workers=len(clients)) as pool:
+        futures = submit_with_clients(pool, clients, lambda client, job: call_teacher(client, job[1]), planned)
         for done, future in enumerate(as_completed(futures), start=1):
             row, body, key = futures[future]
             try:

@@ -62,7 +62,7 @@ def run_generate(
         generate_responses,
         make_client,
     )
-    from .server import LlamaCppServer
+    from .server import llama_cpp_pool
 
     rows = read_jsonl(seeds)
     cache = ResponseCache(Path(cache_dir) / "teacher-responses.sqlite")
@@ -70,17 +70,14 @@ def run_generate(
         if settings["server"] == "llama_cpp":
             if not settings.get("gguf"):
                 raise TeacherError("config key 'teacher.gguf': required when teacher.server is llama_cpp")
-            with LlamaCppServer(
-                settings["gguf"],
-                settings["model"],
-                n_ctx=settings["context_length"],
-                threads=threads,
-                log_path=server_log,
-            ) as server:
-                client = make_client(server.base_url, "sk-local-server", settings)
-                fingerprint = f"gguf:{server.model_path.name}:{server.model_path.stat().st_size}"
+            # One single-threaded server per thread of the job (see server.llama_cpp_pool).
+            pool = llama_cpp_pool(settings["gguf"], settings["model"], threads, settings["context_length"], server_log)
+            with pool as servers:
+                clients = [make_client(server.base_url, "sk-local-server", settings) for server in servers]
+                model_path = servers[0].model_path
+                fingerprint = f"gguf:{model_path.name}:{model_path.stat().st_size}"
                 answered, summary = generate_responses(
-                    rows, settings, client, cache, server.count_tokens, fingerprint, server.base_url
+                    rows, settings, clients, cache, servers[0].count_tokens, fingerprint, servers[0].base_url
                 )
         else:
             base_url = settings.get("base_url")
@@ -93,7 +90,8 @@ def run_generate(
                 )
             check_reachable(base_url, api_key)
             client = make_client(base_url, api_key, settings)
-            answered, summary = generate_responses(rows, settings, client, cache, estimate_tokens, "", base_url)
+            clients = [client] * settings["concurrency"]
+            answered, summary = generate_responses(rows, settings, clients, cache, estimate_tokens, "", base_url)
     finally:
         cache.close()
     write_jsonl(responses, answered)
@@ -203,7 +201,7 @@ def run_evaluate(
         subset_dataset,
     )
     from .generate import make_client
-    from .server import LlamaCppServer
+    from .server import llama_cpp_pool
 
     samples_path = Path(samples)
     dataset = subset_dataset(
@@ -215,12 +213,11 @@ def run_evaluate(
     logs = Path(log_dir) if log_dir else None
     if logs:
         logs.mkdir(parents=True, exist_ok=True)
-    with LlamaCppServer(
-        model_file, model_name, n_ctx=2048, threads=threads, log_path=logs / "server.log" if logs else None
-    ) as server:
-        client = make_client(server.base_url, "sk-local-server", {"timeout_s": 600, "max_retries": 2})
-        complete = completion_function(client, model_name, settings)
-        rows = generate_samples(benchmark, tasks, complete, gguf_bos_text(server.model_path), settings["concurrency"])
+    with llama_cpp_pool(model_file, model_name, threads, 2048, logs / "server.log" if logs else None) as servers:
+        options = {"timeout_s": 600, "max_retries": 2}
+        clients = [make_client(server.base_url, "sk-local-server", options) for server in servers]
+        complete = completion_function(model_name, settings)
+        rows = generate_samples(benchmark, tasks, clients, complete, gguf_bos_text(servers[0].model_path))
     write_jsonl(samples_path, rows)
     results = run_evalplus(
         benchmark,

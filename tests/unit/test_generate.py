@@ -69,7 +69,7 @@ def test_budget_and_request_identity():
 def test_real_teacher_answers_then_cache_answers_without_any_request(llama_server, tmp_path):
     cache = ResponseCache(tmp_path / "cache.sqlite")
     client = make_client(llama_server.base_url, "local", settings())
-    rows, report = generate_responses(SEEDS, settings(), client, cache, llama_server.count_tokens, "fp")
+    rows, report = generate_responses(SEEDS, settings(), [client], cache, llama_server.count_tokens, "fp")
     assert [r["id"] for r in rows] == ["python-0", "python-1"]
     for r in rows:
         assert r["teacher"] == "smollm2-test" and r["response"]
@@ -79,7 +79,7 @@ def test_real_teacher_answers_then_cache_answers_without_any_request(llama_serve
     assert report["requests"] == 2 and report["cache_hits"] == 0
     # A rerun against a port where nothing listens: every answer must come from the cache.
     dead = make_client(f"http://127.0.0.1:{free_port()}/v1", "local", settings())
-    again, report2 = generate_responses(SEEDS, settings(), dead, cache, llama_server.count_tokens, "fp")
+    again, report2 = generate_responses(SEEDS, settings(), [dead], cache, llama_server.count_tokens, "fp")
     assert again == rows
     assert report2["requests"] == 0 and report2["cache_hits"] == 2
 
@@ -87,7 +87,7 @@ def test_real_teacher_answers_then_cache_answers_without_any_request(llama_serve
 def test_no_budget_skips_the_seed(llama_server, tmp_path):
     cache = ResponseCache(tmp_path / "cache.sqlite")
     client = make_client(llama_server.base_url, "local", settings())
-    rows, report = generate_responses(SEEDS, settings(context_length=50), client, cache, llama_server.count_tokens)
+    rows, report = generate_responses(SEEDS, settings(context_length=50), [client], cache, llama_server.count_tokens)
     assert rows == [] and report["skipped_no_budget"] == 2
 
 
