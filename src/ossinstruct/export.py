@@ -29,10 +29,6 @@ def permute_rotary(weights: np.ndarray, n_head: int) -> np.ndarray:
     )
 
 
-def _field_value(field):
-    return field.contents()
-
-
 def export_gguf(model_dir: str, base_gguf: str, output: str, gguf_type: str = "q8_0") -> None:
     import gguf
     import torch
@@ -60,7 +56,7 @@ def export_gguf(model_dir: str, base_gguf: str, output: str, gguf_type: str = "q
         if name.startswith("GGUF.") or name in ("general.architecture", "general.file_type"):
             continue
         sub_type = field.types[1] if field.types[0] == gguf.GGUFValueType.ARRAY else None
-        writer.add_key_value(name, _field_value(field), field.types[0], sub_type=sub_type)
+        writer.add_key_value(name, field.contents(), field.types[0], sub_type=sub_type)
     writer.add_file_type(FILE_TYPES[gguf_type])
 
     quant = {"f32": gguf.GGMLQuantizationType.F32, "f16": gguf.GGMLQuantizationType.F16,

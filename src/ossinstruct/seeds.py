@@ -18,7 +18,7 @@ import logging
 import os
 import random
 import sysconfig
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,7 +151,3 @@ def collect_seeds(settings: dict) -> tuple[list[dict], dict]:
         rows.extend(lang_rows)
     report["total"] = len(rows)
     return rows, report
-
-
-def seeds_by_id(rows: Iterable[dict]) -> dict[str, dict]:
-    return {row["id"]: row for row in rows}

@@ -25,6 +25,8 @@ def setup_logging(path: str | None = None) -> None:
         level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s",
         handlers=handlers, force=True,
     )  # fmt: skip
+    for noisy in ("httpx", "httpx2"):  # one INFO line per request otherwise
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     if path:
         previous = sys.excepthook
 
