@@ -42,8 +42,10 @@ def load_student(spec: dict, dtype: str = "float32"):
 
 
 def last_checkpoint(folder: Path) -> str | None:
-    checkpoints = sorted(folder.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
-    return str(checkpoints[-1]) if checkpoints else None
+    """The newest complete checkpoint: a kill during a save leaves one without trainer_state.json."""
+    complete = [path.parent for path in folder.glob("checkpoint-*/trainer_state.json")]
+    complete.sort(key=lambda path: int(path.name.split("-")[-1]))
+    return str(complete[-1]) if complete else None
 
 
 def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_dir: str, threads: int = 1) -> dict:
