@@ -41,6 +41,11 @@ def load_student(spec: dict, dtype: str = "float32"):
     return model, tokenizer
 
 
+def gradient_accumulation(global_batch_size: int, per_device_batch_size: int, devices: int) -> int:
+    """Steps to accumulate so that devices x per-device x steps reaches the global batch (paper: 512)."""
+    return max(1, math.ceil(global_batch_size / (per_device_batch_size * devices)))
+
+
 def last_checkpoint(folder: Path) -> str | None:
     """The newest complete checkpoint: a kill during a save leaves one without trainer_state.json."""
     complete = [path.parent for path in folder.glob("checkpoint-*/trainer_state.json")]
@@ -75,7 +80,7 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
     use_gpu = torch.cuda.is_available()
     devices = max(1, torch.cuda.device_count()) if use_gpu else 1
     per_device = settings["per_device_batch_size"]
-    accumulation = max(1, math.ceil(settings["global_batch_size"] / (per_device * devices)))
+    accumulation = gradient_accumulation(settings["global_batch_size"], per_device, devices)
     arguments = TrainingArguments(
         output_dir=checkpoint_dir,
         per_device_train_batch_size=per_device,

@@ -1,4 +1,3 @@
-import math
 
 from ossinstruct.sft import IGNORE_INDEX, MAGICODER_PROMPT, pad_batch, prompt_text, to_sft_row, tokenize_example
 
@@ -44,8 +43,12 @@ def test_pad_batch_pads_right_with_ignored_labels():
 
 
 def test_effective_batch_arithmetic():
-    # global batch 512 = devices x per-device x accumulation, as the trainer derives it
-    for devices, per_device in [(1, 2), (2, 2), (8, 4), (3, 5)]:
-        accumulation = max(1, math.ceil(512 / (per_device * devices)))
-        assert devices * per_device * accumulation >= 512
-        assert devices * per_device * (accumulation - 1) < 512
+    from ossinstruct.train import gradient_accumulation
+
+    # The paper's run: 2 GPUs x 2 rows x 128 steps = 512.
+    assert gradient_accumulation(512, 2, 2) == 128
+    assert gradient_accumulation(512, 2, 1) == 256
+    assert gradient_accumulation(512, 4, 8) == 16
+    # Not divisible: the smallest accumulation that reaches the global batch.
+    assert gradient_accumulation(512, 5, 3) == 35
+    assert gradient_accumulation(8, 16, 1) == 1
