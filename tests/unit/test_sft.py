@@ -1,4 +1,3 @@
-
 from ossinstruct.sft import IGNORE_INDEX, MAGICODER_PROMPT, pad_batch, prompt_text, to_sft_row, tokenize_example
 
 
