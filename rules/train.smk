@@ -21,7 +21,7 @@ rule train_student:
         model=directory("results/models/{run}/model"),
         metrics="results/models/{run}/train_metrics.json",
     params:
-        settings={k: v for k, v in config["train"].items()},
+        settings=config["train"],
         cache_dir=CACHE_DIR,
     threads: 2
     resources:
