@@ -28,7 +28,7 @@ def main() -> None:
     args = parser.parse_args()
     tasks = load_tasks(ROOT / "data/benchmarks/HumanEvalPlus-v0.1.10.jsonl.gz", args.tasks)
     complete = completion_function("m", {"max_new_tokens": 64, "repeat_penalty": 1.0})
-    options = {"timeout_s": 600, "max_retries": 0}
+    options = 600
     print(f"{len(tasks)} prompts of about {sum(len(build_prompt('humaneval', t)) for t in tasks) // len(tasks)} chars")
     with LlamaCppServer(MODEL, "m", threads=args.cores) as server:
         started = time.perf_counter()

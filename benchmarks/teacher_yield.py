@@ -31,16 +31,20 @@ def main() -> None:
     })  # fmt: skip
     settings = {
         "name": "yield", "model": "teacher", "temperature": 0.0, "seed": 976, "extra_body": {},
-        "max_new_tokens": args.max_new_tokens, "context_length": 2048, "concurrency": 1,
-        "timeout_s": 300, "max_retries": 1,
+        "max_new_tokens": args.max_new_tokens, "context_length": 2048,
     }  # fmt: skip
     shares = {}
     with tempfile.TemporaryDirectory() as scratch, llama_cpp_pool(args.gguf, "teacher", 2) as servers:
-        clients = [make_client(server.base_url, "local", settings) for server in servers]
+        clients = [make_client(server.base_url, "local", 300) for server in servers]
         cache = ResponseCache(Path(scratch) / "cache.sqlite")
         for demonstration in ("none", "one_shot"):
             rows, report = generate_responses(
-                seeds, {**settings, "demonstration": demonstration}, clients, cache, servers[0].count_tokens
+                seeds,
+                {**settings, "demonstration": demonstration},
+                clients,
+                cache,
+                servers[0].count_tokens,
+                client_settings={"progress": False},
             )
             kept, _, summary = parse_responses(rows)
             shares[demonstration] = len(kept) / len(rows)

@@ -3,6 +3,7 @@ import re
 from pathlib import Path
 
 from ossinstruct.config import ConfigError, validate_config
+from ossinstruct.teacher import request_settings
 
 try:
     validate_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
@@ -12,6 +13,7 @@ except ConfigError as error:
 CACHE_DIR = config["cache_dir"]
 CORPUS = config["seeds"]["corpus"]
 TEACHER = config["teacher"]["name"]
+TEACHER_GPUS = config["teacher"]["serve"]["gpus"] if config["teacher"]["server"] in ("vllm", "sglang") else 0
 RUN = config["train"]["run"]
 STUDENT = config["train"]["student"]["name"]
 BENCHMARKS = config["evaluate"]["benchmarks"]

@@ -8,9 +8,13 @@ rule generate_responses:
         responses="results/generate/{teacher}/responses.jsonl",
         report="results/generate/{teacher}/report.json",
     params:
-        settings=config["teacher"],
+        # Only what decides the answers; see ossinstruct.teacher.request_settings.
+        settings=request_settings(config["teacher"]),
         cache_dir=CACHE_DIR,
     threads: 2
+    resources:
+        # A vLLM/SGLang teacher runs on the job's GPUs; a hosted or llama.cpp teacher needs none.
+        gpu=TEACHER_GPUS,
     log:
         main="logs/generate/{teacher}.log",
         server="logs/generate/{teacher}.server.log",

@@ -1,4 +1,6 @@
 # Snakemake adapter: read the snakemake object, call the library, nothing else.
+# params.settings decide the answers (a change reruns the job); how requests are sent (concurrency,
+# budgets, retries, batch mode, server address) and prices come from the config and never do.
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -6,7 +8,8 @@ if TYPE_CHECKING:
 
 from ossinstruct import stages
 
-stages.setup_logging(snakemake.log[0])
+teacher = snakemake.config["teacher"]
+stages.setup_logging(snakemake.log.main)
 stages.run_generate(
     snakemake.input.seeds,
     snakemake.output.responses,
@@ -15,4 +18,6 @@ stages.run_generate(
     snakemake.params.cache_dir,
     threads=snakemake.threads,
     server_log=snakemake.log.server,
+    transport=teacher,
+    price=snakemake.config["prices"].get(teacher["model"]),
 )

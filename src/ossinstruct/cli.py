@@ -60,9 +60,13 @@ def main(argv: list[str] | None = None) -> int:
         case "seeds":
             stages.run_seeds(out, side(out, "report.json"), config["seeds"])
         case "generate":
+            from .teacher import request_settings
+
+            teacher = config["teacher"]
             stages.run_generate(
-                args.input, out, side(out, "report.json"), config["teacher"], config["cache_dir"], args.threads
-            )
+                args.input, out, side(out, "report.json"), request_settings(teacher), config["cache_dir"],
+                args.threads, transport=teacher, price=config["prices"].get(teacher["model"]),
+            )  # fmt: skip
         case "parse":
             stages.run_parse(args.input, out, side(out, "excluded.jsonl"), side(out, "report.json"))
         case "clean":

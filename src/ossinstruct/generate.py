@@ -1,10 +1,14 @@
 """Stage 2, teacher generation (paper §2.1): one chat completion per seed, with the paper's prompts.
 
 Reads `results/seeds/{corpus}.jsonl`; writes `results/generate/{teacher}/responses.jsonl`, one row
-per seed with `teacher, request_hash, response, finish_reason, usage, latency_s,
+per seed with `teacher, request_hash, response, finish_reason, usage, model,
 system_fingerprint`. Every answer is stored in a SQLite cache keyed by the hash of the request
-(model, messages, decoding settings) before the next one is sent; the cache lives outside the
-rule's outputs, so a rerun or a crash never pays for the same request twice.
+(model, messages, decoding settings) as soon as it arrives; the cache lives outside the rule's
+outputs, so a rerun or a crash (even SIGKILL) never pays for the same request twice.
+
+Many requests are in flight at once (`teacher.client.concurrency`), within a requests- and a
+tokens-per-minute budget (`ratelimit`), with retries on 429 (honouring retry-after), 5xx,
+timeouts, connection errors and malformed answers; requests that still fail are recorded by cause.
 """
 
 from __future__ import annotations
@@ -14,15 +18,19 @@ import json
 import logging
 import math
 import os
+import random
 import sqlite3
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from .ratelimit import RateLimiter
 from .server import submit_with_clients
 
 log = logging.getLogger(__name__)
@@ -65,6 +73,14 @@ ERROR_MARGIN = 10
 
 class TeacherError(RuntimeError):
     pass
+
+
+class TeacherFailures(TeacherError):
+    """Too many requests failed after their retries; `report` lists each one with its cause."""
+
+    def __init__(self, message: str, report: dict) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 def user_prompt(seed: str) -> str:
@@ -121,30 +137,100 @@ class ResponseCache:
 
     def __init__(self, path: str | os.PathLike) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(path))
+        self.path = Path(path)
+        self.db = sqlite3.connect(str(path), check_same_thread=False)
+        self.lock = threading.Lock()
+        # WAL + synchronous=NORMAL: every committed answer survives a killed process (SIGKILL);
+        # only an operating-system crash can lose the last few commits.
         self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute(
             "CREATE TABLE IF NOT EXISTS responses (request_hash TEXT PRIMARY KEY, request TEXT,"
             " response TEXT, created REAL)"
         )
-        self.db.commit()
-
-    def get(self, key: str) -> dict | None:
-        found = self.db.execute("SELECT response FROM responses WHERE request_hash = ?", (key,)).fetchone()
-        return json.loads(found[0]) if found else None
-
-    def put(self, key: str, request: dict, response: dict) -> None:
+        # Batch API jobs submitted and not yet collected: a rerun polls them instead of resubmitting.
         self.db.execute(
-            "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)",
-            (key, json.dumps(request), json.dumps(response), time.time()),
+            "CREATE TABLE IF NOT EXISTS batches (chunk_hash TEXT PRIMARY KEY, batch_id TEXT, input_file_id TEXT,"
+            " status TEXT, created REAL)"
         )
         self.db.commit()
 
+    def get(self, key: str) -> dict | None:
+        with self.lock:
+            found = self.db.execute("SELECT response FROM responses WHERE request_hash = ?", (key,)).fetchone()
+        return json.loads(found[0]) if found else None
+
+    def put(self, key: str, request: dict, response: dict) -> None:
+        with self.lock:
+            self.db.execute(
+                "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)",
+                (key, json.dumps(request), json.dumps(response), time.time()),
+            )
+            self.db.commit()
+
     def __len__(self) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+        with self.lock:
+            return self.db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+
+    def batch(self, chunk_hash: str) -> dict | None:
+        with self.lock:
+            found = self.db.execute(
+                "SELECT batch_id, input_file_id, status FROM batches WHERE chunk_hash = ?", (chunk_hash,)
+            ).fetchone()
+        return dict(zip(("batch_id", "input_file_id", "status"), found, strict=True)) if found else None
+
+    def put_batch(self, chunk_hash: str, batch_id: str, input_file_id: str, status: str) -> None:
+        with self.lock:
+            self.db.execute(
+                "INSERT OR REPLACE INTO batches VALUES (?, ?, ?, ?, ?)",
+                (chunk_hash, batch_id, input_file_id, status, time.time()),
+            )
+            self.db.commit()
 
     def close(self) -> None:
         self.db.close()
+
+
+# --- token counting ------------------------------------------------------------------------------
+
+
+def token_counter(spec: str, server=None) -> Callable[[str], int]:
+    """How prompt tokens are counted for the context budget (`teacher.tokenizer`).
+
+    auto: the llama.cpp server's own tokenizer when we serve the teacher, else `estimate`;
+    estimate: the offline fallback (`estimate_tokens`); tiktoken:<encoding>: OpenAI's tokenizer
+    (cl100k_base for gpt-3.5-turbo and gpt-4; tiktoken downloads the encoding once, or reads it
+    from TIKTOKEN_CACHE_DIR); hf:<model id or folder>: a Hugging Face tokenizer (vLLM/SGLang teachers).
+    The choice changes `max_tokens` and so the cache key; it never changes silently.
+    """
+    if spec == "auto":
+        return server.count_tokens if server is not None and hasattr(server, "count_tokens") else estimate_tokens
+    if spec == "estimate":
+        return estimate_tokens
+    kind, _, name = spec.partition(":")
+    if kind == "tiktoken" and name:
+        try:
+            import tiktoken
+
+            encoding = tiktoken.get_encoding(name)
+        except Exception as error:  # noqa: BLE001 - network or name errors, reported as config errors
+            raise TeacherError(
+                f"config key 'teacher.tokenizer': tiktoken cannot load {name!r} ({type(error).__name__}: "
+                f"{str(error)[:200]}). Offline, put the encoding file in TIKTOKEN_CACHE_DIR or set "
+                "teacher.tokenizer: estimate"
+            ) from None
+        return lambda text: len(encoding.encode(text, disallowed_special=()))
+    if kind == "hf" and name:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(name)
+        return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
+    raise TeacherError(
+        f"config key 'teacher.tokenizer': unknown value {spec!r} (auto, estimate, tiktoken:<encoding>, hf:<model>)"
+    )
+
+
+# --- sending requests ----------------------------------------------------------------------------
 
 
 def check_reachable(base_url: str, api_key: str, timeout_s: float = 10.0) -> None:
@@ -159,15 +245,12 @@ def check_reachable(base_url: str, api_key: str, timeout_s: float = 10.0) -> Non
         raise TeacherError(f"teacher at {base_url} is unreachable: {reason}") from None
 
 
-def make_client(base_url: str, api_key: str, settings: dict):
+def make_client(base_url: str, api_key: str, timeout_s: float, max_retries: int = 0):
+    """An OpenAI client; for the teacher without the client's own retries (`send` retries and counts
+    every cause)."""
     import openai
 
-    return openai.OpenAI(
-        base_url=base_url,
-        api_key=api_key,
-        timeout=settings["timeout_s"],
-        max_retries=settings["max_retries"],
-    )
+    return openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=max_retries)
 
 
 def call_teacher(client, body: dict) -> dict:
@@ -176,19 +259,157 @@ def call_teacher(client, body: dict) -> dict:
     standard = {"model", "messages", "temperature", "max_tokens", "n", "seed"}
     extra = {key: payload.pop(key) for key in list(payload) if key not in standard}
     completion = client.chat.completions.create(**payload, extra_body=extra or None)
-    choice = completion.choices[0]
-    usage = completion.usage
+    return answer_from_completion(completion.model_dump(), time.monotonic() - started)
+
+
+class MalformedAnswer(ValueError):
+    pass
+
+
+def answer_from_completion(completion: dict, latency_s: float | None = None) -> dict:
+    """The fields we keep from one chat completion (a dict as the API returns it)."""
+    try:
+        choice = completion["choices"][0]
+        content = choice["message"]["content"]
+        usage = completion.get("usage") or {}
+    except (KeyError, IndexError, TypeError) as error:
+        raise MalformedAnswer(f"answer without choices[0].message.content ({error!r})") from None
     return {
-        "response": choice.message.content or "",
-        "finish_reason": choice.finish_reason,
-        "usage": {
-            "prompt_tokens": usage.prompt_tokens if usage else None,
-            "completion_tokens": usage.completion_tokens if usage else None,
-        },
-        "latency_s": round(time.monotonic() - started, 3),
-        "model": completion.model,
-        "system_fingerprint": getattr(completion, "system_fingerprint", None),
+        "response": content or "",
+        "finish_reason": choice.get("finish_reason"),
+        "usage": {"prompt_tokens": usage.get("prompt_tokens"), "completion_tokens": usage.get("completion_tokens")},
+        "latency_s": round(latency_s, 3) if latency_s is not None else None,
+        "model": completion.get("model"),
+        "system_fingerprint": completion.get("system_fingerprint"),
     }
+
+
+class FatalTeacherError(TeacherError):
+    """An answer that retrying cannot fix for any request (a rejected key, an unknown model)."""
+
+
+def classify(error: BaseException) -> tuple[str, bool, float | None]:
+    """(cause, retry?, retry-after seconds) for an exception raised by one request."""
+    import openai
+
+    if isinstance(error, openai.RateLimitError):
+        return "rate_limited", True, retry_after(error)
+    if isinstance(error, openai.APITimeoutError):
+        return "timeout", True, None
+    if isinstance(error, openai.APIConnectionError):
+        return "connection", True, None
+    if isinstance(error, openai.APIStatusError):
+        status = error.status_code
+        if status >= 500 or status in (408, 409):
+            return f"http_{status}", True, retry_after(error)
+        return f"http_{status}", False, None
+    if isinstance(error, (json.JSONDecodeError, MalformedAnswer, openai.APIResponseValidationError)):
+        return "malformed_response", True, None
+    return type(error).__name__, False, None
+
+
+def retry_after(error) -> float | None:
+    headers = getattr(getattr(error, "response", None), "headers", None) or {}
+    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is not None:
+            try:
+                return max(0.0, float(value) / scale)
+            except ValueError:
+                continue  # an HTTP date: fall back to our own backoff
+    return None
+
+
+@dataclass
+class Job:
+    row: dict
+    body: dict
+    key: str
+    tokens: int  # what a provider charges against the token budget: prompt + max_tokens
+
+
+@dataclass
+class Outcome:
+    job: Job
+    answer: dict | None = None
+    cause: str | None = None
+    message: str = ""
+    attempts: int = 0
+    retries: Counter = field(default_factory=Counter)
+
+
+def send(client, job: Job, client_settings: dict, limiter: RateLimiter, rng: random.Random) -> Outcome:
+    """One request with retries: waits for the budget, backs off, honours retry-after."""
+    outcome = Outcome(job)
+    max_retries = client_settings["max_retries"]
+    for attempt in range(max_retries + 1):
+        limiter.acquire(job.tokens)
+        outcome.attempts += 1
+        try:
+            outcome.answer = call_teacher(client, job.body)
+            return outcome
+        except Exception as error:  # noqa: BLE001 - classified below
+            cause, retriable, wait = classify(error)
+            if cause in ("http_401", "http_403"):
+                raise FatalTeacherError(f"the teacher rejected the API key ({cause}): {error}") from None
+            outcome.cause, outcome.message = cause, f"{type(error).__name__}: {str(error)[:300]}"
+            if not retriable or attempt == max_retries:
+                return outcome
+            outcome.retries[cause] += 1
+            if wait is None:
+                backoff = client_settings["backoff_s"] * 2**attempt
+                wait = min(client_settings["max_backoff_s"], backoff) * (0.5 + rng.random() / 2)
+            if cause == "rate_limited":
+                limiter.pause(wait)  # every thread holds back, not only this one
+            else:
+                time.sleep(wait)
+    return outcome
+
+
+def plan_requests(
+    seeds: Sequence[dict], settings: dict, count_tokens: Callable[[str], int], model_fingerprint: str = ""
+) -> tuple[list[Job], int]:
+    """One request per seed with the paper's budget; seeds whose prompt leaves no room are skipped."""
+    fixed = count_tokens("".join(m["content"] for m in build_messages("", settings["demonstration"])[:-1]))
+    jobs, skipped = [], 0
+    for row in seeds:
+        prompt_tokens = count_tokens(user_prompt(row["seed"]))
+        budget = max_tokens_for(prompt_tokens, settings["max_new_tokens"], settings["context_length"])
+        if budget <= 0:
+            skipped += 1
+            continue
+        body = request_body(row, settings, budget)
+        jobs.append(Job(row, body, request_hash(body, model_fingerprint), fixed + prompt_tokens + budget))
+    return jobs, skipped
+
+
+def cost_usd(prompt_tokens: int, completion_tokens: int, price: dict | None, discount: float = 1.0) -> float | None:
+    """USD for the tokens at `price` ({prompt, completion} USD per million tokens); None without a price."""
+    if not price:
+        return None
+    return round((prompt_tokens * price["prompt"] + completion_tokens * price["completion"]) / 1e6 * discount, 6)
+
+
+DEFAULT_BATCH = {
+    "completion_window": "24h",
+    "max_requests_per_file": 50000,
+    "max_file_bytes": 190_000_000,
+    "poll_interval_s": 60.0,
+    "max_wait_s": 172800.0,
+    "discount": 0.5,
+}
+
+DEFAULT_CLIENT = {
+    "concurrency": 1,
+    "requests_per_minute": None,
+    "tokens_per_minute": None,
+    "timeout_s": 300,
+    "max_retries": 3,
+    "backoff_s": 1.0,
+    "max_backoff_s": 60.0,
+    "max_failed_fraction": 0.0,
+    "progress": True,
+}
 
 
 def generate_responses(
@@ -199,74 +420,153 @@ def generate_responses(
     count_tokens: Callable[[str], int] = estimate_tokens,
     model_fingerprint: str = "",
     base_url: str = "",
+    client_settings: dict | None = None,
+    price: dict | None = None,
+    mode: str = "online",
+    batch_settings: dict | None = None,
 ) -> tuple[list[dict], dict]:
     """Answer every seed from the cache or the teacher; returns rows in seed order and a report.
 
     `clients` holds one entry per request that may be in flight (the same client repeated for a
-    remote API, one client per server for a local server pool).
+    remote API, one client per server for a local server pool). Requests that still fail after
+    their retries are listed in the report under `failed`; more than `max_failed_fraction` of them
+    raises `TeacherError` (every answer received is already in the cache).
     """
-    report = Counter()
+    client_settings = {**DEFAULT_CLIENT, **(client_settings or {})}
     started = time.monotonic()
-    planned: list[tuple[dict, dict, str]] = []
-    rows_by_id: dict[str, dict] = {}
-    for row in seeds:
-        budget = max_tokens_for(
-            count_tokens(user_prompt(row["seed"])), settings["max_new_tokens"], settings["context_length"]
-        )
-        if budget <= 0:
-            report["skipped_no_budget"] += 1
-            continue
-        body = request_body(row, settings, budget)
-        key = request_hash(body, model_fingerprint)
-        cached = cache.get(key)
+    jobs, skipped = plan_requests(seeds, settings, count_tokens, model_fingerprint)
+    answers: dict[str, dict] = {}
+    to_send: list[Job] = []
+    for job in jobs:
+        cached = cache.get(job.key)
         if cached is not None:
-            report["cache_hits"] += 1
-            rows_by_id[row["id"]] = {**row, "teacher": settings["name"], "request_hash": key, **cached}
+            answers[job.row["id"]] = cached
         else:
-            planned.append((row, body, key))
+            to_send.append(job)
+    cache_hits = len(jobs) - len(to_send)
 
-    failures: list[str] = []
-    with ThreadPoolExecutor(max_workers=len(clients)) as pool:
-        futures = submit_with_clients(pool, clients, lambda client, job: call_teacher(client, job[1]), planned)
-        for done, future in enumerate(as_completed(futures), start=1):
-            row, body, key = futures[future]
-            try:
-                answer = future.result()
-            except Exception as error:  # noqa: BLE001 - recorded, then raised once all are done
-                failures.append(f"{row['id']}: {type(error).__name__}: {error}")
-                continue
-            cache.put(key, body, answer)
-            report["requests"] += 1
-            report["prompt_tokens"] += answer["usage"]["prompt_tokens"] or 0
-            report["completion_tokens"] += answer["usage"]["completion_tokens"] or 0
-            rows_by_id[row["id"]] = {**row, "teacher": settings["name"], "request_hash": key, **answer}
-            log.info(
-                "teacher %d/%d answered %s in %.1fs (%s)",
-                done,
-                len(planned),
-                row["id"],
-                answer["latency_s"],
-                answer["finish_reason"],
-            )
-    if failures:
-        raise TeacherError(
-            f"{len(failures)} of {len(planned)} requests to the teacher at {base_url} failed "
-            f"(answers so far are cached; rerun to resume). First: {failures[0]}"
-        )
-    rows = [rows_by_id[row["id"]] for row in seeds if row["id"] in rows_by_id]
+    limiter = RateLimiter(client_settings["requests_per_minute"], client_settings["tokens_per_minute"])
+    totals: Counter = Counter()
+    retries: Counter = Counter()
+    failed: list[dict] = []
+    batch_stats: dict = {}
+    discount = 1.0
+    if mode == "batch":
+        from .batch import run_batches
+
+        batch_settings = {**DEFAULT_BATCH, **(batch_settings or {})}
+        discount = batch_settings["discount"]
+        batch_stats = run_batches(jobs, clients[0], cache, batch_settings)
+        failed = batch_stats.pop("failures")
+        for job in to_send:
+            answer = cache.get(job.key)
+            if answer is not None:
+                answers[job.row["id"]] = answer
+                totals["answered"] += 1
+                totals["prompt_tokens"] += answer["usage"]["prompt_tokens"] or 0
+                totals["completion_tokens"] += answer["usage"]["completion_tokens"] or 0
+        totals["attempts"] = batch_stats.get("requests_submitted", 0)
+    elif mode == "online":
+        _send_online(to_send, clients, client_settings, limiter, price, settings["name"], cache, answers, totals,
+                     retries, failed)  # fmt: skip
+    else:
+        raise TeacherError(f"config key 'teacher.mode': unknown value {mode!r} (online, batch)")
+
+    keep = ("response", "finish_reason", "usage", "model", "system_fingerprint")
+    rows = []
+    for job in jobs:
+        answer = answers.get(job.row["id"])
+        if answer is not None:
+            rows.append({**job.row, "teacher": settings["name"], "request_hash": job.key,
+                         **{k: answer.get(k) for k in keep}})  # fmt: skip
     wall = time.monotonic() - started
+    dataset_prompt = sum(row["usage"]["prompt_tokens"] or 0 for row in rows)
+    dataset_completion = sum(row["usage"]["completion_tokens"] or 0 for row in rows)
+    latencies = sorted(a["latency_s"] for a in answers.values() if a.get("latency_s") is not None)
     summary = {
         "teacher": settings["name"],
         "model": settings["model"],
+        "base_url": base_url,
         "seeds": len(seeds),
         "responses": len(rows),
-        "requests": report["requests"],
-        "cache_hits": report["cache_hits"],
-        "skipped_no_budget": report["skipped_no_budget"],
-        "prompt_tokens": report["prompt_tokens"],
-        "completion_tokens": report["completion_tokens"],
+        "skipped_no_budget": skipped,
+        "cache_hits": cache_hits,
+        "requests": len(to_send),
+        "answered": totals["answered"],
+        "attempts": totals["attempts"],
+        "retries_by_cause": dict(retries),
+        "failed": len(failed),
+        "failed_by_cause": dict(Counter(f["cause"] for f in failed)),
+        "failures": failed,
+        "prompt_tokens": totals["prompt_tokens"],
+        "completion_tokens": totals["completion_tokens"],
+        "cost_usd": cost_usd(totals["prompt_tokens"], totals["completion_tokens"], price, discount),
+        "dataset_prompt_tokens": dataset_prompt,
+        "dataset_completion_tokens": dataset_completion,
+        "dataset_cost_usd": cost_usd(dataset_prompt, dataset_completion, price, discount),
+        "price_per_million_tokens": price,
+        "mode": mode,
+        **({"batch": batch_stats} if mode == "batch" else {}),
         "finish_reasons": dict(Counter(row["finish_reason"] for row in rows)),
-        "wall_s": round(wall, 1),
-        "requests_per_s": round(report["requests"] / wall, 3) if wall > 0 else None,
+        "median_latency_s": latencies[len(latencies) // 2] if latencies else None,
+        "rate_limit_wait_s": round(limiter.waited_s, 1),
+        "concurrency": len(clients) if mode == "online" else None,
+        "wall_s": round(wall, 2),
+        "requests_per_s": round(totals["attempts"] / wall, 3) if wall > 0 else None,
     }
+    allowed = client_settings["max_failed_fraction"] * len(jobs)
+    if failed and len(failed) > allowed:
+        first = failed[0]
+        raise TeacherFailures(
+            f"{len(failed)} of {len(to_send)} requests to the teacher at {base_url} failed after retries "
+            f"({summary['failed_by_cause']}; teacher.client.max_failed_fraction allows "
+            f"{client_settings['max_failed_fraction']}). Every answer received is cached: rerun to retry only "
+            f"these. First: {first['id']}: {first['error']}",
+            summary,
+        )
     return rows, summary
+
+
+def _send_online(to_send, clients, client_settings, limiter, price, name, cache, answers, totals, retries, failed):
+    """Send every request, `len(clients)` at a time; answers go to the cache as they arrive."""
+    rng = random.Random(0)
+    progress = _progress_bar(len(to_send), name, client_settings["progress"])
+    with ThreadPoolExecutor(max_workers=max(1, len(clients))) as pool:
+        futures = submit_with_clients(
+            pool, clients, lambda c, job: send(c, job, client_settings, limiter, rng), to_send
+        )
+        try:
+            for future in as_completed(futures):
+                outcome: Outcome = future.result()
+                totals["attempts"] += outcome.attempts
+                retries.update(outcome.retries)
+                if outcome.answer is None:
+                    failed.append({"id": outcome.job.row["id"], "request_hash": outcome.job.key,
+                                   "cause": outcome.cause, "attempts": outcome.attempts,
+                                   "error": outcome.message})  # fmt: skip
+                else:
+                    cache.put(outcome.job.key, outcome.job.body, outcome.answer)
+                    answers[outcome.job.row["id"]] = outcome.answer
+                    totals["answered"] += 1
+                    totals["prompt_tokens"] += outcome.answer["usage"]["prompt_tokens"] or 0
+                    totals["completion_tokens"] += outcome.answer["usage"]["completion_tokens"] or 0
+                if progress is not None:
+                    progress.update(1)
+                    spent = cost_usd(totals["prompt_tokens"], totals["completion_tokens"], price)
+                    progress.set_postfix(cost=f"${spent:.2f}" if spent is not None else "n/a", failed=len(failed),
+                                         refresh=False)  # fmt: skip
+        except BaseException:
+            for pending in futures:
+                pending.cancel()
+            raise
+        finally:
+            if progress is not None:
+                progress.close()
+
+
+def _progress_bar(total: int, name: str, enabled: bool):
+    if not enabled or total == 0:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=f"teacher {name}", unit="req", mininterval=1.0, smoothing=0.05, dynamic_ncols=True)

@@ -1,7 +1,8 @@
 """Stage 1, seed snippets (paper §2.1): random runs of 1-15 consecutive lines from source documents.
 
-Reads a local source tree per language (default: this interpreter's standard library and whatever
-other languages the machine has); writes `results/seeds/{corpus}.jsonl` with the fields
+Reads, per language, a Hugging Face dataset (the paper: `bigcode/starcoderdata`, streamed), a JSONL
+corpus, or a local source tree (the default: this interpreter's standard library and whatever other
+languages the machine has); writes `results/seeds/{corpus}.jsonl` with the fields
 `id, lang, seed, source, start_line, n_lines, raw_index, index`.
 
 The draw reproduces the paper's code exactly: the first `max_considered` documents, mapped in
@@ -74,9 +75,85 @@ def list_documents(
     return documents
 
 
+def stream_hf_documents(spec: dict, max_considered: int) -> list[Document]:
+    """The first `max_considered` rows of a Hugging Face dataset, streamed, in the dataset's order.
+
+    `spec`: dataset (an id such as bigcode/starcoderdata, or a local folder), data_dir (the
+    language's folder, e.g. python, c-sharp), revision, split, column. Every row counts, empty or
+    not, so the chunks line up with the paper's `Dataset.map(batched=True, with_indices=True)`.
+    """
+    import datasets
+
+    try:
+        stream = datasets.load_dataset(
+            spec["dataset"], data_dir=spec.get("data_dir"), revision=spec.get("revision"),
+            split=spec.get("split", "train"), streaming=True,
+        )  # fmt: skip
+    except Exception as error:  # noqa: BLE001 - gated, offline or misspelt: all reported with the key
+        raise SeedError(
+            f"seeds: cannot open Hugging Face dataset {spec['dataset']!r} (data_dir {spec.get('data_dir')!r}, "
+            f"revision {spec.get('revision')!r}): {type(error).__name__}: {str(error)[:300]}"
+        ) from None
+    column = spec.get("column", "content")
+    documents = []
+    for position, row in enumerate(stream):
+        if position >= max_considered:
+            break
+        if column not in row:
+            raise SeedError(f"seeds: dataset {spec['dataset']!r} has no column {column!r} (has {sorted(row)})")
+        documents.append(Document(source=f"{spec['dataset']}/{spec.get('data_dir') or ''}#{position}",
+                                  text=row[column] or ""))  # fmt: skip
+    return documents
+
+
+def read_jsonl_documents(path: str, column: str, max_considered: int) -> list[Document]:
+    """The first `max_considered` rows of a JSONL corpus (optionally .gz), in file order."""
+    import gzip
+    import json
+
+    path = str(expand_root(path))
+    opener = gzip.open if path.endswith(".gz") else open
+    documents = []
+    try:
+        with opener(path, "rt", encoding="utf-8") as handle:
+            for line_number, line in enumerate(handle, start=1):
+                if len(documents) >= max_considered:
+                    break
+                if not line.strip():
+                    continue
+                try:
+                    text = json.loads(line)[column]
+                except (json.JSONDecodeError, KeyError, TypeError) as error:
+                    raise SeedError(
+                        f"{path}:{line_number}: not a JSON object with a {column!r} field ({error})"
+                    ) from None
+                documents.append(Document(source=f"{path}:{line_number}", text=text or ""))
+    except OSError as error:
+        raise SeedError(f"seeds: cannot read JSONL corpus {path}: {error}") from None
+    return documents
+
+
+class SeedError(ValueError):
+    pass
+
+
+def documents_for(spec: dict, settings: dict) -> list[Document]:
+    if spec.get("hf"):
+        return stream_hf_documents(spec["hf"], settings["max_considered"])
+    if spec.get("jsonl"):
+        return read_jsonl_documents(spec["jsonl"], spec.get("column", "content"), settings["max_considered"])
+    return list_documents(spec["roots"], spec["extensions"], settings["max_considered"], settings["max_file_bytes"])
+
+
 def draw_snippet(rng: random.Random, text: str, min_lines: int, max_lines: int) -> tuple[str, int, int]:
-    """The paper's per-document draw; returns (snippet, start_line, number of lines taken)."""
+    """The paper's per-document draw; returns (snippet, start_line, number of lines taken).
+
+    An empty document draws nothing and leaves the generator untouched (where the paper's
+    `random.choice` would raise); its empty snippet is then left out of the seeds.
+    """
     lines = text.splitlines(keepends=True)
+    if not lines:
+        return "", 0, 0
     start = rng.choice(range(len(lines)))
     length = rng.randint(min_lines, max_lines)
     taken = lines[start : start + length]
@@ -98,9 +175,9 @@ def extract_seeds(
         for document in documents[chunk_start : chunk_start + chunk_size]:
             drawn.append(draw_snippet(rng, document.text, min_lines, max_lines))
     order = np.random.default_rng(seed).permutation(len(drawn)) if drawn else []
+    order = [int(raw_index) for raw_index in order if drawn[int(raw_index)][2] > 0]
     rows = []
     for index, raw_index in enumerate(order[:quota]):
-        raw_index = int(raw_index)
         snippet, start, n_lines = drawn[raw_index]
         rows.append(
             {
@@ -122,9 +199,7 @@ def collect_seeds(settings: dict) -> tuple[list[dict], dict]:
     rows: list[dict] = []
     report: dict = {"languages": {}}
     for lang, spec in settings["languages"].items():
-        documents = list_documents(
-            spec["roots"], spec["extensions"], settings["max_considered"], settings["max_file_bytes"]
-        )
+        documents = documents_for(spec, settings)
         lang_rows = extract_seeds(
             documents,
             lang,

@@ -180,3 +180,98 @@ def submit_with_clients(
             free.put(client)
 
     return {pool.submit(run, item): item for item in items}
+
+
+# --- GPU-served open teachers --------------------------------------------------------------------
+
+
+def vllm_command(serve: dict, served_name: str, port: int, seed: int = 0, host: str = "127.0.0.1") -> list[str]:
+    """`vllm serve` for a teacher: weights `serve.model`, answering to `served_name`."""
+    command = [
+        "vllm", "serve", serve["model"],
+        "--host", host, "--port", str(port),
+        "--served-model-name", served_name,
+        "--tensor-parallel-size", str(serve["tensor_parallel_size"]),
+        "--dtype", serve["dtype"],
+        "--seed", str(seed),
+        "--disable-log-requests",
+    ]  # fmt: skip
+    if serve.get("max_model_len"):
+        command += ["--max-model-len", str(serve["max_model_len"])]
+    return command + list(serve.get("extra_args") or [])
+
+
+def sglang_command(serve: dict, served_name: str, port: int, seed: int = 0, host: str = "127.0.0.1") -> list[str]:
+    """`python -m sglang.launch_server` for a teacher, with the same meaning of every setting."""
+    command = [
+        sys.executable, "-m", "sglang.launch_server",
+        "--model-path", serve["model"],
+        "--host", host, "--port", str(port),
+        "--served-model-name", served_name,
+        "--tp-size", str(serve["tensor_parallel_size"]),
+        "--dtype", serve["dtype"],
+        "--random-seed", str(seed),
+    ]  # fmt: skip
+    if serve.get("max_model_len"):
+        command += ["--context-length", str(serve["max_model_len"])]
+    return command + list(serve.get("extra_args") or [])
+
+
+SERVE_COMMANDS = {"vllm": vllm_command, "sglang": sglang_command}
+
+
+class ManagedServer:
+    """Any OpenAI-compatible server started from a command line, for the duration of one job."""
+
+    def __init__(self, command: list[str], port: int, log_path=None, startup_timeout_s: float = 1800.0,
+                 host: str = "127.0.0.1") -> None:  # fmt: skip
+        self.command = command
+        self.host = host
+        self.port = port
+        self.log_path = Path(log_path) if log_path else None
+        self.startup_timeout_s = startup_timeout_s
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    def __enter__(self) -> ManagedServer:
+        import shutil
+
+        if shutil.which(self.command[0]) is None and not Path(self.command[0]).is_file():
+            raise ServerError(f"cannot start the teacher server: {self.command[0]!r} is not installed on this machine")
+        sink = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+        log.info("starting %s", " ".join(self.command))
+        # A session of its own, so that stopping it stops its workers (vLLM spawns one per GPU).
+        self.process = subprocess.Popen(self.command, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_until_ready(f"{self.base_url}/models", self.startup_timeout_s, self.process)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        import os
+        import signal
+
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def gpu_server(kind: str, serve: dict, served_name: str, seed: int = 0, log_path=None) -> ManagedServer:
+    if not serve.get("model"):
+        raise ServerError(f"config key 'teacher.serve.model': required when teacher.server is {kind}")
+    port = serve.get("port") or free_port()
+    return ManagedServer(SERVE_COMMANDS[kind](serve, served_name, port, seed), port, log_path,
+                         serve["startup_timeout_s"])  # fmt: skip

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -55,45 +54,28 @@ def run_generate(
     cache_dir: str,
     threads: int = 2,
     server_log: str | None = None,
+    transport: dict | None = None,
+    price: dict | None = None,
 ) -> None:
-    from .generate import (
-        ResponseCache,
-        TeacherError,
-        check_reachable,
-        estimate_tokens,
-        generate_responses,
-        make_client,
-    )
-    from .server import llama_cpp_pool
+    """`settings`: the answer-deciding keys of the teacher section; `transport`: the rest (see teacher)."""
+    from .generate import DEFAULT_CLIENT, ResponseCache, TeacherFailures, generate_responses
+    from .teacher import open_teacher
 
+    teacher = {"tokenizer": "auto", **(transport or {}), **settings}
+    teacher["client"] = {**DEFAULT_CLIENT, **(teacher.get("client") or {})}
     rows = read_jsonl(seeds)
     cache = ResponseCache(Path(cache_dir) / "teacher-responses.sqlite")
     try:
-        if settings["server"] == "llama_cpp":
-            if not settings.get("gguf"):
-                raise TeacherError("config key 'teacher.gguf': required when teacher.server is llama_cpp")
-            # One single-threaded server per thread of the job (see server.llama_cpp_pool).
-            pool = llama_cpp_pool(settings["gguf"], settings["model"], threads, settings["context_length"], server_log)
-            with pool as servers:
-                clients = [make_client(server.base_url, "sk-local-server", settings) for server in servers]
-                model_path = servers[0].model_path
-                fingerprint = f"gguf:{model_path.name}:{model_path.stat().st_size}"
-                answered, summary = generate_responses(
-                    rows, settings, clients, cache, servers[0].count_tokens, fingerprint, servers[0].base_url
-                )
-        else:
-            base_url = settings.get("base_url")
-            if not base_url:
-                raise TeacherError("config key 'teacher.base_url': required when teacher.server is openai")
-            api_key = os.environ.get(settings["api_key_env"])
-            if not api_key:
-                raise TeacherError(
-                    f"config key 'teacher.api_key_env': environment variable {settings['api_key_env']} is not set"
-                )
-            check_reachable(base_url, api_key)
-            client = make_client(base_url, api_key, settings)
-            clients = [client] * settings["concurrency"]
-            answered, summary = generate_responses(rows, settings, clients, cache, estimate_tokens, "", base_url)
+        with open_teacher(teacher, threads, server_log) as endpoint:
+            answered, summary = generate_responses(
+                rows, settings, endpoint.clients, cache, endpoint.count_tokens, endpoint.fingerprint,
+                endpoint.base_url, teacher["client"], price, teacher.get("mode", "online"), teacher.get("batch"),
+            )  # fmt: skip
+    except TeacherFailures as error:
+        # The outputs are not written (the job fails), so the record of what failed goes beside the cache.
+        failures = Path(cache_dir) / f"teacher-failures-{settings['name']}.json"
+        write_json(failures, error.report)
+        raise type(error)(f"{error} (every failure: {failures})", error.report) from None
     finally:
         cache.close()
     write_jsonl(responses, answered)
@@ -216,8 +198,7 @@ def run_evaluate(
     if logs:
         logs.mkdir(parents=True, exist_ok=True)
     with llama_cpp_pool(model_file, model_name, threads, 2048, logs / "server.log" if logs else None) as servers:
-        options = {"timeout_s": 600, "max_retries": 2}
-        clients = [make_client(server.base_url, "sk-local-server", options) for server in servers]
+        clients = [make_client(server.base_url, "sk-local-server", 600, max_retries=2) for server in servers]
         complete = completion_function(model_name, settings)
         rows = generate_samples(benchmark, tasks, clients, complete, gguf_bos_text(servers[0].model_path))
     write_jsonl(samples_path, rows)

@@ -24,6 +24,9 @@ SEEDS = [
 ]
 
 
+QUIET = {"progress": False, "max_retries": 0}
+
+
 def settings(**overrides):
     base = {
         "name": "smollm2-test",
@@ -37,10 +40,8 @@ def settings(**overrides):
         "seed": 976,
         "max_new_tokens": 24,
         "context_length": 2048,
-        "concurrency": 1,
-        "timeout_s": 120,
-        "max_retries": 0,
         "extra_body": {},
+        "tokenizer": "auto",
     }
     return {**base, **overrides}
 
@@ -68,8 +69,10 @@ def test_budget_and_request_identity():
 
 def test_real_teacher_answers_then_cache_answers_without_any_request(llama_server, tmp_path):
     cache = ResponseCache(tmp_path / "cache.sqlite")
-    client = make_client(llama_server.base_url, "local", settings())
-    rows, report = generate_responses(SEEDS, settings(), [client], cache, llama_server.count_tokens, "fp")
+    client = make_client(llama_server.base_url, "local", 120)
+    rows, report = generate_responses(
+        SEEDS, settings(), [client], cache, llama_server.count_tokens, "fp", client_settings=QUIET
+    )
     assert [r["id"] for r in rows] == ["python-0", "python-1"]
     for r in rows:
         assert r["teacher"] == "smollm2-test" and r["response"]
@@ -78,16 +81,20 @@ def test_real_teacher_answers_then_cache_answers_without_any_request(llama_serve
         assert r["seed"] in {s["seed"] for s in SEEDS}
     assert report["requests"] == 2 and report["cache_hits"] == 0
     # A rerun against a port where nothing listens: every answer must come from the cache.
-    dead = make_client(f"http://127.0.0.1:{free_port()}/v1", "local", settings())
-    again, report2 = generate_responses(SEEDS, settings(), [dead], cache, llama_server.count_tokens, "fp")
+    dead = make_client(f"http://127.0.0.1:{free_port()}/v1", "local", 5)
+    again, report2 = generate_responses(
+        SEEDS, settings(), [dead], cache, llama_server.count_tokens, "fp", client_settings=QUIET
+    )
     assert again == rows
     assert report2["requests"] == 0 and report2["cache_hits"] == 2
 
 
 def test_no_budget_skips_the_seed(llama_server, tmp_path):
     cache = ResponseCache(tmp_path / "cache.sqlite")
-    client = make_client(llama_server.base_url, "local", settings())
-    rows, report = generate_responses(SEEDS, settings(context_length=50), [client], cache, llama_server.count_tokens)
+    client = make_client(llama_server.base_url, "local", 120)
+    rows, report = generate_responses(
+        SEEDS, settings(context_length=50), [client], cache, llama_server.count_tokens, client_settings=QUIET
+    )
     assert rows == [] and report["skipped_no_budget"] == 2
 
 
@@ -101,6 +108,7 @@ def test_openai_mode_reaches_any_compatible_server_and_keeps_the_key_secret(llam
         str(tmp_path / "report.json"),
         settings(server="openai", base_url=llama_server.base_url),
         str(tmp_path / "cache"),
+        transport={"client": QUIET},
     )
     assert len(read_jsonl(tmp_path / "responses.jsonl")) == 1
     for path in tmp_path.rglob("*"):

@@ -1,0 +1,77 @@
+"""Where the teacher runs: a local llama.cpp pool, a GPU server (vLLM or SGLang) started for the
+job, or any OpenAI-compatible API (hosted, with its key from the environment).
+
+`request_settings` splits the `teacher` config section: the keys that decide the answers go to the
+rule's `params` (changing them reruns generation and everything after it); the keys that only say
+how requests are sent (`TRANSPORT_KEYS`: concurrency, budgets, retries, batch mode, the server's
+address and launch options) never rerun a job.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from .generate import TeacherError, check_reachable, make_client, token_counter
+from .server import gpu_server, llama_cpp_pool
+
+TRANSPORT_KEYS = ("mode", "base_url", "api_key_env", "client", "batch", "serve")
+LOCAL_KEY = "sk-local-server"  # our own servers on 127.0.0.1 check no key
+
+
+def request_settings(teacher: dict) -> dict:
+    """The keys of `teacher` that decide what the teacher answers."""
+    settings = {key: value for key, value in teacher.items() if key not in TRANSPORT_KEYS}
+    if teacher["server"] in ("vllm", "sglang"):
+        settings["serve_model"] = (teacher.get("serve") or {}).get("model")
+    return settings
+
+
+@dataclass
+class Endpoint:
+    clients: list  # one entry per request in flight
+    count_tokens: Callable[[str], int]
+    fingerprint: str  # part of every request's cache key: which weights answered
+    base_url: str
+
+
+@contextmanager
+def open_teacher(teacher: dict, threads: int = 1, server_log: str | None = None) -> Iterator[Endpoint]:
+    """Start (or reach) the teacher for one job and stop it afterwards."""
+    client = teacher["client"]
+    server = teacher["server"]
+    if server == "llama_cpp":
+        if not teacher.get("gguf"):
+            raise TeacherError("config key 'teacher.gguf': required when teacher.server is llama_cpp")
+        # One single-threaded server per thread of the job (see server.llama_cpp_pool).
+        with llama_cpp_pool(teacher["gguf"], teacher["model"], threads, teacher["context_length"], server_log) as pool:
+            path = pool[0].model_path
+            yield Endpoint(
+                [make_client(s.base_url, LOCAL_KEY, client["timeout_s"]) for s in pool],
+                token_counter(teacher["tokenizer"], pool[0]),
+                f"gguf:{path.name}:{path.stat().st_size}",
+                pool[0].base_url,
+            )
+    elif server in ("vllm", "sglang"):
+        serve = teacher["serve"]
+        counter = token_counter(teacher["tokenizer"] if teacher["tokenizer"] != "auto" else f"hf:{serve.get('model')}")
+        with gpu_server(server, serve, teacher["model"], teacher["seed"], server_log) as running:
+            one = make_client(running.base_url, LOCAL_KEY, client["timeout_s"])
+            yield Endpoint([one] * client["concurrency"], counter, f"{server}:{serve['model']}", running.base_url)
+    elif server == "openai":
+        base_url = teacher.get("base_url")
+        if not base_url:
+            raise TeacherError("config key 'teacher.base_url': required when teacher.server is openai")
+        api_key = os.environ.get(teacher["api_key_env"])
+        if not api_key:
+            raise TeacherError(
+                f"config key 'teacher.api_key_env': environment variable {teacher['api_key_env']} is not set"
+            )
+        counter = token_counter(teacher["tokenizer"])
+        check_reachable(base_url, api_key)
+        one = make_client(base_url, api_key, client["timeout_s"])
+        yield Endpoint([one] * client["concurrency"], counter, "", base_url)
+    else:
+        raise TeacherError(f"config key 'teacher.server': unknown value {server!r}")

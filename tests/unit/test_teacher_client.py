@@ -1,0 +1,143 @@
+"""The generator against a real local server speaking the OpenAI protocol: faults, budgets, batches."""
+
+import json
+
+import pytest
+
+from ossinstruct.generate import (
+    FatalTeacherError,
+    ResponseCache,
+    TeacherError,
+    TeacherFailures,
+    estimate_tokens,
+    generate_responses,
+    make_client,
+)
+
+from ..openai_server import OpenAIServer, prompt_token_count
+
+SEEDS = [
+    {"id": f"python-{i}", "lang": "python", "seed": f"def f{i}(x):\n    return x + {i}\n", "index": i} for i in range(8)
+]
+SETTINGS = {
+    "name": "remote", "model": "teacher-model", "server": "openai", "demonstration": "none",
+    "temperature": 0.0, "seed": 976, "max_new_tokens": 100, "context_length": 8192, "extra_body": {},
+}  # fmt: skip
+FAST = {"progress": False, "timeout_s": 1.0, "max_retries": 3, "backoff_s": 0.05, "max_backoff_s": 0.2}
+
+
+def run(server, tmp_path, seeds=SEEDS, concurrency=4, cache_name="cache.sqlite", **client):
+    cache = ResponseCache(tmp_path / cache_name)
+    clients = [make_client(server.base_url, "sk-test", {**FAST, **client}["timeout_s"])] * concurrency
+    try:
+        return generate_responses(seeds, SETTINGS, clients, cache, estimate_tokens, "", server.base_url,
+                                  {**FAST, **client}, {"prompt": 1.0, "completion": 2.0})  # fmt: skip
+    finally:
+        cache.close()
+
+
+def test_every_fault_is_retried_and_every_seed_answered_once(tmp_path):
+    faults = {976: ["429"], 977: ["500", "500"], 978: ["hang"], 979: ["malformed"], 980: ["length"]}
+    with OpenAIServer(faults=faults, hang_s=3.0) as server:
+        rows, report = run(server, tmp_path)
+    assert [row["id"] for row in rows] == [seed["id"] for seed in SEEDS]
+    assert report["failed"] == 0 and report["answered"] == 8
+    assert report["retries_by_cause"] == {"rate_limited": 1, "http_500": 2, "timeout": 1, "malformed_response": 1}
+    assert report["attempts"] == 8 + 5
+    assert report["finish_reasons"] == {"stop": 7, "length": 1}  # kept, and counted for the parser's report
+    truncated = next(row for row in rows if row["finish_reason"] == "length")
+    assert truncated["id"] == "python-4"
+    assert report["prompt_tokens"] == sum(row["usage"]["prompt_tokens"] for row in rows)
+    expected = (report["prompt_tokens"] * 1.0 + report["completion_tokens"] * 2.0) / 1e6
+    assert report["cost_usd"] == pytest.approx(expected)
+
+
+def test_requests_that_keep_failing_are_recorded_and_the_rest_is_kept(tmp_path):
+    with OpenAIServer(faults={977: ["500"] * 10}) as server:
+        with pytest.raises(TeacherFailures, match=r"1 of 8 requests .* failed after retries") as failure:
+            run(server, tmp_path, max_retries=2)
+        assert failure.value.report["failed_by_cause"] == {"http_500": 1}
+        assert failure.value.report["failures"][0]["id"] == "python-1"
+        assert failure.value.report["failures"][0]["attempts"] == 3
+        # The seven answers are cached: a rerun that tolerates the failure sends only the failing request.
+        before = sum(server.attempts.values())
+        rows, report = run(server, tmp_path, max_retries=0, max_failed_fraction=0.2)
+        assert sum(server.attempts.values()) - before == 1
+    assert len(rows) == 7 and report["cache_hits"] == 7 and report["failed"] == 1
+
+
+def test_a_rejected_key_stops_the_run_at_once(tmp_path):
+    with OpenAIServer(api_key="sk-the-right-one") as server:
+        with pytest.raises(FatalTeacherError, match="rejected the API key"):
+            run(server, tmp_path)
+        assert sum(server.attempts.values()) == 0  # 401 comes before the request is counted
+
+
+def test_a_rate_limited_api_loses_nothing_and_uses_most_of_its_budget(tmp_path):
+    # The server allows 1200 requests and 300K tokens a minute (enforced per second, with 429 and
+    # retry-after); each request counts ~390 prompt + 100 max tokens, so the token budget binds (~10/s).
+    seeds = [{**SEEDS[0], "id": f"python-{i}", "index": i, "seed": f"x = {i}\n"} for i in range(120)]
+    with OpenAIServer(delay_s=0.05, requests_per_minute=1200, tokens_per_minute=300_000) as server:
+        rows, report = run(server, tmp_path, seeds=seeds, concurrency=16, max_retries=8,
+                           requests_per_minute=1200, tokens_per_minute=300_000)  # fmt: skip
+        span = server.accepted_times[-1] - server.accepted_times[0] + 1.0  # +1 s: the bucket's first second
+        used = server.accepted_tokens / (300_000 / 60 * span)
+    print(f"token budget used: {used:.1%}, 429s: {server.rejected}, span {span:.1f}s, wall {report['wall_s']}s")
+    assert len(rows) == 120 and report["failed"] == 0
+    assert used >= 0.85
+
+
+def test_batch_mode_gives_the_online_rows_at_half_price_in_files_within_limits(tmp_path):
+    with OpenAIServer() as server:
+        online, online_report = run(server, tmp_path, cache_name="online.sqlite")
+        cache = ResponseCache(tmp_path / "batch.sqlite")
+        client = make_client(server.base_url, "sk-test", 5.0)
+        batch = {"max_requests_per_file": 3, "poll_interval_s": 0.01, "max_wait_s": 30}
+        rows, report = generate_responses(SEEDS, SETTINGS, [client], cache, estimate_tokens, "", server.base_url,
+                                          FAST, {"prompt": 1.0, "completion": 2.0}, "batch", batch)  # fmt: skip
+        assert len(server.batches) == 3  # 8 requests, at most 3 per file
+        lines = [json.loads(line) for f in server.files.values() if f["purpose"] == "batch"
+                 for line in f["content"].decode().splitlines()]  # fmt: skip
+        assert {line["url"] for line in lines} == {"/v1/chat/completions"} and len(lines) == 8
+    assert rows == online
+    assert report["batch"]["batches_submitted"] == 3 and report["failed"] == 0
+    assert report["cost_usd"] == pytest.approx(online_report["cost_usd"] / 2)
+
+
+def test_a_rerun_resumes_running_batches_instead_of_resubmitting(tmp_path):
+    cache_path = tmp_path / "batch.sqlite"
+    with OpenAIServer(batch_polls=4) as server:
+        client = make_client(server.base_url, "sk-test", 5.0)
+        batch = {"max_requests_per_file": 5, "poll_interval_s": 0.01, "max_wait_s": 0.001}
+        cache = ResponseCache(cache_path)
+        with pytest.raises(TeacherError, match="2 batches still running .* rerun to resume"):
+            generate_responses(SEEDS, SETTINGS, [client], cache, estimate_tokens, "", "", FAST, None, "batch", batch)
+        cache.close()
+        assert len(server.batches) == 2
+        cache = ResponseCache(cache_path)
+        rows, report = generate_responses(SEEDS, SETTINGS, [client], cache, estimate_tokens, "", "", FAST, None,
+                                          "batch", {**batch, "max_wait_s": 30})  # fmt: skip
+        cache.close()
+        assert len(server.batches) == 2  # nothing submitted twice
+        assert report["batch"]["batches_resumed"] == 2 and report["batch"]["batches_submitted"] == 0
+        assert len(rows) == 8 and sum(server.answered.values()) == 8
+
+
+def test_failed_batch_requests_are_recorded_and_resubmitted_alone(tmp_path):
+    with OpenAIServer(faults={979: ["500"]}) as server:
+        client = make_client(server.base_url, "sk-test", 5.0)
+        batch = {"poll_interval_s": 0.01, "max_wait_s": 30}
+        cache = ResponseCache(tmp_path / "batch.sqlite")
+        with pytest.raises(TeacherFailures) as failure:
+            generate_responses(SEEDS, SETTINGS, [client], cache, estimate_tokens, "", "", FAST, None, "batch", batch)
+        assert failure.value.report["failed_by_cause"] == {"batch_server_error": 1}
+        assert failure.value.report["failures"][0]["id"] == "python-3"
+        rows, report = generate_responses(SEEDS, SETTINGS, [client], cache, estimate_tokens, "", "", FAST, None,
+                                          "batch", batch)  # fmt: skip
+        cache.close()
+        assert report["cache_hits"] == 7 and report["batch"]["requests_submitted"] == 1 and len(rows) == 8
+
+
+def test_the_server_counts_tokens_like_the_client():
+    body = {"messages": [{"role": "user", "content": "é" * 10}]}
+    assert prompt_token_count(body) == estimate_tokens("é" * 10)
