@@ -194,7 +194,6 @@ def vllm_command(serve: dict, served_name: str, port: int, seed: int = 0, host: 
         "--tensor-parallel-size", str(serve["tensor_parallel_size"]),
         "--dtype", serve["dtype"],
         "--seed", str(seed),
-        "--disable-log-requests",
     ]  # fmt: skip
     if serve.get("max_model_len"):
         command += ["--max-model-len", str(serve["max_model_len"])]
