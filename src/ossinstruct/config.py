@@ -47,8 +47,6 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
                 problems.append(
                     f"config key '{_key([*error.absolute_path, name])}': unknown key (allowed: {', '.join(allowed)})"
                 )
-        elif error.validator == "oneOf" and "x-error" in error.schema:
-            problems.append(f"config key '{_key(error.absolute_path)}': {error.schema['x-error']}")
         elif error.validator == "required":
             problems.append(f"config key '{_key(error.absolute_path)}': {error.message}")
         else:

@@ -138,9 +138,11 @@ class SeedError(ValueError):
 
 
 def documents_for(spec: dict, settings: dict) -> list[Document]:
-    if spec.get("hf"):
+    """A language's documents from its `source` (local: roots + extensions; jsonl; hf)."""
+    source = spec.get("source", "local")
+    if source == "hf":
         return stream_hf_documents(spec["hf"], settings["max_considered"])
-    if spec.get("jsonl"):
+    if source == "jsonl":
         return read_jsonl_documents(spec["jsonl"], spec.get("column", "content"), settings["max_considered"])
     return list_documents(spec["roots"], spec["extensions"], settings["max_considered"], settings["max_file_bytes"])
 

@@ -64,3 +64,29 @@ def test_snakemake_refuses_a_bad_config_before_any_job_and_keeps_results(project
     assert "config key 'seeds.quotas': unknown key" in run.stdout + run.stderr
     assert kept.read_text() == "earlier results\n"
     assert not (project / "logs").exists()  # no job started
+
+
+def test_a_seed_source_needs_its_settings(config, root):
+    config["seeds"]["languages"]["cpp"]["source"] = "hf"
+    with pytest.raises(ConfigError, match=r"'seeds.languages.cpp': 'hf' is a required property"):
+        check(config, root)
+
+
+def test_transport_settings_are_checked_too(config, root):
+    config["teacher"]["client"]["requests_per_minute"] = 0
+    with pytest.raises(ConfigError, match=r"'teacher.client.requests_per_minute'"):
+        check(config, root)
+
+
+def test_the_paper_config_overlays_cleanly(config, root):
+    from snakemake.utils import update_config
+
+    merged = copy.deepcopy(config)
+    update_config(merged, yaml.safe_load((root / "configs/paper.yaml").read_text()))  # Snakemake's deep merge
+    checked = check(merged, root)
+    quotas = {lang: spec["quota"] for lang, spec in checked["seeds"]["languages"].items()}
+    assert quotas == {"python": 40000, "cpp": 5000, "java": 5000, "typescript": 5000, "shell": 5000,
+                      "csharp": 5000, "rust": 5000, "php": 5000, "swift": 5000}  # fmt: skip
+    assert checked["seeds"]["languages"]["csharp"]["hf"]["data_dir"] == "c-sharp"
+    assert checked["seeds"]["languages"]["swift"]["hf"]["dataset"] == "bigcode/the-stack"
+    assert checked["teacher"]["model"] == "gpt-3.5-turbo-1106" and checked["teacher"]["max_new_tokens"] == 2500

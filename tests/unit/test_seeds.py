@@ -1,9 +1,11 @@
+import json
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ossinstruct.seeds import Document, collect_seeds, extract_seeds, list_documents
+from ossinstruct.seeds import Document, SeedError, collect_seeds, extract_seeds, list_documents
 
 
 def paper_draw(texts, seed=976, chunk_size=1000, min_lines=1, max_lines=15):
@@ -88,3 +90,64 @@ def test_collect_reports_unmet_quotas_and_missing_roots(tmp_path):
     assert report["languages"]["python"] == {"documents": 1, "quota": 3, "seeds": 1, "quota_met": False}
     assert report["languages"]["rust"]["seeds"] == 0
     assert np.isscalar(report["total"]) and report["total"] == 1
+
+
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "seed_corpus.jsonl"  # 30 documents, 1-37 lines
+
+
+def paper_seeds(texts, quota, chunk_size):
+    """The rule as specified, end to end: the chunked draw, then `Dataset.shuffle(seed=976)`, first `quota`."""
+    import datasets
+
+    drawn = datasets.Dataset.from_dict({"seed": paper_draw(texts, chunk_size=chunk_size)}).shuffle(seed=976)
+    return drawn["seed"][:quota]
+
+
+def settings_for(source: dict, quota=12, chunk_size=8, max_considered=150000):
+    return {"seed": 976, "chunk_size": chunk_size, "min_lines": 1, "max_lines": 15, "max_considered": max_considered,
+            "max_file_bytes": 10**6, "languages": {"python": {"quota": quota, **source}}}  # fmt: skip
+
+
+def test_a_jsonl_corpus_gives_the_paper_seeds():
+    texts = [json.loads(line)["content"] for line in CORPUS.read_text().splitlines()]
+    rows, report = collect_seeds(settings_for({"source": "jsonl", "jsonl": str(CORPUS)}))
+    assert [row["seed"] for row in rows] == paper_seeds(texts, 12, 8)
+    assert report["languages"]["python"] == {"documents": 30, "quota": 12, "seeds": 12, "quota_met": True}
+    assert rows[0]["source"].endswith(f"seed_corpus.jsonl:{rows[0]['raw_index'] + 1}")
+
+
+def test_a_hugging_face_dataset_is_streamed_in_order_up_to_the_row_limit(tmp_path):
+    """The starcoderdata layout (one folder per language of parquet files), read from a local folder."""
+    import datasets
+
+    texts = [json.loads(line)["content"] for line in CORPUS.read_text().splitlines()]
+    (tmp_path / "python").mkdir()
+    datasets.Dataset.from_dict({"content": texts}).to_parquet(str(tmp_path / "python" / "train-00000.parquet"))
+    hf = {"dataset": str(tmp_path), "data_dir": "python", "revision": None, "split": "train", "column": "content"}
+    rows, _ = collect_seeds(settings_for({"source": "hf", "hf": hf}))
+    assert [row["seed"] for row in rows] == paper_seeds(texts, 12, 8)
+    # The row limit is the paper's "first 150K files": here the first 20.
+    rows, report = collect_seeds(settings_for({"source": "hf", "hf": hf}, quota=20, max_considered=20))
+    assert report["languages"]["python"]["documents"] == 20
+    assert [row["seed"] for row in rows] == paper_seeds(texts[:20], 20, 8)
+
+
+def test_an_unreachable_dataset_is_named(tmp_path):
+    hf = {"dataset": str(tmp_path / "missing"), "data_dir": "python", "revision": None, "split": "train"}
+    with pytest.raises(SeedError, match="cannot open Hugging Face dataset .*missing"):
+        collect_seeds(settings_for({"source": "hf", "hf": hf}))
+
+
+def test_a_bad_jsonl_line_is_named_with_file_and_line(tmp_path):
+    path = tmp_path / "corpus.jsonl"
+    path.write_text('{"content": "a\\n"}\n{"text": "b"}\n')
+    with pytest.raises(SeedError, match=r"corpus.jsonl:2: not a JSON object with a 'content' field"):
+        collect_seeds(settings_for({"source": "jsonl", "jsonl": str(path)}))
+
+
+def test_empty_documents_keep_their_place_in_the_chunks_but_give_no_seed(tmp_path):
+    texts = [json.loads(line)["content"] for line in CORPUS.read_text().splitlines()]
+    with_empty = texts[:5] + [""] + texts[5:]
+    rng_rows = extract_seeds([Document(str(i), t) for i, t in enumerate(with_empty)], "python", 31, chunk_size=8)
+    assert len(rng_rows) == 30 and all(row["seed"] for row in rng_rows)
+    assert 5 not in {row["raw_index"] for row in rng_rows}

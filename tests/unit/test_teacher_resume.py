@@ -35,7 +35,8 @@ def config_file(tmp_path: Path, base_url: str, cache: str) -> Path:
 
 
 def generate(config: Path, output: Path) -> subprocess.Popen:
-    command = [str(Path(sys.executable).with_name("ossinstruct")), "generate", "--input", str(output.parent / "seeds.jsonl"),
+    seeds = str(output.parent / "seeds.jsonl")
+    command = [str(Path(sys.executable).with_name("ossinstruct")), "generate", "--input", seeds,
                "--output", str(output), "--config", str(config)]  # fmt: skip
     env = {**os.environ, "OSSINSTRUCT_TEST_KEY": "sk-test"}
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -10,7 +10,8 @@ from ossinstruct.teacher import request_settings
 
 SERVE = {
     "model": "deepseek-ai/deepseek-coder-6.7b-instruct", "gpus": 2, "tensor_parallel_size": 2,
-    "max_model_len": 8192, "dtype": "bfloat16", "port": None, "startup_timeout_s": 60, "extra_args": ["--enforce-eager"],
+    "max_model_len": 8192, "dtype": "bfloat16", "port": None, "startup_timeout_s": 60,
+    "extra_args": ["--enforce-eager"],
 }  # fmt: skip
 
 
