@@ -16,6 +16,7 @@ include: "rules/curate.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/tables.smk"
+include: "rules/ablation.smk"
 
 
 rule all:

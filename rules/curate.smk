@@ -9,6 +9,8 @@ rule parse_responses:
         parsed="results/curate/{teacher}/parsed.jsonl",
         excluded="results/curate/{teacher}/parsed_excluded.jsonl",
         report="results/curate/{teacher}/parsed_report.json",
+    params:
+        settings={"parser": config["curate"]["parser"]},
     log:
         "logs/curate/{teacher}/parse.log",
     conda:
@@ -25,7 +27,7 @@ rule clean_pairs:
         excluded="results/curate/{teacher}/clean_excluded.jsonl",
         report="results/curate/{teacher}/clean_report.json",
     params:
-        settings={"shuffle_seed": config["curate"]["shuffle_seed"]},
+        settings={"shuffle_seed": config["curate"]["shuffle_seed"], "minhash": config["curate"]["minhash"]},
     log:
         "logs/curate/{teacher}/clean.log",
     conda:
@@ -46,6 +48,7 @@ rule decontaminate_pairs:
         settings={
             "columns": config["curate"]["columns"],
             "fix_allow_list": config["curate"]["fix_allow_list"],
+            "ngram_overlap": config["curate"]["ngram_overlap"],
         },
     log:
         "logs/curate/{teacher}/decontaminate.log",

@@ -12,4 +12,5 @@ stages.run_parse(
     snakemake.output.parsed,
     snakemake.output.excluded,
     snakemake.output.report,
+    snakemake.params.settings,
 )

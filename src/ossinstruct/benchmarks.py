@@ -4,10 +4,16 @@ Family order and contents follow the paper's `benchmark_data.py` (ported from bi
 MBPP docstrings and solutions (task ids 11..510), HumanEval docstrings and canonical solutions
 (minus an allow-list of generic ones), APPS test questions, GSM8K test questions, DS-1000
 prompts. Every string is stripped and empty strings are dropped.
+
+APPS and DS-1000 are read from a JSONL file (APPS test rows with `question`; DS-1000 rows with
+`prompt`), DS-1000 also from its original `ds1000_data` folder (`*/Insertion/q*/prompt.txt`), and
+either from the Hugging Face Hub as `hf:<dataset id>` when online. MultiPL-E (not the paper's) is an
+optional family after the paper's: the comment text of each translated HumanEval prompt.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from .io import DataError, read_jsonl
@@ -20,7 +26,9 @@ FAMILY_ORDER = (
     "apps_docstrings",
     "gsm8k_questions",
     "ds_1000_prompts",
+    "multipl_e_prompts",  # optional, not the paper's
 )
+PAPER_FAMILIES = FAMILY_ORDER[:-1]
 # Generic HumanEval solutions the paper keeps. Its fourth entry was meant to be
 # `return ''.join(strings)`, but adjacent literals turned it into `return .join(strings)`, which
 # never matches, so the `''.join` solution does filter in the paper (reproduced by default).
@@ -72,19 +80,73 @@ def question_strings(path: str | Path, family: str, field: str = "question") -> 
     return {family: _clean([row[field] for row in read_jsonl(path)])}
 
 
+def _rows(source: str | Path, split: str = "test") -> list[dict]:
+    """Rows of a JSONL file, or of a Hugging Face dataset named `hf:<id>` (needs the network)."""
+    source = str(source)
+    if source.startswith("hf:"):
+        import datasets
+
+        try:
+            return list(datasets.load_dataset(source[3:], split=split))
+        except Exception as error:  # noqa: BLE001 - offline, gated or misspelt
+            raise DataError(f"benchmark data {source}: cannot load ({type(error).__name__}: {str(error)[:200]})")
+    return read_jsonl(source)
+
+
+def apps_strings(source: str | Path) -> dict[str, list[str]]:
+    return {"apps_docstrings": _clean([row["question"] for row in _rows(source)])}
+
+
+def ds1000_prompt(prompt: str) -> str:
+    """The paper's DS-1000 string: the prompt up to its solution marker."""
+    for marker in ("SOLUTION START", "BEGIN SOLUTION"):
+        if marker in prompt:
+            return prompt.split(marker)[0]
+    return prompt
+
+
+def ds1000_strings(source: str | Path) -> dict[str, list[str]]:
+    folder = Path(str(source))
+    if not str(source).startswith("hf:") and folder.is_dir():
+        prompts = [path.read_text(encoding="utf-8") for path in sorted(folder.glob("*/Insertion/q*/prompt.txt"))]
+        if not prompts:
+            raise DataError(f"{folder}: no */Insertion/q*/prompt.txt files (the ds1000_data layout)")
+    else:
+        prompts = [row["prompt"] for row in _rows(source)]
+    return {"ds_1000_prompts": _clean([ds1000_prompt(prompt) for prompt in prompts])}
+
+
+COMMENT = re.compile(r"^\s*(?://+|#(?=\s|$)|/\*\*?|\*/?|--)\s?(.*)$")
+
+
+def multipl_e_strings(folder: str | Path) -> dict[str, list[str]]:
+    """The comment block of every MultiPL-E prompt (the translated HumanEval docstring), markers removed."""
+    strings = []
+    paths = sorted(Path(folder).glob("*.jsonl"))
+    if not paths:
+        raise DataError(f"{folder}: no MultiPL-E *.jsonl files")
+    for path in paths:
+        for row in read_jsonl(path):
+            comments = [m.group(1).rstrip() for line in row["prompt"].splitlines() if (m := COMMENT.match(line))]
+            strings.append("\n".join(comments))
+    return {"multipl_e_prompts": _clean(strings)}
+
+
 def load_benchmark_strings(paths: dict, fix_allow_list: bool = False) -> tuple[dict[str, list[str]], list[str]]:
-    """Strings per family in the paper's order, and the families skipped for want of data."""
+    """Strings per family in the paper's order, and the paper's families skipped for want of data."""
     found: dict[str, list[str]] = {}
     if paths.get("mbpp"):
         found.update(mbpp_strings(paths["mbpp"]))
     if paths.get("humaneval"):
         found.update(humaneval_strings(paths["humaneval"], fix_allow_list))
     if paths.get("apps"):
-        found.update(question_strings(paths["apps"], "apps_docstrings"))
+        found.update(apps_strings(paths["apps"]))
     if paths.get("gsm8k"):
         found.update(question_strings(paths["gsm8k"], "gsm8k_questions"))
     if paths.get("ds1000"):
-        found.update(question_strings(paths["ds1000"], "ds_1000_prompts", field="prompt"))
+        found.update(ds1000_strings(paths["ds1000"]))
+    if paths.get("multipl_e"):
+        found.update(multipl_e_strings(paths["multipl_e"]))
     ordered = {family: found[family] for family in FAMILY_ORDER if family in found}
-    skipped = [family for family in FAMILY_ORDER if family not in found]
+    skipped = [family for family in PAPER_FAMILIES if family not in found]
     return ordered, skipped

@@ -5,6 +5,11 @@ a row is kept only if its seed, its problem and its solution, each with all whit
 were all unseen among the rows kept so far (the first occurrence in shuffled order wins); the
 reason recorded is the first duplicate field in the order seed, problem, solution. Noisy or
 incomplete solutions are kept on purpose, as in the paper.
+
+`minhash` (off by default, as in the paper, whose code had it but did not use it): after the exact
+dedup, near-duplicates are removed with `datasketch` MinHash LSH over word n-grams of problem +
+solution (the paper code's settings: 5-grams, 256 permutations, Jaccard threshold 0.7); the first
+row in shuffled order wins, and a removed row records the row it duplicates.
 """
 
 from __future__ import annotations
@@ -21,7 +26,35 @@ def squeeze(text: str) -> str:
     return "".join(text.split())
 
 
-def clean_pairs(rows: Sequence[dict], seed: int = 666) -> tuple[list[dict], list[dict], dict]:
+def word_ngrams(text: str, n: int) -> set[str]:
+    words = text.split()
+    if len(words) < n:
+        return {" ".join(words)}
+    return {" ".join(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def minhash_dedup(rows: Sequence[dict], settings: dict) -> tuple[list[dict], list[dict]]:
+    """Near-duplicate removal in order: a row whose MinHash is close to an earlier kept row's goes."""
+    from datasketch import MinHash, MinHashLSH
+
+    lsh = MinHashLSH(threshold=settings["threshold"], num_perm=settings["num_perm"])
+    kept, excluded = [], []
+    for position, row in enumerate(rows):
+        signature = MinHash(num_perm=settings["num_perm"], seed=settings.get("seed", 1))
+        for gram in word_ngrams(row["problem"] + "\n" + row["solution"], settings["ngram"]):
+            signature.update(gram.encode("utf-8"))
+        similar = lsh.query(signature)
+        if similar:
+            excluded.append({**row, "reason": "near_duplicate", "near_duplicate_of": min(similar)})
+            continue
+        lsh.insert(str(row.get("id", position)), signature)
+        kept.append(row)
+    return kept, excluded
+
+
+def clean_pairs(
+    rows: Sequence[dict], seed: int = 666, minhash: dict | None = None
+) -> tuple[list[dict], list[dict], dict]:
     shuffled = list(rows)
     random.Random(seed).shuffle(shuffled)
     seen: dict[str, set[str]] = {field: set() for field in FIELDS}
@@ -35,4 +68,7 @@ def clean_pairs(rows: Sequence[dict], seed: int = 666) -> tuple[list[dict], list
         kept.append(row)
         for field in FIELDS:
             seen[field].add(keys[field])
-    return kept, excluded, step_report("clean", kept, excluded)
+    if minhash and minhash.get("enabled"):
+        kept, near = minhash_dedup(kept, minhash)
+        excluded += near
+    return kept, excluded, {**step_report("clean", kept, excluded), "minhash": minhash if minhash else None}

@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.threads, transport=teacher, price=config["prices"].get(teacher["model"]),
             )  # fmt: skip
         case "parse":
-            stages.run_parse(args.input, out, side(out, "excluded.jsonl"), side(out, "report.json"))
+            stages.run_parse(args.input, out, side(out, "excluded.jsonl"), side(out, "report.json"), config["curate"])
         case "clean":
             stages.run_clean(args.input, out, side(out, "excluded.jsonl"), side(out, "report.json"), config["curate"])
         case "decontaminate":

@@ -5,10 +5,16 @@ The paper's rule: keep a response only if it stopped normally; take the first li
 problem first; problem = the lines strictly between them, solution = everything after the
 solution header, both stripped and non-empty. Text on a header line itself is lost (a paper
 quirk, reproduced).
+
+`curate.parser: robust` (not the paper's) also accepts what real teachers write: Markdown
+headings (`## Problem Description`, `### Solution:`), bold markers (`**Problem Description**`),
+the headers with or without brackets, and text after the header on the same line (kept).
+Both parsers report how many responses they dropped and why.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 
@@ -41,19 +47,61 @@ def parse_response(text: str) -> tuple[str, str] | str:
     return problem, solution
 
 
-def parse_responses(rows: Iterable[dict]) -> tuple[list[dict], list[dict], dict]:
+# A header line: optional Markdown heading or list marker, optional bold/italic, the name with or
+# without brackets, an optional colon, closing markers; whatever follows on the line is content.
+_ROBUST = r"^\s*(?:#{1,6}\s*|[-*]\s+|\d+[.)]\s+)?[*_]{0,3}\s*\[?\s*%s\s*\]?\s*[*_]{0,3}\s*:?\s*[*_]{0,3}(?P<rest>.*)$"
+ROBUST_PROBLEM = re.compile(_ROBUST % r"problem(?:\s+description)?", re.IGNORECASE)
+ROBUST_SOLUTION = re.compile(_ROBUST % r"solution", re.IGNORECASE)
+
+
+def parse_response_robust(text: str) -> tuple[str, str] | str:
+    """Like `parse_response`, for headers as real teachers format them; header-line text is kept.
+
+    A header is a line that consists of the section name (and markup): a sentence that merely
+    mentions "the solution" is not one.
+    """
+    lines = text.splitlines(keepends=True)
+    problem_at = solution_at = None
+    problem_rest = solution_rest = ""
+    for number, line in enumerate(lines):
+        if problem_at is None and (match := ROBUST_PROBLEM.match(line.rstrip("\n"))):
+            problem_at, problem_rest = number, match.group("rest")
+            continue
+        if problem_at is not None and solution_at is None and (match := ROBUST_SOLUTION.match(line.rstrip("\n"))):
+            solution_at, solution_rest = number, match.group("rest")
+            break
+    if problem_at is None:
+        return "missing_problem_header"
+    if solution_at is None:
+        return "missing_solution_header"
+    problem = (problem_rest + "\n" + "".join(lines[problem_at + 1 : solution_at])).strip()
+    solution = (solution_rest + "\n" + "".join(lines[solution_at + 1 :])).strip()
+    if not problem:
+        return "empty_problem"
+    if not solution:
+        return "empty_solution"
+    return problem, solution
+
+
+PARSERS = {"paper": parse_response, "robust": parse_response_robust}
+
+
+def parse_responses(rows: Iterable[dict], parser: str = "paper") -> tuple[list[dict], list[dict], dict]:
     """Returns (parsed rows, excluded rows with `reason`, report)."""
+    if parser not in PARSERS:
+        raise ValueError(f"config key 'curate.parser': unknown value {parser!r} (paper, robust)")
+    parse = PARSERS[parser]
     kept, excluded = [], []
     for row in rows:
         if row.get("finish_reason") != "stop":
             result = f"finish_reason_{row.get('finish_reason')}"
         else:
-            result = parse_response(row.get("response") or "")
+            result = parse(row.get("response") or "")
         if isinstance(result, str):
             excluded.append({**row, "reason": result})
         else:
             kept.append({**row, "problem": result[0], "solution": result[1]})
-    return kept, excluded, step_report("parse", kept, excluded)
+    return kept, excluded, {**step_report("parse", kept, excluded), "parser": parser}
 
 
 def step_report(step: str, kept: list[dict], excluded: list[dict]) -> dict:

@@ -82,10 +82,10 @@ def run_generate(
     write_json(report, summary)
 
 
-def run_parse(responses: str, parsed: str, excluded: str, report: str) -> None:
+def run_parse(responses: str, parsed: str, excluded: str, report: str, settings: dict | None = None) -> None:
     from .parse import parse_responses
 
-    kept, dropped, summary = parse_responses(read_jsonl(responses))
+    kept, dropped, summary = parse_responses(read_jsonl(responses), (settings or {}).get("parser", "paper"))
     write_jsonl(excluded, dropped)
     write_jsonl(parsed, kept)
     write_json(report, summary)
@@ -94,7 +94,9 @@ def run_parse(responses: str, parsed: str, excluded: str, report: str) -> None:
 def run_clean(parsed: str, clean: str, excluded: str, report: str, settings: dict) -> None:
     from .clean import clean_pairs
 
-    kept, dropped, summary = clean_pairs(read_jsonl(parsed), seed=settings["shuffle_seed"])
+    kept, dropped, summary = clean_pairs(
+        read_jsonl(parsed), seed=settings["shuffle_seed"], minhash=settings.get("minhash")
+    )
     write_jsonl(excluded, dropped)
     write_jsonl(clean, kept)
     write_json(report, summary)
@@ -107,7 +109,9 @@ def run_decontaminate(
     from .decontaminate import decontaminate
 
     families, skipped = load_benchmark_strings(benchmarks, settings["fix_allow_list"])
-    kept, dropped, summary = decontaminate(read_jsonl(clean), families, settings["columns"])
+    kept, dropped, summary = decontaminate(
+        read_jsonl(clean), families, settings["columns"], settings.get("ngram_overlap", 0)
+    )
     summary["skipped_families"] = skipped
     summary["complete"] = not skipped
     if skipped:
@@ -221,3 +225,30 @@ def run_table1(scores: dict[str, dict[str, str]], paper: str, output: str) -> No
 
     rows = [reproduced_row(model, by_benchmark) for model, by_benchmark in scores.items()]
     write_table(output, rows + paper_rows(paper))
+
+
+def run_language_split(decontaminated: str, python: str, other: str, aside: str, report: str, rule: str) -> None:
+    from .ablation import split_by_language
+
+    py_rows, other_rows, aside_rows, summary = split_by_language(read_jsonl(decontaminated), rule)
+    write_jsonl(python, py_rows)
+    write_jsonl(other, other_rows)
+    write_jsonl(aside, aside_rows)
+    write_json(report, summary)
+
+
+def run_comment_function_pairs(output: str, excluded: str, report: str, seeds: dict, settings: dict) -> None:
+    """Table 6's baseline data from the seed documents of every configured language."""
+    from .ablation import dedup_pairs, extract_pairs
+    from .seeds import documents_for
+
+    documents = {lang: documents_for(spec, seeds) for lang, spec in seeds["languages"].items() if spec["quota"] > 0}
+    rows, summary = extract_pairs(documents)
+    kept, dropped, dedup = dedup_pairs(rows)
+    if settings.get("max_pairs") is not None:
+        kept = kept[: settings["max_pairs"]]
+    if not kept:
+        raise ValueError("comment-function pairs: no function with a comment in any seed document")
+    write_jsonl(excluded, dropped)
+    write_jsonl(output, kept)
+    write_json(report, {**summary, "dedup": dedup, "rows_out": len(kept)})

@@ -1,0 +1,36 @@
+# Ablation data (paper §4, Tables 5 and 6): the language split of the curated rows, and
+# comment-function pairs from the seed documents.
+
+
+rule split_by_language:
+    input:
+        decontaminated=rules.decontaminate_pairs.output.decontaminated,
+    output:
+        python="results/ablation/{teacher}/language-{rule}/python.jsonl",
+        other="results/ablation/{teacher}/language-{rule}/other.jsonl",
+        aside="results/ablation/{teacher}/language-{rule}/set_aside.jsonl",
+        report="results/ablation/{teacher}/language-{rule}/report.json",
+    wildcard_constraints:
+        rule="paper|conservative",
+    log:
+        "logs/ablation/{teacher}/language-{rule}.log",
+    conda:
+        "../envs/generate.yaml"
+    script:
+        "../scripts/split_by_language.py"
+
+
+rule comment_function_pairs:
+    output:
+        pairs="results/ablation/comment-function/{corpus}/pairs.jsonl",
+        excluded="results/ablation/comment-function/{corpus}/pairs_excluded.jsonl",
+        report="results/ablation/comment-function/{corpus}/report.json",
+    params:
+        seeds=config["seeds"],
+        settings=config["ablation"]["comment_function"],
+    log:
+        "logs/ablation/comment-function/{corpus}.log",
+    conda:
+        "../envs/generate.yaml"
+    script:
+        "../scripts/comment_function_pairs.py"

@@ -1,0 +1,16 @@
+# Snakemake adapter: read the snakemake object, call the library, nothing else.
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from snakemake.script import snakemake
+
+from ossinstruct import stages
+
+stages.setup_logging(snakemake.log[0])
+stages.run_comment_function_pairs(
+    snakemake.output.pairs,
+    snakemake.output.excluded,
+    snakemake.output.report,
+    snakemake.params.seeds,
+    snakemake.params.settings,
+)

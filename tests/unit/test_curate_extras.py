@@ -1,0 +1,146 @@
+"""Curation beyond the paper's defaults: the robust parser, MinHash, more benchmark families,
+the n-gram overlap report, and the ablation data of Tables 5 and 6."""
+
+import json
+
+import pytest
+
+from ossinstruct.ablation import comment_function_pairs, dedup_pairs, extract_pairs, split_by_language
+from ossinstruct.benchmarks import PAPER_FAMILIES, ds1000_prompt, load_benchmark_strings
+from ossinstruct.clean import clean_pairs
+from ossinstruct.decontaminate import decontaminate
+from ossinstruct.parse import parse_response, parse_response_robust, parse_responses
+from ossinstruct.seeds import Document
+
+REAL_TEACHER_STYLES = [
+    ("## Problem Description\nSort it.\n\n## Solution\n```python\nsorted(x)\n```", ("Sort it.", "```python\nsorted(x)\n```")),
+    ("**Problem Description:** Sort it.\n\n**Solution:**\ncode", ("Sort it.", "code")),
+    ("[Problem Description] Sort it.\nMore.\n[Solution] code", ("Sort it.\nMore.", "code")),
+    ("1. [Problem Description]: Sort it.\n2. [Solution]: code", ("Sort it.", "code")),
+    ("### Problem\nSort it.\n### Solution:\ncode", ("Sort it.", "code")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "expected"), REAL_TEACHER_STYLES)
+def test_robust_parser_reads_what_real_teachers_write(text, expected):
+    assert parse_response_robust(text) == expected
+
+
+def test_robust_parser_does_not_take_a_sentence_for_a_header():
+    text = "## Problem Description\nThe solution must be fast.\n## Solution\ncode"
+    assert parse_response_robust(text) == ("The solution must be fast.", "code")
+    assert parse_response_robust("## Problem Description\nonly a problem") == "missing_solution_header"
+
+
+def test_both_parsers_report_what_they_dropped_and_why():
+    rows = [{"id": str(i), "lang": "python", "finish_reason": "stop", "response": text}
+            for i, (text, _) in enumerate(REAL_TEACHER_STYLES)]  # fmt: skip
+    paper_kept, _, paper = parse_responses(rows, "paper")
+    robust_kept, _, robust = parse_responses(rows, "robust")
+    assert robust["parser"] == "robust" and len(robust_kept) == 5 and robust["dropped"] == 0
+    assert paper["parser"] == "paper" and paper["rows_in"] == paper["rows_out"] + paper["dropped"] == 5
+    assert paper["dropped_by_reason"] == {"missing_problem_header": 3, "empty_solution": 1, "empty_problem": 1}
+    assert not paper_kept
+    assert parse_response(REAL_TEACHER_STYLES[2][0]) == "empty_solution"  # the paper loses header-line text
+
+
+def long_text(i, variant=""):
+    return " ".join(f"word{(i * 31 + j) % 997}" for j in range(80)) + variant
+
+
+def test_minhash_removes_near_duplicates_only_when_enabled():
+    rows = [
+        {"id": "a", "lang": "python", "seed": "s1", "problem": long_text(1), "solution": "x = 1"},
+        {"id": "b", "lang": "python", "seed": "s2", "problem": long_text(1, " extra"), "solution": "x = 2"},
+        {"id": "c", "lang": "python", "seed": "s3", "problem": long_text(2), "solution": "y = 3"},
+    ]
+    kept, excluded, report = clean_pairs(rows)
+    assert len(kept) == 3 and report["minhash"] is None
+    settings = {"enabled": True, "ngram": 5, "num_perm": 256, "threshold": 0.7, "seed": 1}
+    kept, excluded, report = clean_pairs(rows, minhash=settings)
+    assert sorted(row["id"] for row in kept + excluded) == ["a", "b", "c"]
+    assert [row["reason"] for row in excluded] == ["near_duplicate"]
+    assert {excluded[0]["id"], excluded[0]["near_duplicate_of"]} == {"a", "b"}
+    assert report["dropped_by_reason"] == {"near_duplicate": 1} and report["rows_in"] == 3
+
+
+def test_ngram_overlap_reports_what_the_substring_rule_misses(root):
+    families, _ = load_benchmark_strings({"humaneval": root / "data/benchmarks/HumanEval.jsonl.gz"})
+    docstring = families["human_eval_docstrings"][0]
+    reflowed = docstring.replace(" ", "  ").replace(".", " .")  # defeats the exact substring
+    rows = [
+        {"id": "near", "problem": reflowed, "solution": "pass"},
+        {"id": "clean", "problem": "Write a function that reverses a linked list in place.", "solution": "pass"},
+    ]
+    kept, excluded, report = decontaminate(rows, families, overlap_n=10)
+    assert [row["id"] for row in kept] == ["near", "clean"] and not excluded
+    overlap = report["ngram_overlap_of_kept_rows"]
+    assert overlap["n"] == 10 and overlap["rows_with_overlap"] == 1
+    assert overlap["rows_with_overlap_by_family"]["human_eval_docstrings"] == 1
+    assert overlap["example_ids"]["human_eval_docstrings"] == ["near"]
+
+
+def test_apps_ds1000_and_multipl_e_families(root, tmp_path):
+    apps = tmp_path / "apps.jsonl"
+    apps.write_text(json.dumps({"question": "  Given N coins, count the ways.  "}) + "\n")
+    ds1000 = tmp_path / "ds1000_data" / "Pandas" / "Insertion" / "q0"
+    ds1000.mkdir(parents=True)
+    (ds1000 / "prompt.txt").write_text("import pandas as pd\ndf = ...\nBEGIN SOLUTION\n<code>")
+    families, skipped = load_benchmark_strings({
+        "apps": apps, "ds1000": tmp_path / "ds1000_data", "multipl_e": root / "data/benchmarks/multipl-e",
+    })  # fmt: skip
+    assert list(families) == ["apps_docstrings", "ds_1000_prompts", "multipl_e_prompts"]
+    assert families["apps_docstrings"] == ["Given N coins, count the ways."]
+    assert families["ds_1000_prompts"] == ["import pandas as pd\ndf = ..."]
+    assert len(families["multipl_e_prompts"]) == 955  # 6 languages, comment blocks only
+    assert all("#include" not in text for text in families["multipl_e_prompts"])
+    assert skipped == [f for f in PAPER_FAMILIES if f not in families]  # the optional family is never "missing"
+    assert ds1000_prompt("a\nSOLUTION START\nb") == "a\n"
+
+
+def test_language_split_paper_rule_and_conservative_variant():
+    rows = [
+        {"id": "1", "lang": "python", "problem": "p", "solution": "```python\nx\n```"},
+        {"id": "2", "lang": "rust", "problem": "p", "solution": "```rust\nx\n```"},
+        {"id": "3", "lang": "shell", "problem": "p", "solution": "```python\nx\n```"},
+        {"id": "4", "lang": "python", "problem": "p", "solution": "```\nx\n```"},
+    ]
+    python, other, aside, report = split_by_language(rows, "paper")
+    assert [r["id"] for r in python] == ["1", "3"] and [r["id"] for r in other] == ["2", "4"] and not aside
+    python, other, aside, report = split_by_language(rows, "conservative")
+    assert [r["id"] for r in python] == ["1"] and [r["id"] for r in other] == ["2"]
+    assert report["set_aside_by_reason"] == {"python_fence_non_python_seed": 1, "python_seed_without_python_fence": 1}
+    assert report["rows_in"] == report["python"] + report["other"] + report["set_aside"]
+
+
+SOURCES = {
+    "python": '# unused\n\ndef add(a, b):\n    """Add two numbers."""\n    return a + b\n\ndef bare():\n    pass\n',
+    "cpp": "// Adds two numbers.\nint add(int a, int b) { return a + b; }\n\nint bare() { return 0; }\n",
+    "java": "class A {\n  /** Adds two numbers. */\n  int add(int a, int b) { return a + b; }\n}\n",
+    "typescript": "// Adds two numbers.\nfunction add(a: number, b: number): number { return a + b; }\n",
+    "shell": "# Adds two numbers.\nadd() {\n  echo $(($1 + $2))\n}\n",
+    "csharp": "class A {\n  // Adds two numbers.\n  int Add(int a, int b) { return a + b; }\n}\n",
+    "rust": "/// Adds two numbers.\nfn add(a: i32, b: i32) -> i32 { a + b }\n",
+    "php": "<?php\n// Adds two numbers.\nfunction add($a, $b) { return $a + $b; }\n",
+    "swift": "// Adds two numbers.\nfunc add(a: Int, b: Int) -> Int { return a + b }\n",
+}
+
+
+@pytest.mark.parametrize("lang", sorted(SOURCES))
+def test_comment_function_pairs_in_every_seed_language(lang):
+    pairs = comment_function_pairs(SOURCES[lang], lang)
+    assert len(pairs) == 1  # the uncommented function gives none
+    comment, code = pairs[0]
+    assert comment == "Adds two numbers." if lang != "python" else comment == "Add two numbers."
+    assert "add" in code.lower() and code.rstrip().endswith(("}", "a + b"))
+
+
+def test_pairs_are_rows_with_a_report_and_duplicates_go():
+    documents = {"python": [Document("a.py", SOURCES["python"]), Document("b.py", SOURCES["python"])],
+                 "cobol": [Document("x.cob", "IDENTIFICATION DIVISION.")]}  # fmt: skip
+    rows, report = extract_pairs(documents)
+    assert report["no_grammar"] == ["cobol"] and report["languages"]["python"] == {"documents": 2, "pairs": 2}
+    assert rows[0] == {"id": "python-cf-0-0", "lang": "python", "source": "a.py", "problem": "Add two numbers.",
+                       "solution": 'def add(a, b):\n    """Add two numbers."""\n    return a + b'}  # fmt: skip
+    kept, excluded, dedup = dedup_pairs(rows)
+    assert len(kept) == 1 and dedup["dropped_by_reason"] == {"duplicate_problem": 1}
