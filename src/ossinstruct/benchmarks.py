@@ -89,7 +89,9 @@ def _rows(source: str | Path, split: str = "test") -> list[dict]:
         try:
             return list(datasets.load_dataset(source[3:], split=split))
         except Exception as error:  # noqa: BLE001 - offline, gated or misspelt
-            raise DataError(f"benchmark data {source}: cannot load ({type(error).__name__}: {str(error)[:200]})")
+            raise DataError(
+                f"benchmark data {source}: cannot load ({type(error).__name__}: {str(error)[:200]})"
+            ) from None
     return read_jsonl(source)
 
 

@@ -13,7 +13,7 @@ from ossinstruct.parse import parse_response, parse_response_robust, parse_respo
 from ossinstruct.seeds import Document
 
 REAL_TEACHER_STYLES = [
-    ("## Problem Description\nSort it.\n\n## Solution\n```python\nsorted(x)\n```", ("Sort it.", "```python\nsorted(x)\n```")),
+    ("## Problem Description\nSort it.\n\n## Solution\n```python\nx\n```", ("Sort it.", "```python\nx\n```")),
     ("**Problem Description:** Sort it.\n\n**Solution:**\ncode", ("Sort it.", "code")),
     ("[Problem Description] Sort it.\nMore.\n[Solution] code", ("Sort it.\nMore.", "code")),
     ("1. [Problem Description]: Sort it.\n2. [Solution]: code", ("Sort it.", "code")),
