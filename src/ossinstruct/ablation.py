@@ -182,15 +182,7 @@ def extract_pairs(documents_by_lang: dict[str, Sequence], max_pairs: int | None 
 
 def dedup_pairs(rows: Sequence[dict]) -> tuple[list[dict], list[dict], dict]:
     """Exact duplicates (whitespace removed) of a pair's comment or code go, first wins."""
-    seen: dict[str, set[str]] = {"problem": set(), "solution": set()}
-    kept, excluded = [], []
-    for row in rows:
-        keys = {field: "".join(row[field].split()) for field in seen}
-        duplicate = next((field for field in seen if keys[field] in seen[field]), None)
-        if duplicate:
-            excluded.append({**row, "reason": f"duplicate_{duplicate}"})
-            continue
-        kept.append(row)
-        for field in seen:
-            seen[field].add(keys[field])
+    from .clean import first_wins
+
+    kept, excluded = first_wins(rows, ("problem", "solution"))
     return kept, excluded, step_report("dedup_pairs", kept, excluded)

@@ -52,22 +52,28 @@ def minhash_dedup(rows: Sequence[dict], settings: dict) -> tuple[list[dict], lis
     return kept, excluded
 
 
+def first_wins(rows: Sequence[dict], fields: Sequence[str]) -> tuple[list[dict], list[dict]]:
+    """Keep a row only if each of `fields`, whitespace removed, is unseen among the rows kept so far."""
+    seen: dict[str, set[str]] = {field: set() for field in fields}
+    kept, excluded = [], []
+    for row in rows:
+        keys = {field: squeeze(row[field]) for field in fields}
+        duplicate = next((field for field in fields if keys[field] in seen[field]), None)
+        if duplicate:
+            excluded.append({**row, "reason": f"duplicate_{duplicate}"})
+            continue
+        kept.append(row)
+        for field in fields:
+            seen[field].add(keys[field])
+    return kept, excluded
+
+
 def clean_pairs(
     rows: Sequence[dict], seed: int = 666, minhash: dict | None = None
 ) -> tuple[list[dict], list[dict], dict]:
     shuffled = list(rows)
     random.Random(seed).shuffle(shuffled)
-    seen: dict[str, set[str]] = {field: set() for field in FIELDS}
-    kept, excluded = [], []
-    for row in shuffled:
-        keys = {field: squeeze(row[field]) for field in FIELDS}
-        duplicate = next((field for field in FIELDS if keys[field] in seen[field]), None)
-        if duplicate:
-            excluded.append({**row, "reason": f"duplicate_{duplicate}"})
-            continue
-        kept.append(row)
-        for field in FIELDS:
-            seen[field].add(keys[field])
+    kept, excluded = first_wins(shuffled, FIELDS)
     if minhash and minhash.get("enabled"):
         kept, near = minhash_dedup(kept, minhash)
         excluded += near

@@ -71,7 +71,54 @@ def wait_until_ready(url: str, timeout_s: float, process: subprocess.Popen | Non
     raise ServerError(f"model server at {url} did not become ready in {timeout_s:.0f}s ({last_error})")
 
 
-class LlamaCppServer:
+class ManagedServer:
+    """Any OpenAI-compatible server started from a command line, for the duration of one job."""
+
+    def __init__(self, command: list[str], port: int, log_path=None, startup_timeout_s: float = 1800.0,
+                 host: str = "127.0.0.1") -> None:  # fmt: skip
+        self.command = command
+        self.host = host
+        self.port = port
+        self.log_path = Path(log_path) if log_path else None
+        self.startup_timeout_s = startup_timeout_s
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    def __enter__(self) -> ManagedServer:
+        import shutil
+
+        if shutil.which(self.command[0]) is None and not Path(self.command[0]).is_file():
+            raise ServerError(f"cannot start the model server: {self.command[0]!r} is not installed on this machine")
+        sink = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+        log.info("starting %s", " ".join(self.command))
+        # In the job's process group: when Snakemake stops the job, the server goes with it. vLLM and
+        # SGLang stop their own GPU workers on SIGTERM.
+        self.process = subprocess.Popen(self.command, stdout=sink, stderr=subprocess.STDOUT)
+        try:
+            wait_until_ready(f"{self.base_url}/models", self.startup_timeout_s, self.process)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class LlamaCppServer(ManagedServer):
     """`python -m llama_cpp.server` for one GGUF file, as a context manager."""
 
     def __init__(
@@ -88,50 +135,17 @@ class LlamaCppServer:
         self.alias = alias
         self.n_ctx = n_ctx
         self.threads = threads
-        self.host = host
-        self.port = free_port(host)
-        self.log_path = Path(log_path) if log_path else None
-        self.startup_timeout_s = startup_timeout_s
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}/v1"
-
-    def command(self) -> list[str]:
+        port = free_port(host)
         # logits_all=false: the default keeps every position's logits and halves decode speed.
-        return [
+        command = [
             sys.executable, "-m", "llama_cpp.server",
-            "--model", str(self.model_path), "--model_alias", self.alias,
-            "--host", self.host, "--port", str(self.port),
-            "--n_ctx", str(self.n_ctx),
-            "--n_threads", str(self.threads), "--n_threads_batch", str(self.threads),
+            "--model", str(self.model_path), "--model_alias", alias,
+            "--host", host, "--port", str(port),
+            "--n_ctx", str(n_ctx),
+            "--n_threads", str(threads), "--n_threads_batch", str(threads),
             "--logits_all", "false", "--verbose", "false",
         ]  # fmt: skip
-
-    def __enter__(self) -> LlamaCppServer:
-        sink = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        log.info("starting %s", " ".join(self.command()))
-        self.process = subprocess.Popen(self.command(), stdout=sink, stderr=subprocess.STDOUT)
-        try:
-            wait_until_ready(f"{self.base_url}/models", self.startup_timeout_s, self.process)
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
+        super().__init__(command, port, log_path, startup_timeout_s, host)
 
     def count_tokens(self, text: str) -> int:
         """Tokens of `text` under the served model's own tokenizer (llama.cpp `/extras/tokenize`)."""
@@ -217,55 +231,6 @@ def sglang_command(serve: dict, served_name: str, port: int, seed: int = 0, host
 
 
 SERVE_COMMANDS = {"vllm": vllm_command, "sglang": sglang_command}
-
-
-class ManagedServer:
-    """Any OpenAI-compatible server started from a command line, for the duration of one job."""
-
-    def __init__(self, command: list[str], port: int, log_path=None, startup_timeout_s: float = 1800.0,
-                 host: str = "127.0.0.1") -> None:  # fmt: skip
-        self.command = command
-        self.host = host
-        self.port = port
-        self.log_path = Path(log_path) if log_path else None
-        self.startup_timeout_s = startup_timeout_s
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}/v1"
-
-    def __enter__(self) -> ManagedServer:
-        import shutil
-
-        if shutil.which(self.command[0]) is None and not Path(self.command[0]).is_file():
-            raise ServerError(f"cannot start the teacher server: {self.command[0]!r} is not installed on this machine")
-        sink = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        log.info("starting %s", " ".join(self.command))
-        # A session of its own, so that stopping it stops its workers (vLLM spawns one per GPU).
-        self.process = subprocess.Popen(self.command, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            wait_until_ready(f"{self.base_url}/models", self.startup_timeout_s, self.process)
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def stop(self) -> None:
-        import os
-        import signal
-
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
 def gpu_server(kind: str, serve: dict, served_name: str, seed: int = 0, log_path=None) -> ManagedServer:
