@@ -157,7 +157,7 @@ def comment_function_pairs(text: str, lang: str, parser=None) -> list[tuple[str,
     return pairs
 
 
-def extract_pairs(documents_by_lang: dict[str, Sequence], max_pairs: int | None = None) -> tuple[list[dict], dict]:
+def extract_pairs(documents_by_lang: dict[str, Sequence]) -> tuple[list[dict], dict]:
     """problem/solution rows from the seed documents of every language; report by language."""
     rows: list[dict] = []
     report: dict = {"languages": {}, "no_grammar": []}
@@ -174,8 +174,6 @@ def extract_pairs(documents_by_lang: dict[str, Sequence], max_pairs: int | None 
                              "problem": comment, "solution": code})  # fmt: skip
                 found += 1
         report["languages"][lang] = {"documents": len(documents), "pairs": found}
-    if max_pairs is not None and len(rows) > max_pairs:
-        rows = rows[:max_pairs]
     report["pairs"] = len(rows)
     return rows, report
 

@@ -50,7 +50,12 @@ def split_into_files(jobs: Sequence[Job], max_requests: int, max_bytes: int) -> 
 
 
 def _ensure_tables(cache: ResponseCache) -> None:
+    """Batches submitted and not yet collected, with the requests each carries, in the cache's DB."""
     with cache.lock:
+        cache.db.execute(
+            "CREATE TABLE IF NOT EXISTS batches (chunk_hash TEXT PRIMARY KEY, batch_id TEXT, input_file_id TEXT,"
+            " status TEXT, created REAL)"
+        )
         cache.db.execute(
             "CREATE TABLE IF NOT EXISTS batch_requests (batch_id TEXT, request_hash TEXT,"
             " PRIMARY KEY (batch_id, request_hash))"
@@ -132,17 +137,16 @@ def run_batches(
     settings: dict,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict:
-    """Answer every job not in the cache through batches; returns counts for the report.
+    """Answer `jobs` (the requests the cache cannot answer) through batches; returns counts and failures.
 
     Raises TeacherError when batches are still running after `max_wait_s` (they stay recorded, and
     a rerun resumes polling them).
     """
     _ensure_tables(cache)
     jobs_by_key = {job.key: job for job in jobs}
-    missing = {job.key for job in jobs if cache.get(job.key) is None}
-    resumed = pending_batches(cache, missing)
+    resumed = pending_batches(cache, set(jobs_by_key))
     in_flight = set().union(*resumed.values()) if resumed else set()
-    new = [job for job in jobs if job.key in missing and job.key not in in_flight]
+    new = [job for job in jobs if job.key not in in_flight]
     files = split_into_files(new, settings["max_requests_per_file"], settings["max_file_bytes"])
     submitted = [submit(client, group, cache, settings) for group in files]
     waiting = list(resumed) + submitted
@@ -174,7 +178,7 @@ def run_batches(
                     "rerun to resume polling them (nothing is submitted twice)."
                 )
             sleep(settings["poll_interval_s"])
-    unanswered = [job for job in jobs if job.key in missing and cache.get(job.key) is None]
+    unanswered = [job for job in jobs if cache.get(job.key) is None]
     known = {f["request_hash"] for f in failures}
     for job in unanswered:
         if job.key not in known:

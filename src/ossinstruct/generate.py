@@ -148,11 +148,6 @@ class ResponseCache:
             "CREATE TABLE IF NOT EXISTS responses (request_hash TEXT PRIMARY KEY, request TEXT,"
             " response TEXT, created REAL)"
         )
-        # Batch API jobs submitted and not yet collected: a rerun polls them instead of resubmitting.
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS batches (chunk_hash TEXT PRIMARY KEY, batch_id TEXT, input_file_id TEXT,"
-            " status TEXT, created REAL)"
-        )
         self.db.commit()
 
     def get(self, key: str) -> dict | None:
@@ -171,21 +166,6 @@ class ResponseCache:
     def __len__(self) -> int:
         with self.lock:
             return self.db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
-
-    def batch(self, chunk_hash: str) -> dict | None:
-        with self.lock:
-            found = self.db.execute(
-                "SELECT batch_id, input_file_id, status FROM batches WHERE chunk_hash = ?", (chunk_hash,)
-            ).fetchone()
-        return dict(zip(("batch_id", "input_file_id", "status"), found, strict=True)) if found else None
-
-    def put_batch(self, chunk_hash: str, batch_id: str, input_file_id: str, status: str) -> None:
-        with self.lock:
-            self.db.execute(
-                "INSERT OR REPLACE INTO batches VALUES (?, ?, ?, ?, ?)",
-                (chunk_hash, batch_id, input_file_id, status, time.time()),
-            )
-            self.db.commit()
 
     def close(self) -> None:
         self.db.close()
@@ -456,7 +436,7 @@ def generate_responses(
 
         batch_settings = {**DEFAULT_BATCH, **(batch_settings or {})}
         discount = batch_settings["discount"]
-        batch_stats = run_batches(jobs, clients[0], cache, batch_settings)
+        batch_stats = run_batches(to_send, clients[0], cache, batch_settings)
         failed = batch_stats.pop("failures")
         for job in to_send:
             answer = cache.get(job.key)

@@ -26,6 +26,12 @@ def _open_text(path: Path, mode: str):
 
 
 def iter_jsonl(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
+    for _, row in iter_jsonl_numbered(path):
+        yield row
+
+
+def iter_jsonl_numbered(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, row) for every non-blank line."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: file not found")
@@ -39,7 +45,7 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
                 raise DataError(f"{path}:{number}: not valid JSON ({error.msg})") from None
             if not isinstance(row, dict):
                 raise DataError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
-            yield row
+            yield number, row
 
 
 def read_jsonl(path: str | os.PathLike) -> list[dict[str, Any]]:

@@ -81,7 +81,7 @@ class RateLimiter:
                         if self.tokens is not None:
                             self.tokens.level -= min(tokens, self.tokens.capacity)
                         return
-            self.waited_s += wait
+                self.waited_s += wait
             self.sleep(wait)
 
     def pause(self, seconds: float) -> None:

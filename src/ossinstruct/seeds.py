@@ -75,6 +75,10 @@ def list_documents(
     return documents
 
 
+class SeedError(ValueError):
+    pass
+
+
 def stream_hf_documents(spec: dict, max_considered: int) -> list[Document]:
     """The first `max_considered` rows of a Hugging Face dataset, streamed, in the dataset's order.
 
@@ -108,33 +112,17 @@ def stream_hf_documents(spec: dict, max_considered: int) -> list[Document]:
 
 def read_jsonl_documents(path: str, column: str, max_considered: int) -> list[Document]:
     """The first `max_considered` rows of a JSONL corpus (optionally .gz), in file order."""
-    import gzip
-    import json
+    from .io import iter_jsonl_numbered
 
     path = str(expand_root(path))
-    opener = gzip.open if path.endswith(".gz") else open
     documents = []
-    try:
-        with opener(path, "rt", encoding="utf-8") as handle:
-            for line_number, line in enumerate(handle, start=1):
-                if len(documents) >= max_considered:
-                    break
-                if not line.strip():
-                    continue
-                try:
-                    text = json.loads(line)[column]
-                except (json.JSONDecodeError, KeyError, TypeError) as error:
-                    raise SeedError(
-                        f"{path}:{line_number}: not a JSON object with a {column!r} field ({error})"
-                    ) from None
-                documents.append(Document(source=f"{path}:{line_number}", text=text or ""))
-    except OSError as error:
-        raise SeedError(f"seeds: cannot read JSONL corpus {path}: {error}") from None
+    for line_number, row in iter_jsonl_numbered(path):
+        if len(documents) >= max_considered:
+            break
+        if column not in row:
+            raise SeedError(f"{path}:{line_number}: not a JSON object with a {column!r} field (has {sorted(row)})")
+        documents.append(Document(source=f"{path}:{line_number}", text=row[column] or ""))
     return documents
-
-
-class SeedError(ValueError):
-    pass
 
 
 def documents_for(spec: dict, settings: dict) -> list[Document]:

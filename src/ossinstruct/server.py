@@ -199,43 +199,45 @@ def submit_with_clients(
 # --- GPU-served open teachers --------------------------------------------------------------------
 
 
-def vllm_command(serve: dict, served_name: str, port: int, seed: int = 0, host: str = "127.0.0.1") -> list[str]:
-    """`vllm serve` for a teacher: weights `serve.model`, answering to `served_name`."""
+# Each server's program and its names for the same settings.
+SERVE_FLAGS = {
+    "vllm": {"program": ["vllm", "serve"], "model": None, "tp": "--tensor-parallel-size",
+             "seed": "--seed", "length": "--max-model-len"},
+    "sglang": {"program": [sys.executable, "-m", "sglang.launch_server"], "model": "--model-path",
+               "tp": "--tp-size", "seed": "--random-seed", "length": "--context-length"},
+}  # fmt: skip
+
+
+def serve_command(
+    kind: str, serve: dict, served_name: str, port: int, seed: int = 0, host: str = "127.0.0.1"
+) -> list[str]:
+    """The command line of a vLLM or SGLang teacher: weights `serve.model`, answering to `served_name`."""
+    flags = SERVE_FLAGS[kind]
+    model = [serve["model"]] if flags["model"] is None else [flags["model"], serve["model"]]
     command = [
-        "vllm", "serve", serve["model"],
+        *flags["program"], *model,
         "--host", host, "--port", str(port),
         "--served-model-name", served_name,
-        "--tensor-parallel-size", str(serve["tensor_parallel_size"]),
+        flags["tp"], str(serve["tensor_parallel_size"]),
         "--dtype", serve["dtype"],
-        "--seed", str(seed),
+        flags["seed"], str(seed),
     ]  # fmt: skip
     if serve.get("max_model_len"):
-        command += ["--max-model-len", str(serve["max_model_len"])]
+        command += [flags["length"], str(serve["max_model_len"])]
     return command + list(serve.get("extra_args") or [])
+
+
+def vllm_command(serve: dict, served_name: str, port: int, seed: int = 0, host: str = "127.0.0.1") -> list[str]:
+    return serve_command("vllm", serve, served_name, port, seed, host)
 
 
 def sglang_command(serve: dict, served_name: str, port: int, seed: int = 0, host: str = "127.0.0.1") -> list[str]:
-    """`python -m sglang.launch_server` for a teacher, with the same meaning of every setting."""
-    command = [
-        sys.executable, "-m", "sglang.launch_server",
-        "--model-path", serve["model"],
-        "--host", host, "--port", str(port),
-        "--served-model-name", served_name,
-        "--tp-size", str(serve["tensor_parallel_size"]),
-        "--dtype", serve["dtype"],
-        "--random-seed", str(seed),
-    ]  # fmt: skip
-    if serve.get("max_model_len"):
-        command += ["--context-length", str(serve["max_model_len"])]
-    return command + list(serve.get("extra_args") or [])
-
-
-SERVE_COMMANDS = {"vllm": vllm_command, "sglang": sglang_command}
+    return serve_command("sglang", serve, served_name, port, seed, host)
 
 
 def gpu_server(kind: str, serve: dict, served_name: str, seed: int = 0, log_path=None) -> ManagedServer:
     if not serve.get("model"):
         raise ServerError(f"config key 'teacher.serve.model': required when teacher.server is {kind}")
     port = serve.get("port") or free_port()
-    return ManagedServer(SERVE_COMMANDS[kind](serve, served_name, port, seed), port, log_path,
+    return ManagedServer(serve_command(kind, serve, served_name, port, seed), port, log_path,
                          serve["startup_timeout_s"])  # fmt: skip
