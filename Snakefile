@@ -24,3 +24,4 @@ rule all:
     input:
         rules.make_table1.output.table,
         curation_report(TEACHER),
+        expand("results/eval/{model}/{benchmark}/scores.json", model=EVALUATED, benchmark=BENCHMARKS),

@@ -4,7 +4,7 @@
 
 rule parse_responses:
     input:
-        responses=rules.generate_responses.output.responses,
+        responses=rules.merge_responses.output.responses,
     output:
         parsed="results/curate/{teacher}/parsed.jsonl",
         excluded="results/curate/{teacher}/parsed_excluded.jsonl",

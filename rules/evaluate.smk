@@ -1,23 +1,48 @@
 # Stage 6: EvalPlus HumanEval(+) and MBPP(+), greedy, the paper's prompts (paper §4.1).
+# Completions come from `evaluate.backend` (llama.cpp on CPUs, transformers, or vLLM on GPUs), in
+# `evaluate.shards` jobs over contiguous slices of the tasks; scoring runs the merged samples
+# through EvalPlus on a CPU.
+
+
+rule generate_samples:
+    input:
+        unpack(evaluated_model_inputs),
+        dataset=lambda wildcards: config["evaluate"]["datasets"][wildcards.benchmark],
+    output:
+        samples="results/eval/{model}/{benchmark}/shards/{shard}.jsonl",
+    params:
+        settings=config["evaluate"],
+        model_file=evaluated_model_file,
+        log_dir="logs/evaluate/{model}/{benchmark}",
+    threads: 2
+    resources:
+        gpu=eval_gpus,
+    log:
+        "logs/evaluate/{model}/{benchmark}/generate-{shard}.log",
+    benchmark:
+        "logs/benchmarks/evaluate/{model}/{benchmark}/generate-{shard}.tsv"
+    conda:
+        "../envs/evaluate.yaml"
+    script:
+        "../scripts/generate_samples.py"
 
 
 rule evaluate_model:
     input:
-        unpack(fine_tuned_gguf),
+        shards=expand("results/eval/{{model}}/{{benchmark}}/shards/{shard}.jsonl", shard=EVAL_SHARDS),
         dataset=lambda wildcards: config["evaluate"]["datasets"][wildcards.benchmark],
     output:
         samples="results/eval/{model}/{benchmark}/samples.jsonl",
         scores="results/eval/{model}/{benchmark}/scores.json",
     params:
         settings=config["evaluate"],
-        model_file=evaluated_model_file,
         cache_dir=CACHE_DIR,
         log_dir="logs/evaluate/{model}/{benchmark}",
     threads: 2
     log:
-        "logs/evaluate/{model}/{benchmark}.log",
+        "logs/evaluate/{model}/{benchmark}/score.log",
     benchmark:
-        "logs/benchmarks/evaluate/{model}/{benchmark}.tsv"
+        "logs/benchmarks/evaluate/{model}/{benchmark}/score.tsv"
     conda:
         "../envs/evaluate.yaml"
     script:

@@ -1,12 +1,14 @@
 # Stage 2: teacher responses, one per seed, through an OpenAI-compatible server (paper §2.1).
+# `teacher.shards` splits the seeds into contiguous shards, one job each (a cluster runs them side
+# by side, and a failed shard reruns alone); the merge gives exactly the unsharded file.
 
 
 rule generate_responses:
     input:
         seeds=f"results/seeds/{CORPUS}.jsonl",
     output:
-        responses="results/generate/{teacher}/responses.jsonl",
-        report="results/generate/{teacher}/report.json",
+        responses="results/generate/{teacher}/shards/{shard}/responses.jsonl",
+        report="results/generate/{teacher}/shards/{shard}/report.json",
     params:
         # Only what decides the answers; see ossinstruct.teacher.request_settings.
         settings=request_settings(config["teacher"]),
@@ -16,11 +18,27 @@ rule generate_responses:
         # A vLLM/SGLang teacher runs on the job's GPUs; a hosted or llama.cpp teacher needs none.
         gpu=TEACHER_GPUS,
     log:
-        main="logs/generate/{teacher}.log",
-        server="logs/generate/{teacher}.server.log",
+        main="logs/generate/{teacher}/{shard}.log",
+        server="logs/generate/{teacher}/{shard}.server.log",
     benchmark:
-        "logs/benchmarks/generate/{teacher}.tsv"
+        "logs/benchmarks/generate/{teacher}/{shard}.tsv"
     conda:
         "../envs/generate.yaml"
     script:
         "../scripts/generate_responses.py"
+
+
+rule merge_responses:
+    input:
+        responses=expand("results/generate/{{teacher}}/shards/{shard}/responses.jsonl", shard=TEACHER_SHARDS),
+        reports=expand("results/generate/{{teacher}}/shards/{shard}/report.json", shard=TEACHER_SHARDS),
+    output:
+        responses="results/generate/{teacher}/responses.jsonl",
+        report="results/generate/{teacher}/report.json",
+    log:
+        "logs/generate/{teacher}/merge.log",
+    localrule: True
+    conda:
+        "../envs/generate.yaml"
+    script:
+        "../scripts/merge_responses.py"

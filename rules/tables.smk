@@ -5,14 +5,14 @@ rule make_table1:
     input:
         scores=expand(
             "results/eval/{model}/{benchmark}/scores.json",
-            model=[STUDENT, RUN],
+            model=TABLE1_MODELS,
             benchmark=BENCHMARKS,
         ),
-        paper=config["tables"]["paper_table1"],
+        paper=config["tables"]["table1"]["paper"],
     output:
         table="results/table1.csv",
     params:
-        models=[STUDENT, RUN],
+        models=TABLE1_MODELS,
         benchmarks=BENCHMARKS,
     log:
         "logs/tables/table1.log",

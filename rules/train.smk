@@ -1,31 +1,46 @@
-# Stages 4-5: Magicoder fine-tuning data, the fine-tuned student, and its GGUF export (paper §3).
+# Stages 4-5: Magicoder fine-tuning data, the fine-tuned students, and their GGUF export (paper §3).
 
 
 rule build_sft_data:
     input:
         decontaminated=f"results/curate/{TEACHER}/decontaminated.jsonl",
     output:
-        sft="results/sft/{teacher}.jsonl",
+        sft=f"results/sft/{TEACHER}.jsonl",
     log:
-        "logs/sft/{teacher}.log",
+        f"logs/sft/{TEACHER}.log",
     conda:
         "../envs/train.yaml"
     script:
         "../scripts/build_sft_data.py"
 
 
+rule import_sft_data:
+    # Another instruction set (MagicoderS: evol-codealpaca-v1) as fine-tuning rows.
+    output:
+        sft="results/sft/{data}.jsonl",
+    params:
+        settings=lambda wildcards: config["sft_data"][wildcards.data],
+    log:
+        "logs/sft/{data}.log",
+    localrule: True  # a download: login nodes reach the hub where compute nodes often cannot
+    conda:
+        "../envs/train.yaml"
+    script:
+        "../scripts/import_sft_data.py"
+
+
 rule train_student:
     input:
-        sft=f"results/sft/{TEACHER}.jsonl",
+        unpack(train_inputs),
     output:
         model=directory("results/models/{run}/model"),
         metrics="results/models/{run}/train_metrics.json",
     params:
-        settings=config["train"],
+        settings=lambda wildcards: run_settings(config, wildcards.run),
         cache_dir=CACHE_DIR,
     threads: 2
     resources:
-        gpu=1,
+        gpu=train_gpus,
     log:
         "logs/train/{run}.log",
     benchmark:
@@ -38,14 +53,13 @@ rule train_student:
 
 rule export_student_gguf:
     input:
-        model=rules.train_student.output.model,
+        model="results/models/{run}/model",
     output:
         gguf="results/models/{run}/model.gguf",
     params:
-        settings={
-            "student": config["train"]["student"],
-            "gguf_type": config["evaluate"]["gguf_type"],
-        },
+        # The base GGUF whose metadata (tokenizer, architecture) the export copies.
+        base_gguf=lambda wildcards: root_student(config, wildcards.run)[1]["gguf"],
+        gguf_type=config["evaluate"]["gguf_type"],
     log:
         "logs/export/{run}.log",
     conda:

@@ -7,9 +7,9 @@ if TYPE_CHECKING:
 from ossinstruct import stages
 
 stages.setup_logging(snakemake.log[0])
-stages.run_evaluate(
+stages.run_score(
     snakemake.wildcards.benchmark,
-    snakemake.params.model_file,
+    snakemake.input.shards,
     snakemake.wildcards.model,
     snakemake.output.samples,
     snakemake.output.scores,

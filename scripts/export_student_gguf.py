@@ -7,4 +7,4 @@ if TYPE_CHECKING:
 from ossinstruct import stages
 
 stages.setup_logging(snakemake.log[0])
-stages.run_export(snakemake.input.model, snakemake.output.gguf, snakemake.params.settings)
+stages.run_export(snakemake.input.model, snakemake.output.gguf, snakemake.params.base_gguf, snakemake.params.gguf_type)

@@ -20,4 +20,5 @@ stages.run_generate(
     server_log=snakemake.log.server,
     transport=teacher,
     price=snakemake.config["prices"].get(teacher["model"]),
+    shard=snakemake.wildcards.shard,
 )

@@ -14,4 +14,5 @@ stages.run_train(
     snakemake.params.settings,
     snakemake.params.cache_dir,
     threads=snakemake.threads,
+    base_metrics=snakemake.input.get("base_metrics"),
 )

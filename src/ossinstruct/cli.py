@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import stages
 from .config import ConfigError, load_config
+from .models import ModelError, check_models, root_student, run_settings
 
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
 
@@ -22,8 +23,8 @@ STAGES = {
     "clean": "drop duplicate seeds, problems and solutions (whitespace-free, first wins)",
     "decontaminate": "drop pairs containing benchmark strings",
     "sft": "build Magicoder instruction/response rows",
-    "train": "fine-tune the student (--output is the model folder)",
-    "export": "export a fine-tuned model folder to GGUF for llama.cpp",
+    "train": "fine-tune a run's base model on --input (--output is the model folder; --run)",
+    "export": "export a fine-tuned model folder to GGUF for llama.cpp (--run names its base)",
     "evaluate": "EvalPlus on a GGUF model (--output is a folder; --benchmark)",
     "tables": "Table 1 from results/eval-style score folders (--input is that folder)",
 }
@@ -47,12 +48,18 @@ def main(argv: list[str] | None = None) -> int:
         if name == "evaluate":
             command.add_argument("--benchmark", choices=["humaneval", "mbpp"], required=True)
             command.add_argument("--model-name", default="model", help="name recorded in scores.json")
+        if name in ("train", "export"):
+            command.add_argument("--run", default=None, help="a name in the config's `runs` (default: the first)")
         command.add_argument("--threads", type=int, default=2, help="CPU threads for model work")
     args = parser.parse_args(argv)
     stages.setup_logging()
     try:
         config = load_config(args.config, SCHEMA)
-    except (ConfigError, OSError) as error:
+        check_models(config)
+        run = getattr(args, "run", None) or next(iter(config["runs"]))
+        if run not in config["runs"]:
+            raise ConfigError(f"--run: {run!r} is not in the config's runs ({', '.join(config['runs'])})")
+    except (ConfigError, ModelError, OSError) as error:
         print(f"ossinstruct: {error}", file=sys.stderr)
         return 2
     out = args.output
@@ -83,14 +90,12 @@ def main(argv: list[str] | None = None) -> int:
                 args.input,
                 out,
                 str(Path(out) / "train_metrics.json"),
-                config["train"],
+                run_settings(config, run),
                 config["cache_dir"],
                 args.threads,
             )
         case "export":
-            stages.run_export(
-                args.input, out, {"student": config["train"]["student"], "gguf_type": config["evaluate"]["gguf_type"]}
-            )
+            stages.run_export(args.input, out, root_student(config, run)[1]["gguf"], config["evaluate"]["gguf_type"])
         case "evaluate":
             folder = Path(out)
             stages.run_evaluate(
@@ -111,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
                 for model in sorted(root.iterdir())
                 if model.is_dir()
             }
-            stages.run_table1(scores, config["tables"]["paper_table1"], out)
+            stages.run_table1(scores, config["tables"]["table1"]["paper"], out)
     return 0
 
 

@@ -94,6 +94,13 @@ def load_tasks(path: str | os.PathLike, limit: int | None = None) -> list[dict]:
     return tasks[:limit] if limit else tasks
 
 
+def to_samples(benchmark: str, tasks: Sequence[dict], completions: Sequence[str]) -> list[dict]:
+    return [
+        {"task_id": task["task_id"], "solution": to_solution(benchmark, task, completion), "completion": completion}
+        for task, completion in zip(tasks, completions, strict=True)
+    ]
+
+
 def generate_samples(
     benchmark: str,
     tasks: Sequence[dict],
@@ -101,17 +108,57 @@ def generate_samples(
     complete: Callable[[object, str], str],
     bos_text: str = "",
 ) -> list[dict]:
-    """Greedy completions for every task, spread over `clients` (one request in flight each)."""
+    """Greedy completions for every task from a server, spread over `clients` (one request in flight each)."""
     prompts = [build_prompt(benchmark, task, bos_text) for task in tasks]
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=len(clients)) as pool:
         futures = submit_with_clients(pool, clients, complete, prompts)
         completions = [future.result() for future in futures]
     log.info("%s: %d completions in %.0fs", benchmark, len(tasks), time.monotonic() - started)
-    return [
-        {"task_id": task["task_id"], "solution": to_solution(benchmark, task, completion), "completion": completion}
-        for task, completion in zip(tasks, completions, strict=True)
-    ]
+    return to_samples(benchmark, tasks, completions)
+
+
+def transformers_completions(
+    model_spec: str, prompts: Sequence[str], settings: dict, threads: int = 1, model=None, tokenizer=None
+) -> list[str]:
+    """Greedy completions with transformers: batches of `settings.batch_size`, left padding, BOS +
+    prompt as in training, stopped at the closing fence. Prompts are batched by length (less
+    padding) and returned in their own order."""
+    import torch
+
+    from .train import load_student
+
+    torch.set_num_threads(max(1, threads))
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    if model is None:
+        is_gguf = model_spec.startswith("pkg:") or model_spec.endswith(".gguf")
+        spec = {"gguf": model_spec} if is_gguf else {"path": model_spec}
+        model, tokenizer = load_student(spec, "bfloat16" if device == "cuda" else "float32")
+    model.to(device).eval()
+    bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
+    encoded = [bos + tokenizer.encode(prompt, add_special_tokens=False) for prompt in prompts]
+    order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
+    completions: list[str] = [""] * len(prompts)
+    size = settings["batch_size"]
+    for start in range(0, len(order), size):
+        batch = order[start : start + size]
+        longest = max(len(encoded[i]) for i in batch)
+        ids = [[tokenizer.pad_token_id] * (longest - len(encoded[i])) + encoded[i] for i in batch]
+        mask = [[0] * (longest - len(encoded[i])) + [1] * len(encoded[i]) for i in batch]
+        with torch.no_grad():
+            output = model.generate(
+                input_ids=torch.tensor(ids, device=device),
+                attention_mask=torch.tensor(mask, device=device),
+                max_new_tokens=settings["max_new_tokens"],
+                do_sample=False,
+                repetition_penalty=settings["repeat_penalty"],
+                stop_strings=[FENCE],
+                tokenizer=tokenizer,
+                pad_token_id=tokenizer.pad_token_id,
+            )
+        for i, row in zip(batch, output[:, longest:], strict=True):
+            completions[i] = tokenizer.decode(row, skip_special_tokens=True).split(FENCE)[0]
+    return completions
 
 
 def completion_function(model: str, settings: dict) -> Callable[[object, str], str]:

@@ -163,6 +163,40 @@ class ResponseCache:
             )
             self.db.commit()
 
+    def adopt(self, others, keys) -> int:
+        """Copy the answers for `keys` that other cache files hold (earlier runs split differently).
+
+        Each shard of a sharded run writes its own file, because SQLite's write-ahead log must not be
+        shared across machines (a network file system); reading another file once, at the start, is
+        safe. A file that cannot be read is skipped with a warning: its answers are asked again.
+        """
+        wanted = [key for key in dict.fromkeys(keys) if self.get(key) is None]
+        adopted = 0
+        for other in others:
+            if not wanted or Path(other).resolve() == self.path.resolve():
+                continue
+            try:
+                source = sqlite3.connect(f"file:{Path(other).resolve()}?mode=ro", uri=True)
+                found = []
+                for start in range(0, len(wanted), 500):
+                    chunk = wanted[start : start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    found += source.execute(
+                        f"SELECT request_hash, request, response, created FROM responses WHERE request_hash IN ({marks})",
+                        chunk,
+                    ).fetchall()
+                source.close()
+            except sqlite3.Error as error:
+                log.warning("cache %s not read (%s): its answers will be asked again", other, error)
+                continue
+            with self.lock:
+                self.db.executemany("INSERT OR IGNORE INTO responses VALUES (?, ?, ?, ?)", found)
+                self.db.commit()
+            adopted += len(found)
+            have = {row[0] for row in found}
+            wanted = [key for key in wanted if key not in have]
+        return adopted
+
     def __len__(self) -> int:
         with self.lock:
             return self.db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]

@@ -62,3 +62,37 @@ def pad_batch(features: list[dict], pad_id: int) -> dict:
         "labels": torch.tensor(labels),
         "attention_mask": torch.tensor(attention),
     }
+
+
+def load_instruction_data(name: str, spec: dict) -> list[dict]:
+    """Rows `instruction`/`response` of an instruction set named in `sft_data` (MagicoderS: evol-codealpaca).
+
+    `source` is a JSONL file or `hf:<dataset id>` (streamed with `split` and `revision`); the
+    `instruction` and `response` settings name its columns (evol-codealpaca-v1: instruction, output).
+    """
+    from .io import iter_jsonl_numbered
+
+    source, columns = spec["source"], (spec["instruction"], spec["response"])
+    if source.startswith("hf:"):
+        import datasets
+
+        stream = datasets.load_dataset(source[3:], split=spec["split"], revision=spec["revision"], streaming=True)
+        numbered = ((i + 1, row) for i, row in enumerate(stream))
+        where = f"{source} (split {spec['split']})"
+    else:
+        numbered = iter_jsonl_numbered(source)
+        where = source
+    rows = []
+    for line, row in numbered:
+        missing = [column for column in columns if not isinstance(row.get(column), str)]
+        if missing:
+            raise ValueError(
+                f"sft_data.{name}: {where} row {line} has no text column {missing[0]!r} "
+                f"(set sft_data.{name}.instruction / .response to its column names)"
+            )
+        rows.append({"id": f"{name}-{len(rows)}", "instruction": row[columns[0]], "response": row[columns[1]]})
+        if spec.get("limit") and len(rows) >= spec["limit"]:
+            break
+    if not rows:
+        raise ValueError(f"sft_data.{name}: {where} has no rows")
+    return rows

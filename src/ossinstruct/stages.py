@@ -46,6 +46,22 @@ def run_seeds(output: str, report: str, settings: dict) -> None:
     write_json(report, summary)
 
 
+def response_cache_files(cache_dir: str, teacher: str, shard: str) -> tuple[Path, list[Path]]:
+    """(the file this shard writes, the other files whose answers it may reuse).
+
+    Unsharded runs write `teacher-responses.sqlite`; shard i of n writes its own file under
+    `teacher-responses.d/`, so that no two jobs (perhaps on two machines) share one SQLite file.
+    """
+    from .shards import parse_shard
+
+    main = Path(cache_dir) / "teacher-responses.sqlite"
+    folder = Path(cache_dir) / "teacher-responses.d"
+    index, count = parse_shard(shard)
+    own = main if count == 1 else folder / f"{teacher}.shard-{index}-of-{count}.sqlite"
+    others = [path for path in [main, *sorted(folder.glob("*.sqlite"))] if path != own and path.exists()]
+    return own, others
+
+
 def run_generate(
     seeds: str,
     responses: str,
@@ -56,30 +72,48 @@ def run_generate(
     server_log: str | None = None,
     transport: dict | None = None,
     price: dict | None = None,
+    shard: str = "0-of-1",
 ) -> None:
-    """`settings`: the answer-deciding keys of the teacher section; `transport`: the rest (see teacher)."""
-    from .generate import DEFAULT_CLIENT, ResponseCache, TeacherFailures, generate_responses
+    """Answer shard `shard` ("i-of-n") of the seeds. `settings`: the answer-deciding keys of the
+    teacher section; `transport`: the rest (see teacher)."""
+    from .generate import DEFAULT_CLIENT, ResponseCache, TeacherFailures, generate_responses, plan_requests
+    from .shards import parse_shard, shard_slice
     from .teacher import open_teacher
 
     teacher = {"tokenizer": "auto", **(transport or {}), **settings}
     teacher["client"] = {**DEFAULT_CLIENT, **(teacher.get("client") or {})}
-    rows = read_jsonl(seeds)
-    cache = ResponseCache(Path(cache_dir) / "teacher-responses.sqlite")
+    rows = shard_slice(read_jsonl(seeds), *parse_shard(shard))
+    own, others = response_cache_files(cache_dir, settings["name"], shard)
+    cache = ResponseCache(own)
     try:
         with open_teacher(teacher, threads, server_log) as endpoint:
+            if others:
+                jobs, _ = plan_requests(rows, settings, endpoint.count_tokens, endpoint.fingerprint)
+                adopted = cache.adopt(others, [job.key for job in jobs])
+                log.info("reused %d answers from %d other cache files", adopted, len(others))
             answered, summary = generate_responses(
                 rows, settings, endpoint.clients, cache, endpoint.count_tokens, endpoint.fingerprint,
                 endpoint.base_url, teacher["client"], price, teacher.get("mode", "online"), teacher.get("batch"),
             )  # fmt: skip
     except TeacherFailures as error:
         # The outputs are not written (the job fails), so the record of what failed goes beside the cache.
-        failures = Path(cache_dir) / f"teacher-failures-{settings['name']}.json"
+        failures = Path(cache_dir) / f"teacher-failures-{settings['name']}-{shard}.json"
         write_json(failures, error.report)
         raise type(error)(f"{error} (every failure: {failures})", error.report) from None
     finally:
         cache.close()
+    summary["shard"] = shard
     write_jsonl(responses, answered)
     write_json(report, summary)
+
+
+def run_merge_responses(shard_responses: list[str], shard_reports: list[str], responses: str, report: str) -> None:
+    """The teacher's answers in seed order and one report, from the shards (in shard order)."""
+    from .shards import merge_generation_reports
+
+    rows = [row for path in shard_responses for row in read_jsonl(path)]
+    write_jsonl(responses, rows)
+    write_json(report, merge_generation_reports([read_json(path) for path in shard_reports]))
 
 
 def run_parse(responses: str, parsed: str, excluded: str, report: str, settings: dict | None = None) -> None:
@@ -149,23 +183,129 @@ def _fingerprint(*parts) -> str:
     return digest.hexdigest()[:12]
 
 
-def run_train(sft: str, model_dir: str, metrics: str, settings: dict, cache_dir: str, threads: int = 2) -> None:
+def run_train(
+    sft: str, model_dir: str, metrics: str, settings: dict, cache_dir: str, threads: int = 2,
+    base_metrics: str | None = None,
+) -> None:  # fmt: skip
     from .train import train_student
 
     rows = read_jsonl(sft)
     # Checkpoints live outside the outputs (Snakemake deletes those before a job) and are keyed by
-    # the settings and the data, so a resumed run never continues someone else's training.
-    key = _fingerprint(settings, Path(sft).read_bytes())
+    # the settings, the data and (for a run that continues another) the base run's record, so a
+    # resumed run never continues someone else's training.
+    base = Path(base_metrics).read_bytes() if base_metrics else b""
+    key = _fingerprint(settings, Path(sft).read_bytes(), base)
     checkpoints = Path(cache_dir) / "checkpoints" / f"{settings['run']}-{key}"
     summary = train_student(rows, settings, model_dir, str(checkpoints), threads)
     summary["checkpoint_dir"] = str(checkpoints)
+    summary["base"] = settings.get("base")
+    summary["data"] = settings.get("data")
     write_json(metrics, summary)
 
 
-def run_export(model_dir: str, output: str, settings: dict) -> None:
+def run_import_sft(name: str, settings: dict, output: str) -> None:
+    from .sft import load_instruction_data
+
+    write_jsonl(output, load_instruction_data(name, settings))
+
+
+def run_export(model_dir: str, output: str, base_gguf: str, gguf_type: str) -> None:
     from .export import export_gguf
 
-    export_gguf(model_dir, settings["student"]["gguf"], output, settings["gguf_type"])
+    export_gguf(model_dir, base_gguf, output, gguf_type)
+
+
+def run_generate_samples(
+    benchmark: str,
+    model_file: str,
+    model_name: str,
+    samples: str,
+    settings: dict,
+    shard: str = "0-of-1",
+    threads: int = 2,
+    log_dir: str | None = None,
+) -> None:
+    """Completions for shard `shard` of the benchmark's tasks, with `evaluate.backend`."""
+    from .evaluate import (
+        build_prompt,
+        completion_function,
+        generate_samples,
+        gguf_bos_text,
+        load_tasks,
+        to_samples,
+        transformers_completions,
+    )
+    from .generate import make_client
+    from .server import gpu_server, llama_cpp_pool
+    from .shards import parse_shard, shard_slice
+
+    tasks = shard_slice(load_tasks(settings["datasets"][benchmark], settings["limit"]), *parse_shard(shard))
+    logs = Path(log_dir) if log_dir else None
+    if logs:
+        logs.mkdir(parents=True, exist_ok=True)
+    server_log = logs / f"server-{shard}.log" if logs else None
+    backend = settings["backend"]
+    complete = completion_function(model_name, settings)
+    if backend == "llama_cpp":
+        with llama_cpp_pool(model_file, model_name, threads, 2048, server_log) as servers:
+            clients = [make_client(server.base_url, "sk-local-server", 600, max_retries=2) for server in servers]
+            rows = generate_samples(benchmark, tasks, clients, complete, gguf_bos_text(servers[0].model_path))
+    elif backend == "vllm":
+        vllm = settings["vllm"]
+        serve = {**vllm, "model": model_file, "tensor_parallel_size": max(1, settings["gpus"])}
+        with gpu_server("vllm", serve, model_name, log_path=server_log) as server:
+            client = make_client(server.base_url, "sk-local-server", 3600, max_retries=2)
+            rows = generate_samples(benchmark, tasks, [client] * vllm["concurrency"], complete)
+    elif backend == "transformers":
+        prompts = [build_prompt(benchmark, task) for task in tasks]
+        rows = to_samples(benchmark, tasks, transformers_completions(model_file, prompts, settings, threads))
+    else:
+        raise ValueError(f"config key 'evaluate.backend': unknown value {backend!r}")
+    write_jsonl(samples, rows)
+
+
+def run_score(
+    benchmark: str,
+    shard_samples: list[str],
+    model_name: str,
+    samples: str,
+    scores: str,
+    settings: dict,
+    cache_dir: str,
+    threads: int = 2,
+    log_dir: str | None = None,
+) -> None:
+    """The shards' samples in task order, checked against the task list, then EvalPlus's scores."""
+    from .evaluate import EvaluationError, load_tasks, run_evalplus, score, subset_dataset
+
+    samples_path = Path(samples)
+    dataset = subset_dataset(
+        Path(settings["datasets"][benchmark]), samples_path.with_name("dataset.jsonl"), settings["limit"]
+    )
+    tasks = load_tasks(dataset)
+    rows = [row for path in shard_samples for row in read_jsonl(path)]
+    if [row["task_id"] for row in rows] != [task["task_id"] for task in tasks]:
+        raise EvaluationError(f"{samples}: the shards' samples do not cover the {len(tasks)} tasks in order")
+    write_jsonl(samples_path, rows)
+    logs = Path(log_dir) if log_dir else None
+    if logs:
+        logs.mkdir(parents=True, exist_ok=True)
+    results = run_evalplus(
+        benchmark,
+        samples_path,
+        dataset,
+        Path(cache_dir) / "evalplus",
+        settings["timeout_s"],
+        min(settings["parallel"], threads),
+        settings["require_no_network"],
+        logs / "evalplus.log" if logs else None,
+    )
+    summary = score(results, [task["task_id"] for task in tasks])
+    generation = {key: settings[key] for key in ("backend", "max_new_tokens", "repeat_penalty")}
+    if settings["backend"] == "transformers":
+        generation["batch_size"] = settings["batch_size"]
+    generation["shards"] = len(shard_samples)
+    write_json(scores, {"model": model_name, "benchmark": benchmark, **summary, "generation": generation})
 
 
 def run_evaluate(
@@ -179,45 +319,10 @@ def run_evaluate(
     threads: int = 2,
     log_dir: str | None = None,
 ) -> None:
-    from .evaluate import (
-        completion_function,
-        generate_samples,
-        gguf_bos_text,
-        load_tasks,
-        run_evalplus,
-        score,
-        subset_dataset,
-    )
-    from .generate import make_client
-    from .server import llama_cpp_pool
-
-    samples_path = Path(samples)
-    dataset = subset_dataset(
-        Path(settings["datasets"][benchmark]),
-        samples_path.with_name("dataset.jsonl"),
-        settings["limit"],
-    )
-    tasks = load_tasks(dataset)
-    logs = Path(log_dir) if log_dir else None
-    if logs:
-        logs.mkdir(parents=True, exist_ok=True)
-    with llama_cpp_pool(model_file, model_name, threads, 2048, logs / "server.log" if logs else None) as servers:
-        clients = [make_client(server.base_url, "sk-local-server", 600, max_retries=2) for server in servers]
-        complete = completion_function(model_name, settings)
-        rows = generate_samples(benchmark, tasks, clients, complete, gguf_bos_text(servers[0].model_path))
-    write_jsonl(samples_path, rows)
-    results = run_evalplus(
-        benchmark,
-        samples_path,
-        dataset,
-        Path(cache_dir) / "evalplus",
-        settings["timeout_s"],
-        min(settings["parallel"], threads),
-        settings["require_no_network"],
-        logs / "evalplus.log" if logs else None,
-    )
-    summary = score(results, [task["task_id"] for task in tasks])
-    write_json(scores, {"model": model_name, "benchmark": benchmark, **summary})
+    """Generation and scoring in one go (the command line's `evaluate`)."""
+    shard = str(Path(samples).with_name("samples-0-of-1.jsonl"))
+    run_generate_samples(benchmark, model_file, model_name, shard, settings, "0-of-1", threads, log_dir)
+    run_score(benchmark, [shard], model_name, samples, scores, settings, cache_dir, threads, log_dir)
 
 
 def run_table1(scores: dict[str, dict[str, str]], paper: str, output: str) -> None:

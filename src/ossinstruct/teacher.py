@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from .generate import TeacherError, check_reachable, make_client, token_counter
 from .server import gpu_server, llama_cpp_pool
 
-TRANSPORT_KEYS = ("mode", "base_url", "api_key_env", "client", "batch", "serve")
+TRANSPORT_KEYS = ("mode", "base_url", "api_key_env", "client", "batch", "serve", "shards")
 LOCAL_KEY = "sk-local-server"  # our own servers on 127.0.0.1 check no key
 
 

@@ -1,0 +1,12 @@
+# Snakemake adapter: read the snakemake object, call the library, nothing else.
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from snakemake.script import snakemake
+
+from ossinstruct import stages
+
+stages.setup_logging(snakemake.log[0])
+stages.run_merge_responses(
+    snakemake.input.responses, snakemake.input.reports, snakemake.output.responses, snakemake.output.report
+)

@@ -1,0 +1,111 @@
+"""The models a config names: base students, fine-tuning runs, and what evaluates them.
+
+`students` are base models (a GGUF file or a Hugging Face folder/id). `runs` fine-tune a base,
+which is a student or another run (MagicoderS continues from Magicoder), on a data set: `oss-instruct`
+(this config's teacher's curated set) or a name in `sft_data` (e.g. evol-codealpaca). A run's
+settings are `train` with the run's own `train:` overrides on top (MagicoderS: max_length 1024).
+The checks here run before any job, so a typo in a model name fails at once, naming the key.
+"""
+
+from __future__ import annotations
+
+import copy
+
+OSS_INSTRUCT = "oss-instruct"
+
+
+class ModelError(ValueError):
+    pass
+
+
+def sft_name(config: dict, data: str) -> str:
+    """The name of a fine-tuning set in `results/sft/{name}.jsonl`."""
+    return config["teacher"]["name"] if data == OSS_INSTRUCT else data
+
+
+def lineage(config: dict, model: str) -> list[str]:
+    """`model`, its base, its base's base, ... ending at a student."""
+    chain = [model]
+    while chain[-1] in config["runs"]:
+        base = config["runs"][chain[-1]]["base"]
+        if base in chain:
+            raise ModelError(f"config key 'runs.{model}.base': a cycle ({' -> '.join([*chain, base])})")
+        chain.append(base)
+    return chain
+
+
+def root_student(config: dict, model: str) -> tuple[str, dict]:
+    name = lineage(config, model)[-1]
+    return name, config["students"][name]
+
+
+def run_settings(config: dict, run: str) -> dict:
+    """Everything that decides run `run`'s weights: train settings, overrides, base and data."""
+    spec = config["runs"][run]
+    settings = {**copy.deepcopy(config["train"]), **copy.deepcopy(spec.get("train") or {})}
+    if "gpus" in spec:
+        settings["gpus"] = spec["gpus"]
+    base = spec["base"]
+    student = config["students"][base] if base in config["students"] else {"gguf": None, "path": base_folder(base)}
+    return {**settings, "run": run, "base": base, "student": student, "data": sft_name(config, spec["data"])}
+
+
+def base_folder(run: str) -> str:
+    return f"results/models/{run}/model"
+
+
+def check_models(config: dict) -> None:
+    """Every name a run, an evaluation or a table uses exists; raise ModelError naming the key."""
+    students, runs = config["students"], config["runs"]
+    problems = []
+    for name in sorted(set(students) & set(runs)):
+        problems.append(f"config key 'runs.{name}': the name is also a student's")
+    for name, spec in students.items():
+        if bool(spec.get("gguf")) == bool(spec.get("path")):
+            problems.append(f"config key 'students.{name}': give exactly one of gguf, path")
+    known_data = {OSS_INSTRUCT, *config.get("sft_data", {})}
+    train_keys = set(config["train"])
+    for name, spec in runs.items():
+        if spec["base"] not in students and spec["base"] not in runs:
+            problems.append(f"config key 'runs.{name}.base': unknown model {spec['base']!r} (a student or a run)")
+        if spec["data"] not in known_data:
+            problems.append(
+                f"config key 'runs.{name}.data': unknown data set {spec['data']!r} ({', '.join(sorted(known_data))})"
+            )
+        for key in sorted(set(spec.get("train") or {}) - train_keys):
+            allowed = ", ".join(sorted(train_keys))
+            problems.append(f"config key 'runs.{name}.train.{key}': unknown key (allowed: {allowed})")
+    if problems:
+        raise ModelError("invalid configuration:\n  " + "\n  ".join(problems))
+    for name in runs:
+        lineage(config, name)
+    evaluated = evaluated_models(config)
+    named = (("evaluate.models", config["evaluate"]["models"]), ("tables.table1.models", table_models(config)))
+    for key, names in named:
+        for model in names:
+            if model not in students and model not in runs:
+                problems.append(f"config key '{key}': unknown model {model!r} (known: {', '.join([*students, *runs])})")
+    backend = config["evaluate"]["backend"]
+    if backend == "llama_cpp":
+        for model in evaluated:
+            if model in students or model in runs:
+                name, student = root_student(config, model)
+                if not student.get("gguf"):
+                    problems.append(
+                        f"config key 'evaluate.backend': llama_cpp evaluates GGUF models, and {model!r} "
+                        f"descends from students.{name} without `gguf` (use transformers or vllm)"
+                    )
+    if backend == "vllm" and config["evaluate"]["gpus"] < 1:
+        problems.append("config key 'evaluate.gpus': the vllm backend needs at least 1 GPU")
+    if problems:
+        raise ModelError("invalid configuration:\n  " + "\n  ".join(problems))
+
+
+def table_models(config: dict) -> list[str]:
+    """The models of Table 1, in order: `tables.table1.models`, else every student then every run."""
+    return list(config["tables"]["table1"].get("models") or [*config["students"], *config["runs"]])
+
+
+def evaluated_models(config: dict) -> list[str]:
+    """Models evaluated by `snakemake all`: Table 1's plus `evaluate.models`."""
+    return list(dict.fromkeys([*table_models(config), *config["evaluate"]["models"]]))

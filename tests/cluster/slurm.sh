@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# A real single-node SLURM cluster for the tests, without systemd and without touching /etc/slurm.
+#
+#   tests/cluster/slurm.sh install          # Debian's slurm-wlm + munge, when missing (needs root + apt)
+#   tests/cluster/slurm.sh start DIR        # slurm.conf, state and logs under DIR; prints SLURM_CONF=...
+#   tests/cluster/slurm.sh stop DIR
+#
+# The node has the machine's CPUs and memory and one `gpu` generic resource (a count, no device),
+# so GPU-tagged jobs (`sbatch --gpus=1`) schedule. There is no accounting database: clients query
+# jobs with squeue (MinJobAge keeps finished jobs visible), and finished jobs are also appended to
+# DIR/jobcomp.log.
+set -euo pipefail
+
+command=${1:?usage: slurm.sh install|start DIR|stop DIR}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+case "$command" in
+install)
+    if command -v slurmctld >/dev/null && command -v munged >/dev/null && command -v sbatch >/dev/null; then
+        exit 0
+    fi
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+        echo "cannot install slurm-wlm and munge: needs root and apt-get" >&2
+        exit 3
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq slurm-wlm munge >/dev/null
+    ;;
+start)
+    dir=$(realpath -m "${2:?slurm.sh start DIR}")
+    mkdir -p "$dir/state" "$dir/spool"
+    if [ "$(id -u)" != 0 ]; then
+        echo "a test cluster needs root (slurmd runs jobs as their user)" >&2
+        exit 3
+    fi
+    # munge: the system daemon if it runs, else one started here as the munge user.
+    if ! munge -n </dev/null >/dev/null 2>&1; then
+        mkdir -p /run/munge /var/log/munge /var/lib/munge
+        [ -s /etc/munge/munge.key ] || mungekey --create --keyfile=/etc/munge/munge.key
+        chown -R munge:munge /etc/munge /run/munge /var/log/munge /var/lib/munge
+        chmod 0700 /etc/munge && chmod 0600 /etc/munge/munge.key
+        runuser -u munge -- /usr/sbin/munged
+        for _ in $(seq 50); do munge -n </dev/null >/dev/null 2>&1 && break; sleep 0.1; done
+    fi
+    host=$(hostname -s)
+    cpus=$(nproc)
+    memory=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 1024 ))
+    cat >"$dir/slurm.conf" <<CONF
+ClusterName=ossinstruct-test
+SlurmctldHost=$host
+SlurmUser=root
+SlurmctldPort=$(free_port)
+SlurmdPort=$(free_port)
+AuthType=auth/munge
+StateSaveLocation=$dir/state
+SlurmdSpoolDir=$dir/spool
+SlurmctldPidFile=$dir/slurmctld.pid
+SlurmdPidFile=$dir/slurmd.pid
+SlurmctldLogFile=$dir/slurmctld.log
+SlurmdLogFile=$dir/slurmd.log
+SlurmctldDebug=info
+SlurmdDebug=info
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+GresTypes=gpu
+ReturnToService=2
+MpiDefault=none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/filetxt
+JobCompLoc=$dir/jobcomp.log
+MinJobAge=600
+SchedulerParameters=sched_interval=1
+NodeName=$host CPUs=$cpus RealMemory=$memory Gres=gpu:1 State=UNKNOWN
+PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+CONF
+    echo "NodeName=$host Name=gpu File=/dev/null" >"$dir/gres.conf"  # a count with no real device
+    export SLURM_CONF=$dir/slurm.conf
+    /usr/sbin/slurmctld -c
+    /usr/sbin/slurmd
+    for _ in $(seq 100); do
+        state=$(sinfo -h -N -o %t 2>/dev/null || true)
+        case "$state" in idle*|mix*|alloc*) echo "SLURM_CONF=$SLURM_CONF"; exit 0 ;; esac
+        sleep 0.2
+    done
+    echo "the test cluster did not come up (node state: ${state:-none}); logs in $dir" >&2
+    tail -n 20 "$dir/slurmctld.log" "$dir/slurmd.log" >&2 || true
+    exit 1
+    ;;
+stop)
+    dir=$(realpath -m "${2:?slurm.sh stop DIR}")
+    for pidfile in "$dir/slurmd.pid" "$dir/slurmctld.pid"; do
+        [ -s "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+    done
+    for pidfile in "$dir/slurmd.pid" "$dir/slurmctld.pid"; do
+        for _ in $(seq 50); do
+            [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null || break
+            sleep 0.1
+        done
+    done
+    ;;
+*)
+    echo "usage: slurm.sh install|start DIR|stop DIR" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,61 @@
+"""Shards: contiguous slices whose concatenation is the whole, merged reports, and cache files
+that a differently sharded rerun reuses instead of asking the teacher again."""
+
+import pytest
+
+from ossinstruct.generate import ResponseCache
+from ossinstruct.shards import merge_generation_reports, parse_shard, shard_names, shard_slice
+from ossinstruct.stages import response_cache_files
+
+
+@pytest.mark.parametrize("total", [0, 1, 7, 64, 101])
+@pytest.mark.parametrize("count", [1, 2, 3, 8])
+def test_shards_partition_the_rows_in_order(total, count):
+    rows = list(range(total))
+    parts = [shard_slice(rows, *parse_shard(name)) for name in shard_names(count)]
+    assert [row for part in parts for row in part] == rows
+    assert max(map(len, parts)) - min(map(len, parts)) <= 1
+
+
+def test_a_shard_that_does_not_exist_is_refused():
+    with pytest.raises(ValueError, match="shard 3 of 3"):
+        shard_slice([1, 2, 3], 3, 3)
+
+
+def test_merged_report_adds_counts_and_keeps_every_failure():
+    def report(seeds, failures, cause):
+        return {"teacher": "t", "seeds": seeds, "requests": seeds, "cache_hits": 0, "answered": seeds - len(failures),
+                "attempts": seeds + 1, "failed": len(failures), "failures": failures, "prompt_tokens": 10 * seeds,
+                "cost_usd": 0.5, "retries_by_cause": {cause: 1}, "finish_reasons": {"stop": seeds},
+                "wall_s": seeds, "median_latency_s": 1.0, "shard": "x"}  # fmt: skip
+
+    merged = merge_generation_reports([report(4, [], "timeout"), report(6, [{"id": "s9"}], "http_500")])
+    assert merged["seeds"] == 10 and merged["answered"] == 9 and merged["failed"] == 1
+    assert merged["failures"] == [{"id": "s9"}] and merged["prompt_tokens"] == 100 and merged["cost_usd"] == 1.0
+    assert merged["retries_by_cause"] == {"timeout": 1, "http_500": 1} and merged["finish_reasons"] == {"stop": 10}
+    assert merged["wall_s"] == 6 and merged["shards"] == 2 and len(merged["by_shard"]) == 2
+    assert "shard" not in merged
+
+
+def test_each_shard_writes_its_own_cache_file_and_reuses_the_others(tmp_path):
+    own, others = response_cache_files(str(tmp_path), "t", "0-of-1")
+    assert own == tmp_path / "teacher-responses.sqlite" and others == []
+    unsharded = ResponseCache(own)
+    unsharded.put("k1", {"r": 1}, {"response": "one"})
+    unsharded.put("k2", {"r": 2}, {"response": "two"})
+    unsharded.close()
+
+    own, others = response_cache_files(str(tmp_path), "t", "1-of-2")
+    assert own == tmp_path / "teacher-responses.d" / "t.shard-1-of-2.sqlite" and others == [
+        tmp_path / "teacher-responses.sqlite"
+    ]
+    shard = ResponseCache(own)
+    assert shard.adopt(others, ["k2", "k3"]) == 1  # k3 was never answered
+    assert shard.get("k2") == {"response": "two"} and shard.get("k1") is None and shard.get("k3") is None
+    shard.close()
+    # A file that is not a cache is skipped with a warning: its answers would simply be asked again.
+    (tmp_path / "teacher-responses.d" / "broken.sqlite").write_text("not a database")
+    own, others = response_cache_files(str(tmp_path), "t", "0-of-2")
+    fresh = ResponseCache(own)
+    assert fresh.adopt(others, ["k1", "k2", "k9"]) == 2
+    fresh.close()
