@@ -68,3 +68,25 @@ def test_api_teacher_through_snakemake_keeps_the_key_secret_and_reruns_only_on_r
     ]  # fmt: skip
     assert not leaks
     assert (project / ".snakemake").is_dir() and (project / "cache" / "teacher-responses.sqlite").is_file()
+
+
+def test_sharded_generation_equals_unsharded_and_a_new_split_asks_nothing_again(project):
+    """teacher.shards: one job per contiguous slice of the seeds, merged in seed order. The merged
+    file is byte-identical to the unsharded one, and resharding reuses every cached answer."""
+    with OpenAIServer(api_key=SECRET) as server:
+        client = {"concurrency": 2, "progress": False}
+        result = snakemake(project, *overlay(project, server.base_url, client=client))
+        assert result.returncode == 0, result.stdout + result.stderr
+        unsharded = (project / TARGET).read_bytes()
+        asked = sum(server.attempts.values())
+
+        result = snakemake(project, *overlay(project, server.base_url, client=client, shards=3))
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.stderr.count("rule generate_responses:") == 3, result.stderr
+        assert (project / TARGET).read_bytes() == unsharded
+        assert sum(server.attempts.values()) == asked  # every answer came from the unsharded run's cache
+        report = read_json(project / "results/generate/api-teacher/report.json")
+        assert report["shards"] == 3 and report["seeds"] == 4 and report["cache_hits"] == 4
+        assert [shard["seeds"] for shard in report["by_shard"]] == [1, 1, 2]
+        shard_files = sorted((project / "cache" / "teacher-responses.d").glob("api-teacher.shard-*-of-3.sqlite"))
+        assert len(shard_files) == 3

@@ -80,3 +80,23 @@ def test_evalplus_past_its_limit_is_killed(humaneval, tmp_path):
     write_jsonl(dataset, humaneval[:1])
     with pytest.raises(EvaluationError, match="passed its 1s limit"):
         run_evalplus("humaneval", tmp_path / "samples.jsonl", dataset, tmp_path / "cache", 1, 1)
+
+
+def test_transformers_backend_batches_with_left_padding_and_keeps_the_prompt_order(mbpp):
+    """The transformers backend (GPU path, here on the CPU): the real student, greedy, batches of
+    prompts of different lengths give the same text as one prompt at a time, in the prompts' order."""
+    from ossinstruct.evaluate import transformers_completions
+    from ossinstruct.train import load_student
+
+    from ..conftest import SMOLLM2
+
+    model, tokenizer = load_student({"gguf": SMOLLM2})
+    prompts = [build_prompt("mbpp", task) for task in (mbpp[0], mbpp[5], mbpp[2])]
+    assert len({len(prompt) for prompt in prompts}) == 3  # different lengths: real padding
+    settings = {"max_new_tokens": 24, "repeat_penalty": 1.0}
+    one = transformers_completions("", prompts, {**settings, "batch_size": 1}, 2, model, tokenizer)
+    three = transformers_completions("", prompts, {**settings, "batch_size": 3}, 2, model, tokenizer)
+    assert one == three
+    assert all(text.strip() and "```" not in text for text in one)
+    alone = transformers_completions("", prompts[1:2], {**settings, "batch_size": 1}, 2, model, tokenizer)
+    assert alone == one[1:2]
