@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# A real single-node SLURM cluster for the tests, without systemd and without touching /etc/slurm.
+# A real single-node SLURM cluster for the tests, without systemd.
 #
 #   tests/cluster/slurm.sh install          # Debian's slurm-wlm + munge, when missing (needs root + apt)
 #   tests/cluster/slurm.sh start DIR        # slurm.conf, state and logs under DIR; prints SLURM_CONF=...
 #   tests/cluster/slurm.sh stop DIR
 #
-# The node has the machine's CPUs and memory and one `gpu` generic resource (a count, no device),
+# The node has 32 CPUs, 500 GB and one `gpu` generic resource (a count, no device) on paper,
 # so GPU-tagged jobs (`sbatch --gpus=1`) schedule. There is no accounting database: clients query
 # jobs with squeue (MinJobAge keeps finished jobs visible), and finished jobs are also appended to
 # DIR/jobcomp.log.
@@ -44,8 +44,10 @@ start)
         for _ in $(seq 50); do munge -n </dev/null >/dev/null 2>&1 && break; sleep 0.1; done
     fi
     host=$(hostname -s)
-    cpus=$(nproc)
-    memory=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 1024 ))
+    # The node claims what the profile's real requests need (config_overrides: slurmd trusts this
+    # file over the hardware), so profiles/slurm is tested as shipped; jobs simply share the cores.
+    cpus=${SLURM_TEST_CPUS:-32}
+    memory=${SLURM_TEST_MEMORY_MB:-512000}
     cat >"$dir/slurm.conf" <<CONF
 ClusterName=ossinstruct-test
 SlurmctldHost=$host
@@ -74,10 +76,25 @@ JobCompType=jobcomp/filetxt
 JobCompLoc=$dir/jobcomp.log
 MinJobAge=600
 SchedulerParameters=sched_interval=1
+SlurmdParameters=config_overrides
 NodeName=$host CPUs=$cpus RealMemory=$memory Gres=gpu:1 State=UNKNOWN
-PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+PartitionName=cpu Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+PartitionName=gpu Nodes=ALL MaxTime=INFINITE State=UP
 CONF
     echo "NodeName=$host Name=gpu File=/dev/null" >"$dir/gres.conf"  # a count with no real device
+    # Commands inside a job find the configuration at the standard path only: Snakemake's SLURM
+    # job step drops SLURM_* variables (SLURM_CONF included) before its srun. So the files are
+    # linked there, unless another cluster's configuration is already in place.
+    mkdir -p /etc/slurm
+    for name in slurm.conf gres.conf; do
+        if [ -e "/etc/slurm/$name" ] && [ "$(readlink "/etc/slurm/$name")" != "$dir/$name" ]; then
+            if ! grep -q "ClusterName=ossinstruct-test" "/etc/slurm/$name" 2>/dev/null && [ "$name" = slurm.conf ]; then
+                echo "/etc/slurm/$name belongs to another cluster: not replacing it" >&2
+                exit 3
+            fi
+        fi
+        ln -sfn "$dir/$name" "/etc/slurm/$name"
+    done
     export SLURM_CONF=$dir/slurm.conf
     /usr/sbin/slurmctld -c
     /usr/sbin/slurmd
@@ -101,6 +118,10 @@ stop)
             sleep 0.1
         done
     done
+    for name in slurm.conf gres.conf; do
+        [ "$(readlink "/etc/slurm/$name")" = "$dir/$name" ] && rm -f "/etc/slurm/$name"
+    done
+    true
     ;;
 *)
     echo "usage: slurm.sh install|start DIR|stop DIR" >&2

@@ -1,0 +1,88 @@
+"""The workflow on a real SLURM: a single-node cluster started for the test (slurmctld, slurmd,
+munge), jobs submitted by snakemake-executor-plugin-slurm with profiles/slurm as shipped, GPU jobs
+scheduled on the node's `gpu` resource, and outputs equal to a local run's."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ossinstruct.io import read_json
+
+from ..conftest import copy_project, snakemake_command
+
+pytestmark = pytest.mark.slow
+SCRIPT = Path(__file__).with_name("slurm.sh")
+EVAL = "results/eval/smollm2-135m-instruct/mbpp"
+TARGETS = ["results/seeds/tiny.jsonl", f"{EVAL}/scores.json"]
+OVERLAY = {
+    "seeds": {"corpus": "tiny", "languages": {
+        "python": {"quota": 5, "roots": ["{stdlib}"], "extensions": [".py"]},
+        "cpp": {"quota": 1, "roots": ["/usr/include"], "extensions": [".h"]}, "shell": {"quota": 0}}},
+    # Two GPU-tagged generation jobs (one `gpu` on the node: SLURM runs them one after the other),
+    # then EvalPlus scoring as a CPU job.
+    "evaluate": {"limit": 4, "max_new_tokens": 32, "gpus": 1, "shards": 2},
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    install = subprocess.run(["bash", str(SCRIPT), "install"], capture_output=True, text=True)
+    if install.returncode != 0:
+        pytest.skip(f"SLURM cannot be installed here: {install.stderr.strip() or install.stdout.strip()}")
+    state = tmp_path_factory.mktemp("slurm")
+    started = subprocess.run(["bash", str(SCRIPT), "start", str(state)], capture_output=True, text=True)
+    if started.returncode == 3:
+        pytest.skip(f"no test cluster: {started.stderr.strip()}")
+    assert started.returncode == 0, started.stdout + started.stderr
+    try:
+        yield state
+    finally:
+        subprocess.run(["bash", str(SCRIPT), "stop", str(state)], capture_output=True)
+
+
+def run(project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    (project / "cluster.yaml").write_text(yaml.safe_dump(OVERLAY))
+    command = [*snakemake_command(), *TARGETS, "--configfile", "cluster.yaml", *args]
+    return subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=1200, env=env)
+
+
+def test_a_target_runs_through_sbatch_and_equals_a_local_run(cluster, tmp_path, capsys):
+    env = {**os.environ, "SLURM_CONF": str(cluster / "slurm.conf")}
+    venv = Path(snakemake_command()[0]).parent
+    env["PATH"] = f"{venv}{os.pathsep}{env['PATH']}"  # the job step runs snakemake from the same venv
+    (tmp_path / "slurm").mkdir()
+    (tmp_path / "local").mkdir()
+    on_slurm = copy_project(tmp_path / "slurm")
+    result = run(
+        on_slurm, "--profile", "profiles/slurm", "--slurm-status-command", "squeue", "--slurm-no-account",
+        "--slurm-init-seconds-before-status-checks", "1", env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr[-5000:]
+
+    # Every job went through sbatch: SLURM's own record of the finished jobs, by partition.
+    finished = (cluster / "jobcomp.log").read_text()
+    jobs = re.findall(r"JobId=(\d+) .*?JobState=(\w+) Partition=(\w+)", finished)
+    assert [state for _, state, _ in jobs] == ["COMPLETED"] * 4, finished
+    assert sorted(partition for _, _, partition in jobs) == ["cpu", "cpu", "gpu", "gpu"]
+    # ...and the plugin's per-job logs are named by those SLURM job ids.
+    logged = {path.stem for path in (on_slurm / "logs/slurm").rglob("*.log")}
+    assert logged == {job_id for job_id, _, _ in jobs}
+    gpu_jobs = re.findall(r"sched: Allocate JobId=(\d+) NodeList=\S+ #CPUs=8 Partition=gpu",
+                          (cluster / "slurmctld.log").read_text())  # fmt: skip
+    assert len(gpu_jobs) == 2
+    with capsys.disabled():
+        print("\nSLURM jobs (id, state, partition):", ", ".join("/".join(job) for job in jobs))
+
+    local = copy_project(tmp_path / "local")
+    result = run(local, "--cores", "2")
+    assert result.returncode == 0, result.stdout + result.stderr[-5000:]
+    for name in (TARGETS[0], f"{EVAL}/samples.jsonl"):
+        assert (on_slurm / name).read_bytes() == (local / name).read_bytes(), name
+    scores = [read_json(project / f"{EVAL}/scores.json") for project in (on_slurm, local)]
+    assert scores[0]["passed"] == scores[1]["passed"] and scores[0]["n_tasks"] == 4
