@@ -76,6 +76,9 @@ def test_a_target_runs_through_sbatch_and_equals_a_local_run(cluster, tmp_path, 
     gpu_jobs = re.findall(r"sched: Allocate JobId=(\d+) NodeList=\S+ #CPUs=8 Partition=gpu",
                           (cluster / "slurmctld.log").read_text())  # fmt: skip
     assert len(gpu_jobs) == 2
+    # Both GPU jobs were queued at once; the node's single `gpu` made SLURM run them one at a time.
+    spans = sorted(re.findall(r"Partition=gpu .*?StartTime=(\S+) EndTime=(\S+)", finished))
+    assert spans[0][1] <= spans[1][0], spans
     with capsys.disabled():
         print("\nSLURM jobs (id, state, partition):", ", ".join("/".join(job) for job in jobs))
 
