@@ -156,7 +156,7 @@ def test_an_unreachable_teacher_fails_naming_the_url_and_keeps_earlier_results(p
         env={"OPENAI_API_KEY": "sk-test"},
     )
     assert run.returncode != 0
-    log = (project / "logs/generate/remote.log").read_text()
+    log = (project / "logs/generate/remote/0-of-1.log").read_text()
     assert f"teacher at {url} is unreachable" in log
     assert seeds.read_bytes() == before
     assert (project / "results/table1.csv").exists()
