@@ -9,6 +9,9 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/seeds.smk"
 include: "rules/generate.smk"
@@ -17,6 +20,7 @@ include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/tables.smk"
 include: "rules/ablation.smk"
+include: "rules/analysis.smk"
 
 
 rule all:
@@ -25,3 +29,9 @@ rule all:
         rules.make_table1.output.table,
         curation_report(TEACHER),
         expand("results/eval/{model}/{benchmark}/scores.json", model=EVALUATED, benchmark=BENCHMARKS),
+        expand(
+            "results/analysis/{teacher}/{figure}.png",
+            teacher=TEACHER,
+            figure=["figure3", "lengths", "categories"],
+        ),
+        "results/dataset_card.md",

@@ -10,7 +10,7 @@ rule make_table1:
         ),
         paper=config["tables"]["table1"]["paper"],
     output:
-        table="results/table1.csv",
+        table=report("results/table1.csv", caption="../report/table1.rst", category="Tables"),
     params:
         models=TABLE1_MODELS,
         benchmarks=BENCHMARKS,

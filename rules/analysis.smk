@@ -1,0 +1,113 @@
+# The paper's data study (§2.3): similarity to HumanEval (Figure 3), lengths and categories, and
+# the final data set with its card and manifest. Figures are drawn from the summaries and go
+# into `snakemake --report results/report.html`.
+
+
+def compared_sets(wildcards):
+    """Comparison sets that are files (a workflow output, e.g. the comment-function pairs, gets built)."""
+    return [spec["source"] for spec in config["analysis"]["compare"].values() if not spec["source"].startswith("hf:")]
+
+
+rule measure_similarity:
+    input:
+        rows=rules.decontaminate_pairs.output.decontaminated,
+        humaneval=config["analysis"]["humaneval"],
+        compared=compared_sets,
+    output:
+        summary="results/analysis/{teacher}/similarity.json",
+        figure=report(
+            "results/analysis/{teacher}/figure3.png",
+            caption="../report/figure3.rst",
+            category="Data study",
+            labels={"figure": "Figure 3: similarity to HumanEval"},
+        ),
+    params:
+        compare=config["analysis"]["compare"],
+    log:
+        "logs/analysis/{teacher}/similarity.log",
+    benchmark:
+        "logs/benchmarks/analysis/{teacher}/similarity.tsv"
+    conda:
+        "../envs/analyze.yaml"
+    script:
+        "../scripts/measure_similarity.py"
+
+
+rule measure_lengths:
+    input:
+        rows=rules.decontaminate_pairs.output.decontaminated,
+    output:
+        summary="results/analysis/{teacher}/lengths.json",
+        figure=report(
+            "results/analysis/{teacher}/lengths.png",
+            caption="../report/lengths.rst",
+            category="Data study",
+            labels={"figure": "Lengths of problems and solutions"},
+        ),
+    params:
+        tokenizer=config["analysis"]["tokenizer"],
+    log:
+        "logs/analysis/{teacher}/lengths.log",
+    conda:
+        "../envs/analyze.yaml"
+    script:
+        "../scripts/measure_lengths.py"
+
+
+rule categorize_problems:
+    input:
+        rows=rules.decontaminate_pairs.output.decontaminated,
+    output:
+        summary="results/analysis/{teacher}/categories.json",
+        assignments="results/analysis/{teacher}/categories.jsonl",
+        figure=report(
+            "results/analysis/{teacher}/categories.png",
+            caption="../report/categories.rst",
+            category="Data study",
+            labels={"figure": "Categories of the problems"},
+        ),
+    params:
+        settings={key: config["analysis"][key] for key in ("embedding_model", "embedding_batch_size")},
+    threads: 2
+    log:
+        "logs/analysis/{teacher}/categories.log",
+    benchmark:
+        "logs/benchmarks/analysis/{teacher}/categories.tsv"
+    conda:
+        "../envs/analyze.yaml"
+    script:
+        "../scripts/categorize_problems.py"
+
+
+rule describe_dataset:
+    input:
+        rows=rules.decontaminate_pairs.output.decontaminated,
+        seeds_report=f"results/seeds/{CORPUS}_report.json",
+        generation_report=rules.merge_responses.output.report,
+        curation_report=rules.summarize_curation.output.report,
+    output:
+        data="results/dataset/{teacher}/data.jsonl",
+        manifest="results/dataset/{teacher}/manifest.json",
+        card="results/dataset/{teacher}/README.md",
+    params:
+        # What the card states: the seeds, teacher and curation settings and the model names.
+        config={key: config[key] for key in ("seeds", "teacher", "curate", "students", "runs")},
+    log:
+        "logs/dataset/{teacher}.log",
+    localrule: True
+    conda:
+        "../envs/analyze.yaml"
+    script:
+        "../scripts/describe_dataset.py"
+
+
+rule copy_dataset_card:
+    input:
+        card=f"results/dataset/{TEACHER}/README.md",
+    output:
+        card=report("results/dataset_card.md", caption="../report/dataset_card.rst", category="Data set"),
+    log:
+        "logs/dataset/card.log",
+    localrule: True
+    shell:
+        "cp {input.card} {output.card} 2> {log}"

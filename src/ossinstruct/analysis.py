@@ -1,0 +1,173 @@
+"""The paper's data study (§2.3, method §8): similarity to HumanEval, lengths, categories.
+
+Reads curated rows (`problem`, `solution`) and comparison sets; writes JSON summaries that the
+figures (`figures.py`) are drawn from:
+- `similarity`: for every row, the largest TF-IDF cosine similarity to the 164 HumanEval items
+  (prompt + canonical solution), one vectorizer fit on every compared set and HumanEval (Figure 3);
+- `lengths`: tokens in problems and in solutions, in buckets of 20 from 0 to 700 (longer rows are
+  counted in the last bucket);
+- `categories`: each row's embedding assigned to the nearest of the paper's 10 category
+  descriptions.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+CATEGORIES = (
+    "Algorithmic and Data Structure",
+    "Mathematical and Computational",
+    "Database and SQL",
+    "System Design and Architecture",
+    "Security and Cryptography",
+    "Performance Optimization",
+    "Web",
+    "Domain Specific",
+    "User Interface and Application Design",
+    "Data Science and Machine Learning Problems",
+)
+LENGTH_BUCKET, LENGTH_MAX = 20, 700
+
+
+def short_name(spec: str) -> str:
+    """A model's name for a plot: the package of a `pkg:` spec, else the last path component."""
+    if spec.startswith("pkg:"):
+        return spec[4:].split("/")[0]
+    return spec.rstrip("/").split("/")[-1].removesuffix(".gguf")
+
+
+def row_text(row: dict, problem: str = "problem", solution: str = "solution") -> str:
+    return f"{row[problem]}\n{row[solution]}"
+
+
+def humaneval_texts(tasks: Sequence[dict]) -> list[str]:
+    return [task["prompt"] + task["canonical_solution"] for task in tasks]
+
+
+def max_similarity(sets: dict[str, list[str]], references: list[str], chunk: int = 20000) -> dict[str, np.ndarray]:
+    """Per set, each text's largest cosine similarity to any reference, in TF-IDF space.
+
+    The vectorizer is fit once on every set and the references together, as in the paper. Rows
+    are compared in chunks as sparse products (rows x vocabulary) . (vocabulary x references), so
+    110K rows need a few hundred MB at most.
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizer = TfidfVectorizer()
+    vectorizer.fit([text for texts in sets.values() for text in texts] + list(references))
+    reference_matrix = vectorizer.transform(references).T.tocsr()  # rows are L2-normalised
+    result = {}
+    for name, texts in sets.items():
+        best = np.zeros(len(texts), dtype=np.float32)
+        for start in range(0, len(texts), chunk):
+            product = vectorizer.transform(texts[start : start + chunk]) @ reference_matrix
+            best[start : start + chunk] = product.max(axis=1).toarray().ravel()
+        result[name] = best
+    return result
+
+
+def similarity_summary(scores: dict[str, np.ndarray], bins: int = 50) -> dict:
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    return {
+        "bin_edges": [round(float(edge), 4) for edge in edges],
+        "sets": {
+            name: {
+                "rows": int(len(values)),
+                "mean": round(float(values.mean()), 4) if len(values) else None,
+                "median": round(float(np.median(values)), 4) if len(values) else None,
+                "counts": np.histogram(np.clip(values, 0.0, 1.0), bins=edges)[0].tolist(),
+            }
+            for name, values in scores.items()
+        },
+    }
+
+
+def length_summary(problems: list[int], solutions: list[int]) -> dict:
+    """Histograms of token counts in buckets of 20 over 0..700; longer rows land in the last bucket."""
+    edges = list(range(0, LENGTH_MAX + LENGTH_BUCKET, LENGTH_BUCKET))
+
+    def histogram(lengths: list[int]) -> dict:
+        clipped = np.minimum(np.asarray(lengths, dtype=np.int64), LENGTH_MAX - 1)
+        return {
+            "counts": np.histogram(clipped, bins=edges)[0].tolist(),
+            "mean": round(float(np.mean(lengths)), 1) if lengths else None,
+            "over_max": int(sum(length >= LENGTH_MAX for length in lengths)),
+        }
+
+    return {
+        "bucket": LENGTH_BUCKET,
+        "bin_edges": edges,
+        "problem": histogram(problems),
+        "solution": histogram(solutions),
+    }
+
+
+def count_tokens(tokenizer, texts: Sequence[str]) -> list[int]:
+    return [len(ids) for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
+
+
+def load_tokenizer(spec: str):
+    """A tokenizer that works offline: a GGUF file (`pkg:` or a path) or a Hugging Face folder / id."""
+    from transformers import AutoTokenizer
+
+    from .server import resolve_model_path
+
+    if spec.startswith("pkg:") or spec.endswith(".gguf"):
+        path = resolve_model_path(spec)
+        if path.is_file():
+            return AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+        return AutoTokenizer.from_pretrained(str(path))
+    return AutoTokenizer.from_pretrained(spec)
+
+
+class Embedder:
+    """Sentence embeddings (mean pooling, L2-normalised) from a sentence-transformers folder such as
+    all-MiniLM-L6-v2, with transformers alone."""
+
+    def __init__(self, spec: str, batch_size: int = 64, max_length: int = 256) -> None:
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        from .server import resolve_model_path
+
+        path = str(resolve_model_path(spec)) if spec.startswith("pkg:") else spec
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self.model = AutoModel.from_pretrained(path).eval()
+        self.batch_size, self.max_length, self.torch = batch_size, max_length, torch
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        torch = self.torch
+        vectors = []
+        for start in range(0, len(texts), self.batch_size):
+            batch = self.tokenizer(
+                list(texts[start : start + self.batch_size]), padding=True, truncation=True,
+                max_length=self.max_length, return_tensors="pt",
+            )  # fmt: skip
+            with torch.no_grad():
+                hidden = self.model(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            vectors.append(torch.nn.functional.normalize(pooled, dim=-1).numpy())
+        return np.concatenate(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
+
+
+def assign_categories(row_vectors: np.ndarray, category_vectors: np.ndarray) -> np.ndarray:
+    """Index of the nearest category (cosine; the vectors are normalised) for every row."""
+    return (row_vectors @ category_vectors.T).argmax(axis=1)
+
+
+def category_summary(assigned: np.ndarray, categories: Sequence[str] = CATEGORIES) -> dict:
+    counts = np.bincount(assigned, minlength=len(categories)) if len(assigned) else np.zeros(len(categories), int)
+    total = max(1, int(counts.sum()))
+    return {
+        "rows": int(counts.sum()),
+        "categories": [
+            {"category": name, "rows": int(count), "share": round(100 * int(count) / total, 2)}
+            for name, count in zip(categories, counts, strict=True)
+        ],
+    }

@@ -1,0 +1,180 @@
+"""The final data set's provenance: a machine-readable manifest and a dataset card.
+
+Reads the decontaminated rows and the seeds, teacher and curation reports; writes
+`results/dataset/{teacher}/data.jsonl` (what `datasets.load_dataset("json", data_files=...)`
+reads), `manifest.json` and `README.md` (the card, also copied to `results/dataset_card.md`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from collections import Counter
+from importlib import metadata
+from pathlib import Path
+
+PACKAGES = (
+    "ossinstruct", "snakemake", "openai", "transformers", "torch", "datasets", "evalplus", "scikit-learn",
+    "ahocorasick-rs", "datasketch", "tiktoken", "llama-cpp-python",
+)  # fmt: skip
+EXPORTED = ("id", "lang", "problem", "solution", "seed", "source", "teacher", "request_hash")
+
+
+def git_revision(folder: str | Path = ".") -> dict:
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "dirty": bool(status) if status is not None else None}
+
+
+def config_hash(config: dict) -> str:
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def package_versions(names=PACKAGES) -> dict:
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def export_rows(rows: list[dict]) -> list[dict]:
+    """The published columns only, the same keys in every row (one schema for `datasets`)."""
+    return [{key: row.get(key) for key in EXPORTED} for row in rows]
+
+
+def build_manifest(rows: list[dict], seeds_report: dict, generation: dict, curation: dict, config: dict) -> dict:
+    teacher = config["teacher"]
+    from .teacher import request_settings
+
+    languages = {
+        lang: {k: spec.get(k) for k in ("quota", "source", "hf") if spec.get(k) is not None}
+        for lang, spec in config["seeds"]["languages"].items()
+        if spec.get("quota")
+    }
+    return {
+        "dataset": f"oss-instruct-{teacher['name']}",
+        "rows": len(rows),
+        "rows_by_language": dict(sorted(Counter(row.get("lang") for row in rows).items())),
+        "stages": [
+            {"step": "seeds", "rows_out": seeds_report.get("total")},
+            {
+                "step": "generate",
+                "rows_in": generation.get("seeds"),
+                "rows_out": generation.get("responses"),
+                "skipped_no_budget": generation.get("skipped_no_budget"),
+                "failed": generation.get("failed"),
+            },
+            *(
+                {
+                    "step": step["step"],
+                    "rows_in": step["rows_in"],
+                    "rows_out": step["rows_out"],
+                    "dropped_by_reason": step["dropped_by_reason"],
+                }
+                for step in curation["steps"]
+            ),
+        ],  # fmt: skip
+        "teacher": {
+            "settings": request_settings(teacher),
+            "mode": teacher.get("mode"),
+            "base_url": teacher.get("base_url"),
+        },
+        "tokens": {
+            key: generation.get(key)
+            for key in ("prompt_tokens", "completion_tokens", "dataset_prompt_tokens", "dataset_completion_tokens")
+        },  # fmt: skip
+        "cost_usd": {"this_run": generation.get("cost_usd"), "whole_dataset": generation.get("dataset_cost_usd")},
+        "seed_sources": {"corpus": config["seeds"]["corpus"], "languages": languages},
+        "decontamination": {
+            "benchmarks": {k: v for k, v in config["curate"]["benchmarks"].items() if v},
+            "complete": next((s.get("complete") for s in curation["steps"] if s["step"] == "decontaminate"), None),
+            "skipped_families": next(
+                (s.get("skipped_families") for s in curation["steps"] if s["step"] == "decontaminate"), None
+            ),
+        },
+        "models": {
+            "teacher": teacher["model"],
+            "students": list(config.get("students", {})),
+            "runs": list(config.get("runs", {})),
+        },  # fmt: skip
+        "git": git_revision(),
+        "config_sha256": config_hash(config),
+        "packages": package_versions(),
+    }
+
+
+def dataset_card(manifest: dict) -> str:
+    """A Hugging Face style card: YAML header, then what the data is and where it came from."""
+    teacher = manifest["teacher"]["settings"]
+    by_language = "\n".join(f"| {lang} | {count:,} |" for lang, count in manifest["rows_by_language"].items())
+    stages = "\n".join(
+        f"| {s['step']} | {s.get('rows_in', '') if s.get('rows_in') is not None else ''} | {s.get('rows_out', '')} | "
+        + ", ".join(f"{reason}: {n}" for reason, n in (s.get("dropped_by_reason") or {}).items())
+        + " |"
+        for s in manifest["stages"]
+    )
+    decon = manifest["decontamination"]
+    cost = manifest["cost_usd"]["whole_dataset"]
+    dirty = " (with local changes)" if manifest["git"]["dirty"] else ""
+    return f"""---
+license: other
+task_categories: [text-generation]
+tags: [code, oss-instruct, magicoder, synthetic]
+configs:
+- config_name: default
+  data_files: data.jsonl
+---
+
+# {manifest["dataset"]}
+
+Instruction data made with OSS-Instruct (Wei et al., *Magicoder: Empowering Code Generation with
+OSS-Instruct*, ICML 2024) by the ossinstruct pipeline: a teacher model wrote a coding problem and its
+solution inspired by each seed snippet of open-source code. {manifest["rows"]:,} rows, columns
+`id`, `lang` (the seed's language), `problem`, `solution`, `seed`, `source`, `teacher`,
+`request_hash`.
+
+```python
+import datasets
+rows = datasets.load_dataset("json", data_files="data.jsonl", split="train")
+```
+
+## Teacher
+`{teacher["model"]}` (named `{teacher["name"]}`), temperature {teacher.get("temperature")}, request seed
+{teacher.get("seed")} + index, at most {teacher.get("max_new_tokens")} new tokens, prompt
+demonstration: {teacher.get("demonstration")}. Tokens: {manifest["tokens"]["dataset_prompt_tokens"]} prompt,
+{manifest["tokens"]["dataset_completion_tokens"]} completion; cost of the whole data set:
+{f"${cost:,.2f}" if cost is not None else "no price configured"}.
+
+## Rows per language
+| language | rows |
+|---|---|
+{by_language}
+
+## From seeds to rows
+| step | rows in | rows out | dropped |
+|---|---|---|---|
+{stages}
+
+Decontamination against: {", ".join(decon["benchmarks"]) or "nothing"}. Complete: {decon["complete"]}
+(families without data: {", ".join(decon["skipped_families"] or []) or "none"}).
+
+## Provenance
+Built by ossinstruct at commit `{manifest["git"]["commit"]}`{dirty},
+config sha256 `{manifest["config_sha256"][:16]}…`. Seed corpus `{manifest["seed_sources"]["corpus"]}`. Every
+setting, package version and data set revision is in `manifest.json`.
+
+## License and use
+The rows were generated by `{teacher["model"]}` from snippets of the seed sources named in
+`manifest.json`; the teacher's terms of use and the seed code's licenses apply.
+"""
