@@ -3,9 +3,16 @@
 # into `snakemake --report results/report.html`.
 
 
+# `{corpus}` in a source names this config's seed corpus (the comment-function pairs of its documents).
+COMPARE = {
+    name: {**spec, "source": spec["source"].replace("{corpus}", CORPUS)}
+    for name, spec in config["analysis"]["compare"].items()
+}
+
+
 def compared_sets(wildcards):
     """Comparison sets that are files (a workflow output, e.g. the comment-function pairs, gets built)."""
-    return [spec["source"] for spec in config["analysis"]["compare"].values() if not spec["source"].startswith("hf:")]
+    return [spec["source"] for spec in COMPARE.values() if not spec["source"].startswith("hf:")]
 
 
 rule measure_similarity:
@@ -22,7 +29,7 @@ rule measure_similarity:
             labels={"figure": "Figure 3: similarity to HumanEval"},
         ),
     params:
-        compare=config["analysis"]["compare"],
+        compare=COMPARE,
     log:
         "logs/analysis/{teacher}/similarity.log",
     benchmark:

@@ -142,6 +142,8 @@ class Embedder:
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         torch = self.torch
+        if not texts:
+            return np.zeros((0, self.model.config.hidden_size), dtype=np.float32)
         vectors = []
         for start in range(0, len(texts), self.batch_size):
             batch = self.tokenizer(
@@ -153,7 +155,7 @@ class Embedder:
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             vectors.append(torch.nn.functional.normalize(pooled, dim=-1).numpy())
-        return np.concatenate(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
+        return np.concatenate(vectors)
 
 
 def assign_categories(row_vectors: np.ndarray, category_vectors: np.ndarray) -> np.ndarray:

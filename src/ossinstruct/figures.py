@@ -66,13 +66,14 @@ def category_figure(summary: dict, output: str | os.PathLike, model_name: str) -
     """Share of rows per category (nearest category description in embedding space)."""
     plt = _pyplot()
     rows = sorted(summary["categories"], key=lambda item: item["share"])
-    figure, axis = plt.subplots(figsize=(8, 4.2))
+    figure, axis = plt.subplots(figsize=(9.5, 4.4))
     bars = axis.barh([row["category"] for row in rows], [row["share"] for row in rows], color="tab:green", alpha=0.85)
     for bar, row in zip(bars, rows, strict=True):
         axis.text(bar.get_width() + 0.3, bar.get_y() + bar.get_height() / 2, f"{row['share']:.1f}%", va="center",
                   fontsize=8)  # fmt: skip
-    axis.set_xlabel(f"rows (%) of {summary['rows']:,}")
-    axis.set_title(f"Categories of the generated problems (embeddings: {model_name})")
+    axis.set_xlabel(f"rows (%) of {summary['rows']:,}; nearest category by {model_name} embeddings")
+    axis.set_xlim(0, max([row["share"] for row in rows] + [1]) * 1.15)
+    figure.suptitle("Categories of the generated problems")
     figure.tight_layout()
     figure.savefig(output)
     plt.close(figure)

@@ -160,3 +160,35 @@ def test_an_unreachable_teacher_fails_naming_the_url_and_keeps_earlier_results(p
     assert f"teacher at {url} is unreachable" in log
     assert seeds.read_bytes() == before
     assert (project / "results/table1.csv").exists()
+
+
+def test_the_data_study_the_dataset_card_and_the_report(project):
+    import datasets
+
+    r = project / "results"
+    kept = read_jsonl(r / f"curate/{TEACHER}/decontaminated.jsonl")
+    similarity = read_json(r / f"analysis/{TEACHER}/similarity.json")
+    ours = similarity["sets"][f"OSS-Instruct ({TEACHER})"]
+    assert ours["rows"] == len(kept) > 0 and 0 < ours["mean"] < 1
+    pairs = read_jsonl(r / "ablation/comment-function/tiny/pairs.jsonl")
+    assert similarity["sets"]["comment-function pairs"]["rows"] == len(pairs) > 0
+    lengths = read_json(r / f"analysis/{TEACHER}/lengths.json")
+    assert sum(lengths["problem"]["counts"]) == sum(lengths["solution"]["counts"]) == len(kept)
+    categories = read_json(r / f"analysis/{TEACHER}/categories.json")
+    assert categories["rows"] == len(kept) and len(categories["categories"]) == 10
+    for figure in ("figure3", "lengths", "categories"):
+        assert (r / f"analysis/{TEACHER}/{figure}.png").read_bytes()[:4] == b"\x89PNG"
+
+    manifest = read_json(r / f"dataset/{TEACHER}/manifest.json")
+    assert manifest["rows"] == len(kept) and sum(manifest["rows_by_language"].values()) == len(kept)
+    assert [step["step"] for step in manifest["stages"]] == ["seeds", "generate", "parse", "clean", "decontaminate"]
+    assert manifest["teacher"]["settings"]["model"] == "SmolLM2-135M-Instruct" and manifest["packages"]["torch"]
+    loaded = datasets.load_dataset("json", data_files=str(r / f"dataset/{TEACHER}/data.jsonl"), split="train")
+    assert loaded.num_rows == len(kept) and loaded[0]["problem"] == kept[0]["problem"]
+    card = (r / "dataset_card.md").read_text()
+    assert card == (r / f"dataset/{TEACHER}/README.md").read_text() and "| decontaminate |" in card
+
+    report = snakemake(project, "--report", "report.html", "--cores", "2", *TINY)
+    assert report.returncode == 0, report.stderr[-3000:]
+    html = (project / "report.html").read_text()
+    assert all(name in html for name in ("figure3.png", "lengths.png", "categories.png", "table1.csv"))
