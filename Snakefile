@@ -21,6 +21,7 @@ include: "rules/evaluate.smk"
 include: "rules/tables.smk"
 include: "rules/ablation.smk"
 include: "rules/analysis.smk"
+include: "rules/multipl_e.smk"
 
 
 rule all:

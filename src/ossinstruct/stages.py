@@ -417,3 +417,80 @@ def run_dataset_card(
     text = dataset_card(record)
     for path in filter(None, (card, card_copy)):
         Path(path).write_text(text, encoding="utf-8")
+
+
+def run_multipl_e_generate(
+    language: str, prompts: str, model_file: str, model_name: str, samples: str, settings: dict,
+    evaluate: dict, threads: int = 2, log_dir: str | None = None,
+) -> None:  # fmt: skip
+    """`settings.samples` sampled completions per MultiPL-E task (paper: temperature 0.2, top-p 0.95)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .evaluate import gguf_bos_text
+    from .generate import make_client
+    from .multipl_e import missing_toolchain
+    from .server import gpu_server, llama_cpp_pool, submit_with_clients
+
+    tasks = read_jsonl(prompts)[: settings["limit"] or None]
+    missing = missing_toolchain(language)
+    if missing and settings["skip_missing_toolchains"]:
+        log.warning("MultiPL-E %s: %s, so no samples are generated (reported as missing)", language, missing)
+        write_jsonl(samples, [])
+        return
+    jobs = [(task, i) for task in tasks for i in range(settings["samples"])]
+
+    def complete(client, job):
+        task, i = job
+        response = client.completions.create(
+            model=model_name, prompt=bos + task["prompt"], max_tokens=settings["max_new_tokens"],
+            temperature=settings["temperature"], top_p=settings["top_p"], seed=settings["seed"] + i,
+            stop=task["stop_tokens"],
+        )  # fmt: skip
+        return response.choices[0].text
+
+    server_log = Path(log_dir) / f"server-{language}.log" if log_dir else None
+    if server_log:
+        server_log.parent.mkdir(parents=True, exist_ok=True)
+    backend = evaluate["backend"]
+    if backend == "llama_cpp":
+        context = llama_cpp_pool(model_file, model_name, threads, 2048, server_log)
+    elif backend == "vllm":
+        serve = {**evaluate["vllm"], "model": model_file, "tensor_parallel_size": max(1, evaluate["gpus"])}
+        context = gpu_server("vllm", serve, model_name, log_path=server_log)
+    else:
+        raise ValueError("MultiPL-E samples need a server backend: set evaluate.backend to llama_cpp or vllm")
+    with context as served:
+        servers = served if isinstance(served, list) else [served]
+        bos = gguf_bos_text(servers[0].model_path) if backend == "llama_cpp" else ""
+        clients = [make_client(server.base_url, "sk-local-server", 600, max_retries=2) for server in servers]
+        if backend == "vllm":
+            clients = clients * evaluate["vllm"]["concurrency"]
+        with ThreadPoolExecutor(max_workers=len(clients)) as pool:
+            futures = submit_with_clients(pool, clients, complete, jobs)
+            completions = [future.result() for future in futures]
+    pairs = zip(jobs, completions, strict=True)
+    write_jsonl(samples, [{"name": task["name"], "sample": i, "completion": text} for (task, i), text in pairs])
+
+
+def run_multipl_e_execute(language: str, prompts: str, samples: str, results: str, scores: str, settings: dict,
+                          threads: int = 2) -> None:  # fmt: skip
+    from .multipl_e import execute_samples, missing_toolchain
+
+    rows = read_jsonl(samples)
+    missing = missing_toolchain(language)
+    if missing or not rows:
+        reason = missing or "no samples (the generation job found no toolchain)"
+        log.warning("MultiPL-E %s: %s; reported as missing", language, reason)
+        write_jsonl(results, [])
+        write_json(scores, {"language": language, "missing": reason, "pass@1": None})
+        return
+    tasks = read_jsonl(prompts)[: settings["limit"] or None]
+    per_sample, summary = execute_samples(language, tasks, rows, threads, settings["timeout_s"])
+    write_jsonl(results, per_sample)
+    write_json(scores, summary)
+
+
+def run_table2(scores: dict[str, dict[str, str]], paper: str, output: str) -> None:
+    from .tables import table2_row, write_table2
+
+    write_table2(output, [table2_row(model, by_language) for model, by_language in scores.items()], paper)

@@ -43,3 +43,28 @@ def write_table(path: str | Path, rows: list[dict]) -> None:
         writer = csv.DictWriter(handle, fieldnames=[*COLUMNS, "source", "n_tasks"])
         writer.writeheader()
         writer.writerows(rows)
+
+
+TABLE2_COLUMNS = ["model", "java", "js", "cpp", "php", "swift", "rust"]
+
+
+def table2_row(model: str, scores: Mapping[str, str | Path]) -> dict:
+    """pass@1 per MultiPL-E language; a language whose toolchain was missing says `missing`."""
+    row = {"model": model, "source": "reproduced"}
+    samples = set()
+    for language, path in scores.items():
+        result = read_json(path)
+        row[language] = "missing" if result.get("missing") else result["pass@1"]
+        if not result.get("missing"):
+            samples.add(str(result["samples_per_task"]))
+    row["samples_per_task"] = "/".join(sorted(samples)) or "-"
+    return row
+
+
+def write_table2(path: str | Path, rows: list[dict], paper: str | Path) -> None:
+    with open(paper, newline="", encoding="utf-8") as handle:
+        reported = [{**row, "source": "paper", "samples_per_task": "50"} for row in csv.DictReader(handle)]
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=[*TABLE2_COLUMNS, "source", "samples_per_task"])
+        writer.writeheader()
+        writer.writerows(rows + reported)

@@ -192,3 +192,25 @@ def test_the_data_study_the_dataset_card_and_the_report(project):
     assert report.returncode == 0, report.stderr[-3000:]
     html = (project / "report.html").read_text()
     assert all(name in html for name in ("figure3.png", "lengths.png", "categories.png", "table1.csv"))
+
+
+def test_table2_runs_multipl_e_with_the_toolchains_present_and_names_the_missing(project):
+    from ossinstruct.multipl_e import LANGUAGES, missing_toolchain
+
+    (project / "mpe.yaml").write_text(
+        "multipl_e: {limit: 2, samples: 2, max_new_tokens: 48}\ntables: {table2: {models: [smollm2-135m-instruct]}}\n"
+    )
+    run = snakemake(project, "results/table2.csv", "--cores", "2", *TINY, "mpe.yaml")
+    assert run.returncode == 0, run.stderr[-3000:]
+    rows = (project / "results/table2.csv").read_text().splitlines()
+    assert rows[0] == "model,java,js,cpp,php,swift,rust,source,samples_per_task"
+    ours = dict(zip(rows[0].split(","), rows[1].split(","), strict=True))
+    assert ours["model"] == BASE and ours["source"] == "reproduced" and ours["samples_per_task"] == "2"
+    for language in LANGUAGES:
+        scores = read_json(project / f"results/multipl-e/{BASE}/{language}/scores.json")
+        if missing_toolchain(language):
+            assert ours[language] == "missing" and scores["missing"]
+        else:
+            assert float(ours[language]) == scores["pass@1"] and scores["n_tasks"] == 2
+            assert sum(scores["statuses"].values()) == 4 and scores["sandboxed_network"]
+    assert sum(",paper," in row for row in rows) == 3

@@ -1,0 +1,73 @@
+# MultiPL-E (paper Table 2): HumanEval in Java, JavaScript, C++, PHP, Swift and Rust. Samples come
+# from the evaluation backend (a GPU job with vLLM); programs run with the real toolchains in a
+# sandbox on a CPU. A language without its toolchain is reported as missing.
+
+MULTIPL_E_LANGUAGES = config["multipl_e"]["languages"]
+
+
+wildcard_constraints:
+    language="|".join(MULTIPL_E_LANGUAGES),
+
+
+rule generate_multipl_e:
+    input:
+        unpack(evaluated_model_inputs),
+        prompts="data/benchmarks/multipl-e/humaneval-{language}.jsonl",
+    output:
+        samples="results/multipl-e/{model}/{language}/samples.jsonl",
+    params:
+        settings=config["multipl_e"],
+        evaluate={key: config["evaluate"][key] for key in ("backend", "gpus", "vllm")},
+        model_file=evaluated_model_file,
+        log_dir="logs/multipl-e/{model}",
+    threads: 2
+    resources:
+        gpu=eval_gpus,
+    log:
+        "logs/multipl-e/{model}/{language}.generate.log",
+    benchmark:
+        "logs/benchmarks/multipl-e/{model}/{language}.generate.tsv"
+    conda:
+        "../envs/evaluate.yaml"
+    script:
+        "../scripts/generate_multipl_e.py"
+
+
+rule execute_multipl_e:
+    input:
+        samples=rules.generate_multipl_e.output.samples,
+        prompts="data/benchmarks/multipl-e/humaneval-{language}.jsonl",
+    output:
+        results="results/multipl-e/{model}/{language}/results.jsonl",
+        scores="results/multipl-e/{model}/{language}/scores.json",
+    params:
+        settings=config["multipl_e"],
+    threads: 2
+    log:
+        "logs/multipl-e/{model}/{language}.execute.log",
+    conda:
+        "../envs/evaluate.yaml"
+    script:
+        "../scripts/execute_multipl_e.py"
+
+
+rule make_table2:
+    input:
+        scores=expand(
+            "results/multipl-e/{model}/{language}/scores.json",
+            model=config["tables"]["table2"]["models"] or TABLE1_MODELS,
+            language=MULTIPL_E_LANGUAGES,
+        ),
+        paper=config["tables"]["table2"]["paper"],
+    output:
+        table=report("results/table2.csv", caption="../report/table2.rst", category="Tables"),
+    params:
+        models=config["tables"]["table2"]["models"] or TABLE1_MODELS,
+        languages=MULTIPL_E_LANGUAGES,
+    log:
+        "logs/tables/table2.log",
+    localrule: True
+    conda:
+        "../envs/analyze.yaml"
+    script:
+        "../scripts/make_table2.py"

@@ -1,0 +1,62 @@
+"""MultiPL-E execution with the real toolchains, in the sandbox: a right body passes, a wrong one
+fails, a syntax error does not compile, an endless loop is killed, the network is unreachable."""
+
+import json
+
+import pytest
+
+from ossinstruct.multipl_e import LANGUAGES, cut_at_stop, execute, missing_toolchain, pass_at_k, program
+
+# For HumanEval_23_strlen (the first task of every shipped file): a right and a wrong body, a body
+# that does not compile (or parse), and one that never ends.
+BODIES = {
+    "cpp": ("    return string.size();\n}", "    return 7;\n}", "    return string.size(\n}",
+            "    while (true) {}\n}"),
+    "js": ("  return string.length;\n}", "  return 7;\n}", "  return string.length(;\n}", "  while (true) {}\n}"),
+    "java": ("        return string.length();\n    }\n", "        return 7l;\n    }\n",
+             "        return string.length(;\n    }\n", "        while (true) {}\n    }\n"),
+    "php": ("    return strlen($string);\n}", "    return 7;\n}", "    return (;\n}", "    while (true) {}\n}"),
+    "rust": ("    string.len() as isize\n}", "    7\n}", "    string.len( as isize\n}", "    loop {}\n}"),
+    "swift": ("    return string.count\n}", "    return 7\n}", "    return string.count(\n}", "    while true {}\n}"),
+}  # fmt: skip
+
+
+def first_task(root, language):
+    return json.loads((root / f"data/benchmarks/multipl-e/humaneval-{language}.jsonl").open().readline())
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_programs_run_with_the_real_toolchain_in_the_sandbox(root, language):
+    missing = missing_toolchain(language)
+    if missing:
+        pytest.skip(f"{language}: {missing} (scripts/setup.sh installs the toolchains Debian has)")
+    task = first_task(root, language)
+    right, wrong, broken, endless = BODIES[language]
+    if language == "php":  # PHP's own strlen() clashes with the task's function name (a MultiPL-E quirk)
+        task = {**task, "prompt": task["prompt"].replace("strlen(", "my_strlen("),
+                "tests": task["tests"].replace("strlen(", "my_strlen(")}  # fmt: skip
+    assert execute(language, program(task, right))["status"] == "passed"
+    assert execute(language, program(task, wrong))["status"] == "failed"
+    assert execute(language, program(task, broken))["status"] in {"compile_error", "failed"}
+    assert execute(language, program(task, endless), timeout_s=2)["status"] == "timeout"
+
+
+def test_generated_code_has_no_network(root):
+    if missing_toolchain("js"):
+        pytest.skip("node not found")
+    reach = (
+        "const s = require('net').connect(53, '1.1.1.1');"
+        "s.on('connect', () => process.exit(0)); s.on('error', () => process.exit(3));"
+    )
+    assert execute("js", reach, timeout_s=5)["status"] == "failed"
+
+
+def test_completions_are_cut_at_the_first_stop_token():
+    assert cut_at_stop("  return 1;\n}\nfunction g() {}", ["\nfunction ", "\n//"]) == "  return 1;\n}"
+    assert cut_at_stop("no stop here", ["\n}"]) == "no stop here"
+
+
+def test_pass_at_k_is_the_unbiased_estimator():
+    assert pass_at_k(50, 0, 1) == 0.0 and pass_at_k(50, 50, 1) == 1.0
+    assert pass_at_k(50, 10, 1) == pytest.approx(0.2)
+    assert pass_at_k(10, 3, 5) == pytest.approx(1 - (7 * 6 * 5 * 4 * 3) / (10 * 9 * 8 * 7 * 6))
