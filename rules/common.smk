@@ -26,6 +26,13 @@ TABLE1_MODELS = table_models(config)
 EVALUATED = evaluated_models(config)
 BENCHMARKS = config["evaluate"]["benchmarks"]
 EVAL_SHARDS = shard_names(config["evaluate"]["shards"])
+# Each rule gets only the `evaluate` keys it uses, so that naming another model or changing how
+# scoring runs never reruns a generation job (GPU time).
+EVAL_GENERATION = {
+    key: config["evaluate"][key]
+    for key in ("datasets", "limit", "max_new_tokens", "repeat_penalty", "backend", "batch_size", "gpus", "vllm")
+}
+EVAL_SCORING = {key: value for key, value in config["evaluate"].items() if key not in ("models", "shards")}
 SFT_IMPORTS = list(config["sft_data"])
 
 

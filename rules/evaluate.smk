@@ -11,7 +11,7 @@ rule generate_samples:
     output:
         samples="results/eval/{model}/{benchmark}/shards/{shard}.jsonl",
     params:
-        settings=config["evaluate"],
+        settings=EVAL_GENERATION,
         model_file=evaluated_model_file,
         log_dir="logs/evaluate/{model}/{benchmark}",
     threads: 2
@@ -35,7 +35,7 @@ rule evaluate_model:
         samples="results/eval/{model}/{benchmark}/samples.jsonl",
         scores="results/eval/{model}/{benchmark}/scores.json",
     params:
-        settings=config["evaluate"],
+        settings=EVAL_SCORING,
         cache_dir=CACHE_DIR,
         log_dir="logs/evaluate/{model}/{benchmark}",
     threads: 2

@@ -3,6 +3,11 @@
 # sandbox on a CPU. A language without its toolchain is reported as missing.
 
 MULTIPL_E_LANGUAGES = config["multipl_e"]["languages"]
+MULTIPL_E = config["multipl_e"]
+MULTIPL_E_GENERATION = {
+    key: MULTIPL_E[key]
+    for key in ("samples", "temperature", "top_p", "max_new_tokens", "seed", "limit", "skip_missing_toolchains")
+}
 
 
 wildcard_constraints:
@@ -16,7 +21,7 @@ rule generate_multipl_e:
     output:
         samples="results/multipl-e/{model}/{language}/samples.jsonl",
     params:
-        settings=config["multipl_e"],
+        settings=MULTIPL_E_GENERATION,
         evaluate={key: config["evaluate"][key] for key in ("backend", "gpus", "vllm")},
         model_file=evaluated_model_file,
         log_dir="logs/multipl-e/{model}",
@@ -41,7 +46,7 @@ rule execute_multipl_e:
         results="results/multipl-e/{model}/{language}/results.jsonl",
         scores="results/multipl-e/{model}/{language}/scores.json",
     params:
-        settings=config["multipl_e"],
+        settings={key: MULTIPL_E[key] for key in ("limit", "timeout_s")},
     threads: 2
     log:
         "logs/multipl-e/{model}/{language}.execute.log",

@@ -14,6 +14,8 @@ from collections import Counter
 from importlib import metadata
 from pathlib import Path
 
+from .teacher import request_settings
+
 PACKAGES = (
     "ossinstruct", "snakemake", "openai", "transformers", "torch", "datasets", "evalplus", "scikit-learn",
     "ahocorasick-rs", "datasketch", "tiktoken", "llama-cpp-python",
@@ -55,8 +57,6 @@ def export_rows(rows: list[dict]) -> list[dict]:
 
 def build_manifest(rows: list[dict], seeds_report: dict, generation: dict, curation: dict, config: dict) -> dict:
     teacher = config["teacher"]
-    from .teacher import request_settings
-
     languages = {
         lang: {k: spec.get(k) for k in ("quota", "source", "hf") if spec.get(k) is not None}
         for lang, spec in config["seeds"]["languages"].items()

@@ -64,8 +64,9 @@ def estimate(config: dict, assume: dict, params_b: float | None = None) -> dict:
     rows = {"oss-instruct": seeds * assume["kept_fraction"]}
     train, gpu_hours = [], 0.0
     throughput = assume["gpu_peak_tflops"] * 1e12 * assume["train_mfu"]
+    needed = _needed_runs(config)
     for run in config["runs"]:
-        if run not in _needed_runs(config):
+        if run not in needed:
             continue
         settings = run_settings(config, run)
         data = config["runs"][run]["data"]

@@ -17,12 +17,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 from .io import read_json, read_jsonl, write_jsonl
-from .server import submit_with_clients
+from .server import gpu_server, llama_cpp_pool, submit_with_clients
 from .sft import prompt_text
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,36 @@ def to_samples(benchmark: str, tasks: Sequence[dict], completions: Sequence[str]
     ]
 
 
+@contextmanager
+def serve_student(model_file: str, model_name: str, settings: dict, threads: int = 2, log_path=None) -> Iterator:
+    """(clients, BOS text) for the model behind a server that this job starts and stops:
+    `evaluate.backend` llama_cpp (one single-threaded server per thread; prompts start with the
+    BOS token's text, see gguf_bos_text) or vllm (one server on the job's GPUs, many requests in
+    flight; vLLM adds BOS itself)."""
+    from .generate import make_client
+
+    backend = settings["backend"]
+    if backend == "llama_cpp":
+        with llama_cpp_pool(model_file, model_name, threads, 2048, log_path) as servers:
+            clients = [make_client(server.base_url, "sk-local-server", 600, max_retries=2) for server in servers]
+            yield clients, gguf_bos_text(servers[0].model_path)
+    elif backend == "vllm":
+        vllm = settings["vllm"]
+        serve = {**vllm, "model": model_file, "tensor_parallel_size": max(1, settings["gpus"])}
+        with gpu_server("vllm", serve, model_name, log_path=log_path) as server:
+            client = make_client(server.base_url, "sk-local-server", 3600, max_retries=2)
+            yield [client] * vllm["concurrency"], ""
+    else:
+        raise ValueError(f"config key 'evaluate.backend': {backend!r} starts no server (llama_cpp or vllm do)")
+
+
+def complete_all(clients: Sequence, complete: Callable[[object, object], str], items: Sequence) -> list[str]:
+    """`complete(client, item)` for every item, spread over `clients` (one request in flight each), in order."""
+    with ThreadPoolExecutor(max_workers=len(clients)) as pool:
+        futures = submit_with_clients(pool, clients, complete, items)
+        return [future.result() for future in futures]
+
+
 def generate_samples(
     benchmark: str,
     tasks: Sequence[dict],
@@ -111,9 +142,7 @@ def generate_samples(
     """Greedy completions for every task from a server, spread over `clients` (one request in flight each)."""
     prompts = [build_prompt(benchmark, task, bos_text) for task in tasks]
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=len(clients)) as pool:
-        futures = submit_with_clients(pool, clients, complete, prompts)
-        completions = [future.result() for future in futures]
+    completions = complete_all(clients, complete, prompts)
     log.info("%s: %d completions in %.0fs", benchmark, len(tasks), time.monotonic() - started)
     return to_samples(benchmark, tasks, completions)
 

@@ -80,7 +80,11 @@ def check_models(config: dict) -> None:
     for name in runs:
         lineage(config, name)
     evaluated = evaluated_models(config)
-    named = (("evaluate.models", config["evaluate"]["models"]), ("tables.table1.models", table_models(config)))
+    named = (
+        ("evaluate.models", config["evaluate"]["models"]),
+        ("tables.table1.models", table_models(config)),
+        ("tables.table2.models", config["tables"]["table2"]["models"]),
+    )
     for key, names in named:
         for model in names:
             if model not in students and model not in runs:

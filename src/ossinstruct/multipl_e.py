@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -128,14 +129,12 @@ def execute_samples(language: str, tasks: Sequence[dict], samples: Sequence[dict
     for result in results:
         per_task[result["name"]].append(result["status"] == "passed")
     scored = [pass_at_k(len(passed), sum(passed), 1) for passed in per_task.values() if passed]
-    statuses: dict[str, int] = {}
-    for result in results:
-        statuses[result["status"]] = statuses.get(result["status"], 0) + 1
+    statuses = Counter(result["status"] for result in results)
     return results, {
         "language": language,
         "n_tasks": len(scored),
         "samples_per_task": len(samples) // max(1, len(tasks)),
         "pass@1": round(100 * sum(scored) / len(scored), 2) if scored else None,
-        "statuses": statuses,
+        "statuses": dict(statuses),
         "sandboxed_network": bool(isolation),
     }

@@ -230,37 +230,24 @@ def run_generate_samples(
         build_prompt,
         completion_function,
         generate_samples,
-        gguf_bos_text,
         load_tasks,
+        serve_student,
         to_samples,
         transformers_completions,
     )
-    from .generate import make_client
-    from .server import gpu_server, llama_cpp_pool
     from .shards import parse_shard, shard_slice
 
     tasks = shard_slice(load_tasks(settings["datasets"][benchmark], settings["limit"]), *parse_shard(shard))
     logs = Path(log_dir) if log_dir else None
     if logs:
         logs.mkdir(parents=True, exist_ok=True)
-    server_log = logs / f"server-{shard}.log" if logs else None
-    backend = settings["backend"]
-    complete = completion_function(model_name, settings)
-    if backend == "llama_cpp":
-        with llama_cpp_pool(model_file, model_name, threads, 2048, server_log) as servers:
-            clients = [make_client(server.base_url, "sk-local-server", 600, max_retries=2) for server in servers]
-            rows = generate_samples(benchmark, tasks, clients, complete, gguf_bos_text(servers[0].model_path))
-    elif backend == "vllm":
-        vllm = settings["vllm"]
-        serve = {**vllm, "model": model_file, "tensor_parallel_size": max(1, settings["gpus"])}
-        with gpu_server("vllm", serve, model_name, log_path=server_log) as server:
-            client = make_client(server.base_url, "sk-local-server", 3600, max_retries=2)
-            rows = generate_samples(benchmark, tasks, [client] * vllm["concurrency"], complete)
-    elif backend == "transformers":
+    if settings["backend"] == "transformers":
         prompts = [build_prompt(benchmark, task) for task in tasks]
         rows = to_samples(benchmark, tasks, transformers_completions(model_file, prompts, settings, threads))
     else:
-        raise ValueError(f"config key 'evaluate.backend': unknown value {backend!r}")
+        server_log = logs / f"server-{shard}.log" if logs else None
+        with serve_student(model_file, model_name, settings, threads, server_log) as (clients, bos):
+            rows = generate_samples(benchmark, tasks, clients, completion_function(model_name, settings), bos)
     write_jsonl(samples, rows)
 
 
@@ -405,7 +392,7 @@ def run_categories(rows: str, settings: dict, summary: str, figure: str, assignm
 
 def run_dataset_card(
     rows: str, seeds_report: str, generation_report: str, curation_report: str, config: dict,
-    data: str, manifest: str, card: str, card_copy: str | None = None,
+    data: str, manifest: str, card: str,
 ) -> None:  # fmt: skip
     from .card import build_manifest, dataset_card, export_rows
 
@@ -414,22 +401,17 @@ def run_dataset_card(
                             config)  # fmt: skip
     write_jsonl(data, export_rows(kept))
     write_json(manifest, record)
-    text = dataset_card(record)
-    for path in filter(None, (card, card_copy)):
-        Path(path).write_text(text, encoding="utf-8")
+    Path(card).write_text(dataset_card(record), encoding="utf-8")
 
 
 def run_multipl_e_generate(
     language: str, prompts: str, model_file: str, model_name: str, samples: str, settings: dict,
     evaluate: dict, threads: int = 2, log_dir: str | None = None,
 ) -> None:  # fmt: skip
-    """`settings.samples` sampled completions per MultiPL-E task (paper: temperature 0.2, top-p 0.95)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from .evaluate import gguf_bos_text
-    from .generate import make_client
+    """`settings.samples` sampled completions per MultiPL-E task (paper: temperature 0.2, top-p 0.95),
+    from a server of the model (`evaluate.backend` llama_cpp or vllm)."""
+    from .evaluate import complete_all, serve_student
     from .multipl_e import missing_toolchain
-    from .server import gpu_server, llama_cpp_pool, submit_with_clients
 
     tasks = read_jsonl(prompts)[: settings["limit"] or None]
     missing = missing_toolchain(language)
@@ -438,36 +420,21 @@ def run_multipl_e_generate(
         write_jsonl(samples, [])
         return
     jobs = [(task, i) for task in tasks for i in range(settings["samples"])]
-
-    def complete(client, job):
-        task, i = job
-        response = client.completions.create(
-            model=model_name, prompt=bos + task["prompt"], max_tokens=settings["max_new_tokens"],
-            temperature=settings["temperature"], top_p=settings["top_p"], seed=settings["seed"] + i,
-            stop=task["stop_tokens"],
-        )  # fmt: skip
-        return response.choices[0].text
-
     server_log = Path(log_dir) / f"server-{language}.log" if log_dir else None
     if server_log:
         server_log.parent.mkdir(parents=True, exist_ok=True)
-    backend = evaluate["backend"]
-    if backend == "llama_cpp":
-        context = llama_cpp_pool(model_file, model_name, threads, 2048, server_log)
-    elif backend == "vllm":
-        serve = {**evaluate["vllm"], "model": model_file, "tensor_parallel_size": max(1, evaluate["gpus"])}
-        context = gpu_server("vllm", serve, model_name, log_path=server_log)
-    else:
-        raise ValueError("MultiPL-E samples need a server backend: set evaluate.backend to llama_cpp or vllm")
-    with context as served:
-        servers = served if isinstance(served, list) else [served]
-        bos = gguf_bos_text(servers[0].model_path) if backend == "llama_cpp" else ""
-        clients = [make_client(server.base_url, "sk-local-server", 600, max_retries=2) for server in servers]
-        if backend == "vllm":
-            clients = clients * evaluate["vllm"]["concurrency"]
-        with ThreadPoolExecutor(max_workers=len(clients)) as pool:
-            futures = submit_with_clients(pool, clients, complete, jobs)
-            completions = [future.result() for future in futures]
+    with serve_student(model_file, model_name, evaluate, threads, server_log) as (clients, bos):
+
+        def complete(client, job):
+            task, i = job
+            response = client.completions.create(
+                model=model_name, prompt=bos + task["prompt"], max_tokens=settings["max_new_tokens"],
+                temperature=settings["temperature"], top_p=settings["top_p"], seed=settings["seed"] + i,
+                stop=task["stop_tokens"],
+            )  # fmt: skip
+            return response.choices[0].text
+
+        completions = complete_all(clients, complete, jobs)
     pairs = zip(jobs, completions, strict=True)
     write_jsonl(samples, [{"name": task["name"], "sample": i, "completion": text} for (task, i), text in pairs])
 
