@@ -187,7 +187,7 @@ def run_train(
     sft: str, model_dir: str, metrics: str, settings: dict, cache_dir: str, threads: int = 2,
     base_metrics: str | None = None,
 ) -> None:  # fmt: skip
-    from .train import train_student
+    from .train import launch_training, train_student, training_processes
 
     rows = read_jsonl(sft)
     # Checkpoints live outside the outputs (Snakemake deletes those before a job) and are keyed by
@@ -196,7 +196,11 @@ def run_train(
     base = Path(base_metrics).read_bytes() if base_metrics else b""
     key = _fingerprint(settings, Path(sft).read_bytes(), base)
     checkpoints = Path(cache_dir) / "checkpoints" / f"{settings['run']}-{key}"
-    summary = train_student(rows, settings, model_dir, str(checkpoints), threads)
+    processes = training_processes(settings.get("gpus", 1))
+    if processes > 1:
+        summary = launch_training(sft, settings, model_dir, str(checkpoints), threads, processes)
+    else:
+        summary = train_student(rows, settings, model_dir, str(checkpoints), threads)
     summary["checkpoint_dir"] = str(checkpoints)
     summary["base"] = settings.get("base")
     summary["data"] = settings.get("data")

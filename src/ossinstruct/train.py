@@ -8,8 +8,12 @@ from its last checkpoint instead of starting over.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -71,6 +75,30 @@ def check_liger(enabled: bool) -> None:
         )
 
 
+# Dense bf16 tensor-core peaks (FLOP/s) from the vendors' datasheets, by a word of the device name.
+PEAK_BF16_FLOPS = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "A10": 125e12, "L4": 121e12}
+
+
+def peak_flops(device_name: str) -> float | None:
+    """The device's bf16 peak, or None for a device not in the table (then no MFU is reported)."""
+    words = device_name.replace("-", " ").split()
+    return next((peak for key, peak in PEAK_BF16_FLOPS.items() if key in words), None)
+
+
+def model_flops(config, non_embedding_params: int, lengths: list[int]) -> float:
+    """Training FLOPs of one pass over rows of these lengths (PaLM, appendix B): per token 6 x the
+    non-embedding parameters (forward + backward) plus 12 x layers x width x the row's length for
+    attention. Padding does no useful work and is not counted."""
+    per_token = 6 * non_embedding_params
+    attention = 12 * config.num_hidden_layers * config.hidden_size
+    return float(sum(length * (per_token + attention * length) for length in lengths))
+
+
+def world_size() -> int:
+    """Processes in this training (accelerate launch sets WORLD_SIZE; 1 when run directly)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def last_checkpoint(folder: Path) -> str | None:
     """The newest complete checkpoint: a kill during a save leaves one without trainer_state.json."""
     complete = [path.parent for path in folder.glob("checkpoint-*/trainer_state.json")]
@@ -107,7 +135,8 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
             return {"input_ids": examples[i]["input_ids"], "labels": examples[i]["labels"]}
 
     use_gpu = torch.cuda.is_available()
-    devices = max(1, torch.cuda.device_count()) if use_gpu else 1
+    # One process per device under accelerate launch; otherwise one process drives every visible GPU.
+    devices = world_size() if world_size() > 1 else (max(1, torch.cuda.device_count()) if use_gpu else 1)
     per_device = settings["per_device_batch_size"]
     accumulation = gradient_accumulation(settings["global_batch_size"], per_device, devices)
     arguments = TrainingArguments(
@@ -131,6 +160,7 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
         seed=settings["seed"],
         remove_unused_columns=False,
         dataloader_num_workers=0,
+        ddp_find_unused_parameters=False,  # every parameter trains: skip DDP's extra graph traversal
         use_liger_kernel=settings.get("liger", False),
     )
 
@@ -154,11 +184,34 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
     wall = time.monotonic() - clock.started
     Path(output_dir).mkdir(parents=True, exist_ok=True)
     model.config.use_cache = True
-    trainer.save_model(output_dir)
-    tokenizer.save_pretrained(output_dir)
+    trainer.save_model(output_dir)  # the main process alone writes
+    if trainer.is_world_process_zero():
+        tokenizer.save_pretrained(output_dir)
     steps = trainer.state.global_step
     epochs_done = trainer.state.epoch or 0.0
-    seen_tokens = total_tokens * epochs_done
+    # Throughput counts this process's share: a resumed run trained only from its checkpoint on.
+    start_epoch = json.loads((Path(resume) / "trainer_state.json").read_text())["epoch"] if resume else 0.0
+    trained_epochs = epochs_done - (start_epoch or 0.0)
+    seen_tokens = total_tokens * trained_epochs
+    utilisation = {}
+    if use_gpu:
+        device_name = torch.cuda.get_device_name()
+        peak = peak_flops(device_name)
+        unwrapped = trainer.accelerator.unwrap_model(trainer.model)
+        flops = (
+            model_flops(
+                unwrapped.config,
+                unwrapped.num_parameters(exclude_embeddings=True),
+                [len(example["input_ids"]) for example in examples],
+            )
+            * trained_epochs
+        )
+        utilisation = {
+            "device_name": device_name,
+            "model_flops": flops,
+            "peak_flops_per_device": peak,
+            "mfu": round(flops / wall / (peak * devices), 4) if peak and wall > 0 else None,
+        }
     return {
         "rows": len(examples),
         "truncated_rows": truncated,
@@ -182,4 +235,82 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
         ],
         "wall_s": round(wall, 1),
         "tokens_per_s": round(seen_tokens / wall, 1) if wall > 0 else None,
+        **utilisation,
     }
+
+
+def training_processes(gpus: int) -> int:
+    """How many processes train: one per GPU asked for (`gpus` > 1 runs under accelerate launch).
+    Without any CUDA device, that many CPU processes (gloo), which tests the same code path."""
+    import torch
+
+    if gpus <= 1:
+        return 1
+    visible = torch.cuda.device_count()
+    if visible == 0:
+        log.warning("train.gpus is %d but no CUDA device is visible: %d CPU processes instead", gpus, gpus)
+    elif visible < gpus:
+        raise ValueError(
+            f"config key 'train.gpus' asks for {gpus} GPUs but this job sees {visible} (CUDA_VISIBLE_DEVICES)"
+        )
+    return gpus
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def launch_training(
+    sft: str, settings: dict, output_dir: str, checkpoint_dir: str, threads: int, processes: int
+) -> dict:
+    """`train_student` in `processes` data-parallel processes through `accelerate launch` (DDP); the
+    gradient accumulation is derived from the world size, so the global batch stays the same. Every
+    line the processes print goes to this stage's log. Returns the main process's summary."""
+    folder = Path(checkpoint_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    job = {
+        "sft": str(Path(sft).resolve()), "settings": settings, "output_dir": str(Path(output_dir).resolve()),
+        "checkpoint_dir": str(folder.resolve()), "threads": max(1, threads // processes),
+        "summary": str((folder / "summary.json").resolve()),
+    }  # fmt: skip
+    (folder / "launch.json").write_text(json.dumps(job, indent=1))
+    Path(job["summary"]).unlink(missing_ok=True)
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(processes),
+        "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+        "--main_process_port", str(free_port()), "-m", "ossinstruct.train", str(folder / "launch.json"),
+    ]  # fmt: skip
+    log.info("launching: %s", " ".join(command))
+    tail: list[str] = []
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as child:
+        for line in child.stdout:
+            log.info("%s", line.rstrip())
+            tail = (tail + [line])[-40:]
+    if child.returncode != 0:
+        raise RuntimeError(
+            f"distributed training ({processes} processes) exited with {child.returncode}:\n" + "".join(tail)
+        )
+    return json.loads(Path(job["summary"]).read_text())
+
+
+def main(argv: list[str]) -> None:
+    """One process of `launch_training`: python -m ossinstruct.train JOB.json."""
+    from .io import read_jsonl, write_json
+
+    logging.basicConfig(level=logging.INFO, format=f"rank {os.environ.get('RANK', '0')} %(levelname)s %(message)s")
+    job = json.loads(Path(argv[0]).read_text())
+    rows = read_jsonl(job["sft"])
+    log.info(
+        "process %s of %d: %d rows, %d threads", os.environ.get("RANK", "0"), world_size(), len(rows), job["threads"]
+    )
+    summary = train_student(rows, job["settings"], job["output_dir"], job["checkpoint_dir"], job["threads"])
+    if int(os.environ.get("RANK", "0")) == 0:
+        write_json(job["summary"], summary)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -47,3 +47,23 @@ def test_packed_rows_give_the_padded_batch_loss_so_no_row_sees_another():
     if not torch.cuda.is_available():  # the refusal applies only where Liger cannot run
         with pytest.raises(ValueError, match="train.liger"):
             check_liger(True)
+
+
+def test_model_flops_follow_palms_formula_and_padding_is_not_counted():
+    """MFU's numerator: per real token 6 x non-embedding parameters + 12 x layers x width x row length."""
+    from transformers import LlamaConfig
+
+    from ossinstruct.train import model_flops
+
+    config = LlamaConfig(num_hidden_layers=2, hidden_size=64)
+    assert model_flops(config, 1000, [10, 30]) == 10 * (6000 + 12 * 2 * 64 * 10) + 30 * (6000 + 12 * 2 * 64 * 30)
+    assert model_flops(config, 1000, []) == 0.0
+
+
+def test_peak_flops_by_device_name():
+    from ossinstruct.train import peak_flops
+
+    assert peak_flops("NVIDIA H100 80GB HBM3") == 989e12
+    assert peak_flops("NVIDIA A100-SXM4-80GB") == 312e12
+    assert peak_flops("NVIDIA L4") == 121e12 and peak_flops("NVIDIA L40S") == 362e12
+    assert peak_flops("Tesla T4") is None  # unknown: no MFU rather than a wrong one
