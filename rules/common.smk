@@ -4,21 +4,27 @@ from pathlib import Path
 
 from ossinstruct.config import ConfigError, validate_config
 from ossinstruct.models import ModelError, base_folder, check_models, evaluated_models, root_student, run_settings
-from ossinstruct.models import sft_name, table_models
+from ossinstruct.models import sft_name, table_models, teacher_config, teacher_names
+from ossinstruct.tables import ABLATION_TABLES, table_benchmarks
 from ossinstruct.shards import shard_names
 from ossinstruct.teacher import request_settings
 
 try:
     validate_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
     check_models(config)
+    for _name in config["teachers"]:  # each other teacher is a whole teacher section once merged
+        try:
+            merged = {**config, "teacher": teacher_config(config, _name)}
+            validate_config(merged, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
+        except ConfigError as error:
+            raise ConfigError(str(error).replace("config key 'teacher.", f"config key 'teachers.{_name}.")) from None
 except (ConfigError, ModelError) as error:
     raise WorkflowError(str(error)) from None
 
 CACHE_DIR = config["cache_dir"]
 CORPUS = config["seeds"]["corpus"]
 TEACHER = config["teacher"]["name"]
-TEACHER_GPUS = config["teacher"]["serve"]["gpus"] if config["teacher"]["server"] in ("vllm", "sglang") else 0
-TEACHER_SHARDS = shard_names(config["teacher"]["shards"])
+TEACHERS = teacher_names(config)
 STUDENTS = list(config["students"])
 RUNS = list(config["runs"])
 MODELS = STUDENTS + RUNS
@@ -38,12 +44,33 @@ SFT_IMPORTS = list(config["sft_data"])
 
 wildcard_constraints:
     corpus=re.escape(CORPUS),
-    teacher=re.escape(TEACHER),
+    teacher="|".join(map(re.escape, TEACHERS)),
     run="|".join(map(re.escape, RUNS)),
     model="|".join(map(re.escape, MODELS)),
     benchmark="|".join(BENCHMARKS),
     shard=r"\d+-of-\d+",
     data="|".join(map(re.escape, SFT_IMPORTS)) or "(?!)",
+
+
+def teacher_gpus(wildcards):
+    """A vLLM/SGLang teacher runs on the job's GPUs; a hosted or llama.cpp teacher needs none."""
+    teacher = teacher_config(config, wildcards.teacher)
+    return teacher["serve"]["gpus"] if teacher["server"] in ("vllm", "sglang") else 0
+
+
+def teacher_request_settings(wildcards):
+    """What decides a teacher's answers; for another teacher also how many seeds it answers."""
+    settings = request_settings(teacher_config(config, wildcards.teacher))
+    seeds = config["teachers"].get(wildcards.teacher, {}).get("seeds")
+    return {**settings, "seeds": seeds} if seeds else settings
+
+
+def teacher_shard_files(wildcards):
+    shards = shard_names(teacher_config(config, wildcards.teacher)["shards"])
+    return {
+        kind: [f"results/generate/{wildcards.teacher}/shards/{shard}/{kind}.{ext}" for shard in shards]
+        for kind, ext in (("responses", "jsonl"), ("report", "json"))
+    }
 
 
 def curation_report(teacher):
@@ -91,13 +118,51 @@ def eval_gpus(wildcards):
     return config["evaluate"]["gpus"]
 
 
-# `{corpus}` in a source names this config's seed corpus (the comment-function pairs of its documents).
-COMPARE = {
-    name: {**spec, "source": spec["source"].replace("{corpus}", CORPUS)}
-    for name, spec in config["analysis"]["compare"].items()
-}
+def with_placeholders(spec):
+    """`{corpus}` and `{teacher}` in a data set's source name this config's seed corpus and teacher,
+    so that a workflow output (the comment-function pairs, a language part) can be a source."""
+    return {**spec, "source": spec["source"].replace("{corpus}", CORPUS).replace("{teacher}", TEACHER)}
+
+
+COMPARE = {name: with_placeholders(spec) for name, spec in config["analysis"]["compare"].items()}
+SFT_DATA = {name: with_placeholders(spec) for name, spec in config["sft_data"].items()}
 
 
 def compared_sets(wildcards):
     """Comparison sets that are files (a workflow output, e.g. the comment-function pairs, gets built)."""
     return [spec["source"] for spec in COMPARE.values() if not spec["source"].startswith("hf:")]
+
+
+def sft_data_source(wildcards):
+    """An imported set read from a file: an input, so that a workflow output gets built first and an
+    edited file is imported again. A hub data set (`hf:`) is fetched by the job."""
+    source = SFT_DATA[wildcards.data]["source"]
+    return [] if source.startswith("hf:") else [source]
+
+
+def ablation_table_rows(table):
+    """Each row of a table's reproduction: the files its columns come from (see tables.ablation_row)."""
+    models = config["tables"][table]["models"]
+    if not models:
+        raise WorkflowError(f"config key 'tables.{table}.models' is empty: name the students and runs to compare")
+    multipl_e = "multipl_e" in ABLATION_TABLES[table]
+    return [
+        {
+            "model": model,
+            "data": config["runs"][model]["data"] if model in config["runs"] else "-",
+            "evalplus": {b: f"results/eval/{model}/{b}/scores.json" for b in table_benchmarks(table)},
+            "multipl_e": {
+                language: f"results/multipl-e-greedy/{model}/{language}/scores.json"
+                for language in (config["multipl_e"]["languages"] if multipl_e else [])
+            },
+            "train_metrics": f"results/models/{model}/train_metrics.json" if model in config["runs"] else None,
+        }
+        for model in models
+    ]
+
+
+def ablation_table_inputs(table):
+    rows = ablation_table_rows(table)
+    files = [path for row in rows for group in ("evalplus", "multipl_e") for path in row[group].values()]
+    return files + [row["train_metrics"] for row in rows if row["train_metrics"]]
+

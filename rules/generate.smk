@@ -11,12 +11,11 @@ rule generate_responses:
         report="results/generate/{teacher}/shards/{shard}/report.json",
     params:
         # Only what decides the answers; see ossinstruct.teacher.request_settings.
-        settings=request_settings(config["teacher"]),
+        settings=teacher_request_settings,
         cache_dir=CACHE_DIR,
     threads: 2
     resources:
-        # A vLLM/SGLang teacher runs on the job's GPUs; a hosted or llama.cpp teacher needs none.
-        gpu=TEACHER_GPUS,
+        gpu=teacher_gpus,
     log:
         main="logs/generate/{teacher}/{shard}.log",
         server="logs/generate/{teacher}/{shard}.server.log",
@@ -30,8 +29,7 @@ rule generate_responses:
 
 rule merge_responses:
     input:
-        responses=expand("results/generate/{{teacher}}/shards/{shard}/responses.jsonl", shard=TEACHER_SHARDS),
-        reports=expand("results/generate/{{teacher}}/shards/{shard}/report.json", shard=TEACHER_SHARDS),
+        unpack(teacher_shard_files),
     output:
         responses="results/generate/{teacher}/responses.jsonl",
         report="results/generate/{teacher}/report.json",

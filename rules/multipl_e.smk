@@ -1,6 +1,8 @@
 # MultiPL-E (paper Table 2): HumanEval in Java, JavaScript, C++, PHP, Swift and Rust. Samples come
 # from the evaluation backend (a GPU job with vLLM); programs run with the real toolchains in a
 # sandbox on a CPU. A language without its toolchain is reported as missing.
+# Two decodings: `multipl-e` samples as Table 2 does (temperature, top-p, N samples), and
+# `multipl-e-greedy` is one greedy completion per task, as the ablations (Tables 5 and 6) evaluate.
 
 MULTIPL_E_LANGUAGES = config["multipl_e"]["languages"]
 MULTIPL_E = config["multipl_e"]
@@ -8,10 +10,15 @@ MULTIPL_E_GENERATION = {
     key: MULTIPL_E[key]
     for key in ("samples", "temperature", "top_p", "max_new_tokens", "seed", "limit", "skip_missing_toolchains")
 }
+DECODINGS = {
+    "multipl-e": MULTIPL_E_GENERATION,
+    "multipl-e-greedy": {**MULTIPL_E_GENERATION, "samples": 1, "temperature": 0.0, "top_p": 1.0, "seed": 0},
+}
 
 
 wildcard_constraints:
     language="|".join(MULTIPL_E_LANGUAGES),
+    decoding="|".join(map(re.escape, DECODINGS)),
 
 
 rule generate_multipl_e:
@@ -19,19 +26,21 @@ rule generate_multipl_e:
         unpack(evaluated_model_inputs),
         prompts="data/benchmarks/multipl-e/humaneval-{language}.jsonl",
     output:
-        samples="results/multipl-e/{model}/{language}/samples.jsonl",
+        samples="results/{decoding}/{model}/{language}/samples.jsonl",
     params:
-        settings=MULTIPL_E_GENERATION,
-        evaluate={key: config["evaluate"][key] for key in ("backend", "gpus", "vllm")},
+        settings=lambda wildcards: DECODINGS[wildcards.decoding],
+        # batch_size only where it decides anything (transformers), so no other backend reruns.
+        evaluate={key: config["evaluate"][key] for key in ("backend", "gpus", "vllm")}
+        | ({"batch_size": config["evaluate"]["batch_size"]} if config["evaluate"]["backend"] == "transformers" else {}),
         model_file=evaluated_model_file,
-        log_dir="logs/multipl-e/{model}",
+        log_dir="logs/{decoding}/{model}",
     threads: 2
     resources:
         gpu=eval_gpus,
     log:
-        "logs/multipl-e/{model}/{language}.generate.log",
+        "logs/{decoding}/{model}/{language}.generate.log",
     benchmark:
-        "logs/benchmarks/multipl-e/{model}/{language}.generate.tsv"
+        "logs/benchmarks/{decoding}/{model}/{language}.generate.tsv"
     conda:
         "../envs/evaluate.yaml"
     script:
@@ -43,13 +52,13 @@ rule execute_multipl_e:
         samples=rules.generate_multipl_e.output.samples,
         prompts="data/benchmarks/multipl-e/humaneval-{language}.jsonl",
     output:
-        results="results/multipl-e/{model}/{language}/results.jsonl",
-        scores="results/multipl-e/{model}/{language}/scores.json",
+        results="results/{decoding}/{model}/{language}/results.jsonl",
+        scores="results/{decoding}/{model}/{language}/scores.json",
     params:
         settings={key: MULTIPL_E[key] for key in ("limit", "timeout_s")},
     threads: 2
     log:
-        "logs/multipl-e/{model}/{language}.execute.log",
+        "logs/{decoding}/{model}/{language}.execute.log",
     conda:
         "../envs/evaluate.yaml"
     script:

@@ -21,3 +21,27 @@ rule make_table1:
         "../envs/analyze.yaml"
     script:
         "../scripts/make_table1.py"
+
+
+# Tables 4-7: each a target of its own (`snakemake results/table5.csv`), not part of `all`: they
+# train and evaluate the ablation runs (about 2 x 2 GPU-days at paper scale).
+for _table in ABLATION_TABLES:
+
+    rule:
+        name:
+            f"make_{_table}"
+        input:
+            scores=lambda wildcards, table=_table: ablation_table_inputs(table),
+            paper=config["tables"][_table]["paper"],
+        output:
+            table=f"results/{_table}.csv",
+        params:
+            table=_table,
+            rows=lambda wildcards, table=_table: ablation_table_rows(table),
+        log:
+            f"logs/tables/{_table}.log",
+        localrule: True
+        conda:
+            "../envs/analyze.yaml"
+        script:
+            "../scripts/make_ablation_table.py"

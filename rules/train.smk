@@ -3,11 +3,11 @@
 
 rule build_sft_data:
     input:
-        decontaminated=f"results/curate/{TEACHER}/decontaminated.jsonl",
+        decontaminated="results/curate/{teacher}/decontaminated.jsonl",
     output:
-        sft=f"results/sft/{TEACHER}.jsonl",
+        sft="results/sft/{teacher}.jsonl",
     log:
-        f"logs/sft/{TEACHER}.log",
+        "logs/sft/{teacher}.log",
     conda:
         "../envs/train.yaml"
     script:
@@ -15,11 +15,13 @@ rule build_sft_data:
 
 
 rule import_sft_data:
-    # Another instruction set (MagicoderS: evol-codealpaca-v1) as fine-tuning rows.
+    # Another instruction set (MagicoderS: evol-codealpaca-v1; the ablations' data) as fine-tuning rows.
+    input:
+        sft_data_source,
     output:
         sft="results/sft/{data}.jsonl",
     params:
-        settings=lambda wildcards: config["sft_data"][wildcards.data],
+        settings=lambda wildcards: SFT_DATA[wildcards.data],
     log:
         "logs/sft/{data}.log",
     localrule: True  # a download: login nodes reach the hub where compute nodes often cannot

@@ -7,8 +7,9 @@ if TYPE_CHECKING:
     from snakemake.script import snakemake
 
 from ossinstruct import stages
+from ossinstruct.models import teacher_config
 
-teacher = snakemake.config["teacher"]
+teacher = teacher_config(snakemake.config, snakemake.wildcards.teacher)
 stages.setup_logging(snakemake.log.main)
 stages.run_generate(
     snakemake.input.seeds,

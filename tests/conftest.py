@@ -17,6 +17,7 @@ PROJECT_FILES = [
     "schemas",
     "data",
     "config.yaml",
+    "configs",
     "profiles",
     "envs",
     "report",

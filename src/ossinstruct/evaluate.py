@@ -148,11 +148,13 @@ def generate_samples(
 
 
 def transformers_completions(
-    model_spec: str, prompts: Sequence[str], settings: dict, threads: int = 1, model=None, tokenizer=None
-) -> list[str]:
-    """Greedy completions with transformers: batches of `settings.batch_size`, left padding, BOS +
-    prompt as in training, stopped at the closing fence. Prompts are batched by length (less
-    padding) and returned in their own order."""
+    model_spec: str, prompts: Sequence[str], settings: dict, threads: int = 1, model=None, tokenizer=None,
+    stop: Sequence[str] = (FENCE,), sampling: dict | None = None,
+) -> list[str]:  # fmt: skip
+    """Completions with transformers: batches of `settings.batch_size`, left padding, BOS + prompt as
+    in training, cut at the first `stop` string (the closing fence). Greedy, or sampled with
+    `sampling` {temperature, top_p, seed} (MultiPL-E). Prompts are batched by length (less padding)
+    and returned in their own order."""
     import torch
 
     from .train import load_student
@@ -169,6 +171,11 @@ def transformers_completions(
     order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
     completions: list[str] = [""] * len(prompts)
     size = settings["batch_size"]
+    sample = bool(sampling and sampling["temperature"] > 0)
+    decoding = {"do_sample": False}
+    if sample:
+        torch.manual_seed(sampling["seed"])
+        decoding = {"do_sample": True, "temperature": sampling["temperature"], "top_p": sampling["top_p"]}
     for start in range(0, len(order), size):
         batch = order[start : start + size]
         longest = max(len(encoded[i]) for i in batch)
@@ -179,15 +186,20 @@ def transformers_completions(
                 input_ids=torch.tensor(ids, device=device),
                 attention_mask=torch.tensor(mask, device=device),
                 max_new_tokens=settings["max_new_tokens"],
-                do_sample=False,
+                **decoding,
                 repetition_penalty=settings["repeat_penalty"],
-                stop_strings=[FENCE],
+                stop_strings=list(stop),
                 tokenizer=tokenizer,
                 pad_token_id=tokenizer.pad_token_id,
             )
         for i, row in zip(batch, output[:, longest:], strict=True):
-            completions[i] = tokenizer.decode(row, skip_special_tokens=True).split(FENCE)[0]
+            completions[i] = cut_at(tokenizer.decode(row, skip_special_tokens=True), stop)
     return completions
+
+
+def cut_at(text: str, stop: Sequence[str]) -> str:
+    """`text` up to the first of the stop strings."""
+    return text[: min((text.find(s) for s in stop if s in text), default=len(text))]
 
 
 def completion_function(model: str, settings: dict) -> Callable[[object, str], str]:

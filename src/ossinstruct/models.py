@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import copy
 
+from .tables import ABLATION_TABLES
+
 OSS_INSTRUCT = "oss-instruct"
 
 
@@ -19,8 +21,29 @@ class ModelError(ValueError):
 
 
 def sft_name(config: dict, data: str) -> str:
-    """The name of a fine-tuning set in `results/sft/{name}.jsonl`."""
+    """The name of a fine-tuning set in `results/sft/{name}.jsonl` (a teacher's curated set is its name)."""
     return config["teacher"]["name"] if data == OSS_INSTRUCT else data
+
+
+def teacher_names(config: dict) -> list[str]:
+    """The main teacher, then those of `teachers`."""
+    return [config["teacher"]["name"], *config.get("teachers", {})]
+
+
+def teacher_config(config: dict, name: str) -> dict:
+    """A teacher's settings: the main `teacher`, or it with a `teachers` entry's keys replaced
+    (a nested section such as `serve` is merged); `seeds` is not a teacher key and is left out."""
+    if name == config["teacher"]["name"]:
+        return config["teacher"]
+    merged = copy.deepcopy(config["teacher"])
+    for key, value in config["teachers"][name].items():
+        if key == "seeds":
+            continue
+        merged[key] = (
+            {**merged[key], **value} if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+        )
+    merged["name"] = name
+    return merged
 
 
 def lineage(config: dict, model: str) -> list[str]:
@@ -63,7 +86,9 @@ def check_models(config: dict) -> None:
     for name, spec in students.items():
         if bool(spec.get("gguf")) == bool(spec.get("path")):
             problems.append(f"config key 'students.{name}': give exactly one of gguf, path")
-    known_data = {OSS_INSTRUCT, *config.get("sft_data", {})}
+    known_data = {OSS_INSTRUCT, *config.get("sft_data", {}), *config.get("teachers", {})}
+    for name in sorted(set(config.get("teachers", {})) & {*config.get("sft_data", {}), config["teacher"]["name"]}):
+        problems.append(f"config key 'teachers.{name}': the name is also the main teacher's or an sft_data set's")
     train_keys = set(config["train"])
     for name, spec in runs.items():
         if spec["base"] not in students and spec["base"] not in runs:
@@ -84,6 +109,7 @@ def check_models(config: dict) -> None:
         ("evaluate.models", config["evaluate"]["models"]),
         ("tables.table1.models", table_models(config)),
         ("tables.table2.models", config["tables"]["table2"]["models"]),
+        *((f"tables.{table}.models", config["tables"][table]["models"]) for table in ABLATION_TABLES),
     )
     for key, names in named:
         for model in names:
@@ -91,7 +117,7 @@ def check_models(config: dict) -> None:
                 problems.append(f"config key '{key}': unknown model {model!r} (known: {', '.join([*students, *runs])})")
     backend = config["evaluate"]["backend"]
     if backend == "llama_cpp":
-        for model in evaluated:
+        for model in dict.fromkeys([*evaluated, *(m for t in ABLATION_TABLES for m in config["tables"][t]["models"])]):
             if model in students or model in runs:
                 name, student = root_student(config, model)
                 if not student.get("gguf"):

@@ -69,6 +69,8 @@ def load_instruction_data(name: str, spec: dict) -> list[dict]:
 
     `source` is a JSONL file or `hf:<dataset id>` (streamed with `split` and `revision`); the
     `instruction` and `response` settings name its columns (evol-codealpaca-v1: instruction, output).
+    With `format: oss-instruct` the columns are a problem and a solution (the ablations' language
+    parts, comment-function pairs), templated exactly as the OSS-Instruct rows are (`to_sft_row`).
     """
     from .io import iter_jsonl_numbered
 
@@ -90,7 +92,10 @@ def load_instruction_data(name: str, spec: dict) -> list[dict]:
                 f"sft_data.{name}: {where} row {line} has no text column {missing[0]!r} "
                 f"(set sft_data.{name}.instruction / .response to its column names)"
             )
-        rows.append({"id": f"{name}-{len(rows)}", "instruction": row[columns[0]], "response": row[columns[1]]})
+        instruction, response = row[columns[0]], row[columns[1]]
+        if spec.get("format") == "oss-instruct":  # a problem and its solution, templated as OSS-Instruct rows
+            instruction = INSTRUCTION_PREFIX + instruction
+        rows.append({"id": f"{name}-{len(rows)}", "instruction": instruction, "response": response})
         if spec.get("limit") and len(rows) >= spec["limit"]:
             break
     if not rows:

@@ -80,9 +80,11 @@ def run_generate(
     from .shards import parse_shard, shard_slice
     from .teacher import open_teacher
 
+    settings = dict(settings)
+    seeds_limit = settings.pop("seeds", None)  # another teacher may answer only the first N seeds (Table 7)
     teacher = {"tokenizer": "auto", **(transport or {}), **settings}
     teacher["client"] = {**DEFAULT_CLIENT, **(teacher.get("client") or {})}
-    rows = shard_slice(read_jsonl(seeds), *parse_shard(shard))
+    rows = shard_slice(read_jsonl(seeds)[:seeds_limit], *parse_shard(shard))
     own, others = response_cache_files(cache_dir, settings["name"], shard)
     cache = ResponseCache(own)
     try:
@@ -413,8 +415,8 @@ def run_multipl_e_generate(
     evaluate: dict, threads: int = 2, log_dir: str | None = None,
 ) -> None:  # fmt: skip
     """`settings.samples` sampled completions per MultiPL-E task (paper: temperature 0.2, top-p 0.95),
-    from a server of the model (`evaluate.backend` llama_cpp or vllm)."""
-    from .evaluate import complete_all, serve_student
+    from a server of the model (`evaluate.backend` llama_cpp or vllm) or from transformers."""
+    from .evaluate import complete_all, serve_student, transformers_completions
     from .multipl_e import missing_toolchain
 
     tasks = read_jsonl(prompts)[: settings["limit"] or None]
@@ -424,21 +426,29 @@ def run_multipl_e_generate(
         write_jsonl(samples, [])
         return
     jobs = [(task, i) for task in tasks for i in range(settings["samples"])]
-    server_log = Path(log_dir) / f"server-{language}.log" if log_dir else None
-    if server_log:
-        server_log.parent.mkdir(parents=True, exist_ok=True)
-    with serve_student(model_file, model_name, evaluate, threads, server_log) as (clients, bos):
+    if evaluate["backend"] == "transformers":  # a language's tasks share their stop strings
+        generation = {"batch_size": evaluate["batch_size"], "max_new_tokens": settings["max_new_tokens"],
+                      "repeat_penalty": 1.0}  # fmt: skip
+        completions = transformers_completions(
+            model_file, [task["prompt"] for task, _ in jobs], generation, threads,
+            stop=tasks[0]["stop_tokens"] if tasks else (), sampling=settings,
+        )  # fmt: skip
+    else:
+        server_log = Path(log_dir) / f"server-{language}.log" if log_dir else None
+        if server_log:
+            server_log.parent.mkdir(parents=True, exist_ok=True)
+        with serve_student(model_file, model_name, evaluate, threads, server_log) as (clients, bos):
 
-        def complete(client, job):
-            task, i = job
-            response = client.completions.create(
-                model=model_name, prompt=bos + task["prompt"], max_tokens=settings["max_new_tokens"],
-                temperature=settings["temperature"], top_p=settings["top_p"], seed=settings["seed"] + i,
-                stop=task["stop_tokens"],
-            )  # fmt: skip
-            return response.choices[0].text
+            def complete(client, job):
+                task, i = job
+                response = client.completions.create(
+                    model=model_name, prompt=bos + task["prompt"], max_tokens=settings["max_new_tokens"],
+                    temperature=settings["temperature"], top_p=settings["top_p"], seed=settings["seed"] + i,
+                    stop=task["stop_tokens"],
+                )  # fmt: skip
+                return response.choices[0].text
 
-        completions = complete_all(clients, complete, jobs)
+            completions = complete_all(clients, complete, jobs)
     pairs = zip(jobs, completions, strict=True)
     write_jsonl(samples, [{"name": task["name"], "sample": i, "completion": text} for (task, i), text in pairs])
 
@@ -465,3 +475,14 @@ def run_table2(scores: dict[str, dict[str, str]], paper: str, output: str) -> No
     from .tables import table2_row, write_table2
 
     write_table2(output, [table2_row(model, by_language) for model, by_language in scores.items()], paper)
+
+
+def run_ablation_table(table: str, rows: list[dict], paper: str, output: str) -> None:
+    """Tables 4-7: each model's row from its scores (and its training record), then the paper's."""
+    from .tables import ablation_row, write_ablation_table
+
+    reproduced = [
+        ablation_row(table, row["model"], row["data"], row["evalplus"], row["multipl_e"], row["train_metrics"])
+        for row in rows
+    ]
+    write_ablation_table(table, output, reproduced, paper)

@@ -68,3 +68,54 @@ def write_table2(path: str | Path, rows: list[dict], paper: str | Path) -> None:
         writer = csv.DictWriter(handle, fieldnames=[*TABLE2_COLUMNS, "source", "samples_per_task"])
         writer.writeheader()
         writer.writerows(rows + reported)
+
+
+# The paper's other results tables: their columns (pass@1, %), and what each compares.
+ABLATION_TABLES = {
+    "table4": ["humaneval", "humaneval_plus", "mbpp", "mbpp_plus"],  # DeepSeek-Coder base vs Magicoder-DS
+    "table5": ["humaneval_plus", "multipl_e"],  # language ablation: Python-only / other / both
+    "table6": ["humaneval_plus", "multipl_e"],  # comment-function pairs vs OSS-Instruct
+    "table7": ["humaneval_plus", "mbpp_plus"],  # OSS-Instruct from a weaker, open teacher
+}
+EVALPLUS_COLUMNS = {"humaneval": "humaneval", "humaneval_plus": "humaneval", "mbpp": "mbpp", "mbpp_plus": "mbpp"}
+
+
+def table_benchmarks(table: str) -> list[str]:
+    """The EvalPlus benchmarks a table's columns come from."""
+    return list(dict.fromkeys(EVALPLUS_COLUMNS[c] for c in ABLATION_TABLES[table] if c in EVALPLUS_COLUMNS))
+
+
+def ablation_row(
+    table: str, model: str, data: str, evalplus: Mapping[str, str | Path], multipl_e: Mapping[str, str | Path],
+    train_metrics: str | Path | None = None,
+) -> dict:  # fmt: skip
+    """One reproduced row: the model, its fine-tuning data (`-` for a base model) and rows, and each
+    column. `multipl_e` is the mean greedy pass@1 over the languages whose toolchain was present;
+    `multipl_e_languages` names them, so that an average over fewer than the paper's six shows."""
+    row = {"model": model, "data": data, "source": "reproduced"}
+    row["training_rows"] = read_json(train_metrics)["rows"] if train_metrics else "-"
+    for column in ABLATION_TABLES[table]:
+        if column == "multipl_e":
+            results = {language: read_json(path) for language, path in multipl_e.items()}
+            present = sorted(language for language, result in results.items() if not result.get("missing"))
+            mean = sum(results[language]["pass@1"] for language in present) / len(present) if present else None
+            row["multipl_e"] = round(mean, 1) if present else "missing"
+            row["multipl_e_languages"] = " ".join(present) or "-"
+        else:
+            result = read_json(evalplus[EVALPLUS_COLUMNS[column]])
+            row[column] = result["pass@1"]["plus" if column.endswith("_plus") else "base"]
+    return row
+
+
+def write_ablation_table(table: str, path: str | Path, rows: list[dict], paper: str | Path) -> None:
+    """Reproduced rows, then the paper's (`data/paper/<table>.csv`; a cell the paper does not give is empty)."""
+    with open(paper, newline="", encoding="utf-8") as handle:
+        reported = [{**row, "source": "paper"} for row in csv.DictReader(handle)]
+    columns = ["model", "data", "training_rows", *ABLATION_TABLES[table]]
+    if "multipl_e" in columns:
+        columns.append("multipl_e_languages")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=[*columns, "source"], restval="")
+        writer.writeheader()
+        writer.writerows(rows + reported)

@@ -214,3 +214,44 @@ def test_table2_runs_multipl_e_with_the_toolchains_present_and_names_the_missing
             assert float(ours[language]) == scores["pass@1"] and scores["n_tasks"] == 2
             assert sum(scores["statuses"].values()) == 4 and scores["sandboxed_network"]
     assert sum(",paper," in row for row in rows) == 3
+
+
+def test_table6_trains_on_comment_function_pairs_and_scores_greedy_multipl_e(project):
+    """Table 6 as a target: a run on the seed documents' comment-function pairs (imported with the
+    OSS-Instruct template) beside the base and the OSS-Instruct run, HumanEval+ and the mean greedy
+    MultiPL-E pass@1, then the paper's rows."""
+    from ossinstruct.multipl_e import missing_toolchain
+    from ossinstruct.sft import INSTRUCTION_PREFIX
+
+    (project / "t6.yaml").write_text(
+        "runs: {tiny-pairs: {base: smollm2-135m-instruct, data: comment-function-pairs}}\n"
+        "sft_data: {comment-function-pairs: {limit: 16}}\n"
+        "multipl_e: {languages: [js, swift], limit: 1, max_new_tokens: 48}\n"
+        f"tables: {{table6: {{models: [{BASE}, tiny-pairs, {RUN}]}}}}\n"
+    )
+    run = snakemake(project, "results/table6.csv", "--cores", "2", *TINY, "t6.yaml")
+    assert run.returncode == 0, run.stderr[-3000:]
+    imported = read_jsonl(project / "results/sft/comment-function-pairs.jsonl")
+    pairs = read_jsonl(project / "results/ablation/comment-function/tiny/pairs.jsonl")
+    assert len(imported) == 16
+    assert imported[0]["instruction"] == INSTRUCTION_PREFIX + pairs[0]["problem"]
+    assert imported[0]["response"] == pairs[0]["solution"]
+    assert read_json(project / "results/models/tiny-pairs/train_metrics.json")["rows"] == 16
+    rows = (project / "results/table6.csv").read_text().splitlines()
+    assert rows[0] == "model,data,training_rows,humaneval_plus,multipl_e,multipl_e_languages,source"
+    ours = [dict(zip(rows[0].split(","), row.split(","), strict=True)) for row in rows[1:4]]
+    assert [row["model"] for row in ours] == [BASE, "tiny-pairs", RUN]
+    assert [row["data"] for row in ours] == ["-", "comment-function-pairs", "oss-instruct"]
+    assert ours[1]["training_rows"] == "16"
+    for row in ours:
+        scores = read_json(project / f"results/eval/{row['model']}/humaneval/scores.json")
+        assert float(row["humaneval_plus"]) == scores["pass@1"]["plus"]
+        greedy = {
+            language: read_json(project / f"results/multipl-e-greedy/{row['model']}/{language}/scores.json")
+            for language in ("js", "swift")
+        }
+        present = [language for language in ("js", "swift") if not missing_toolchain(language)]
+        assert row["multipl_e_languages"] == " ".join(present)  # a missing toolchain is left out of the mean, named
+        assert all(greedy[language]["samples_per_task"] == 1 for language in present)
+        assert float(row["multipl_e"]) == round(sum(greedy[lang]["pass@1"] for lang in present) / len(present), 1)
+    assert sum(",paper" in row for row in rows) == 3

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,8 @@ from ossinstruct.evaluate import (
     to_solution,
 )
 from ossinstruct.io import write_jsonl
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +103,19 @@ def test_transformers_backend_batches_with_left_padding_and_keeps_the_prompt_ord
     assert all(text.strip() and "```" not in text for text in one)
     alone = transformers_completions("", prompts[1:2], {**settings, "batch_size": 1}, 2, model, tokenizer)
     assert alone == one[1:2]
+
+    # MultiPL-E through the same backend: sampled as the paper samples, reproducible from the seed,
+    # cut at the language's stop strings (here JavaScript's).
+    from ossinstruct.io import read_jsonl
+
+    js = read_jsonl(ROOT / "data/benchmarks/multipl-e/humaneval-js.jsonl")[:2]
+    sampling = {"temperature": 0.8, "top_p": 0.95, "seed": 3}
+    jobs = [task["prompt"] for task in js for _ in range(2)]
+    stop = js[0]["stop_tokens"]
+    runs = [
+        transformers_completions("", jobs, {**settings, "batch_size": 4}, 2, model, tokenizer, stop, sampling)
+        for _ in range(2)
+    ]
+    assert runs[0] == runs[1]
+    assert not any(token in text for text in runs[0] for token in stop)
+    assert len(set(runs[0])) > 2  # sampled: the two samples of a task differ

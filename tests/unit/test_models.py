@@ -56,9 +56,34 @@ def test_a_run_gets_the_shared_settings_with_its_own_overrides_and_its_base_weig
          r"'evaluate.backend': llama_cpp evaluates GGUF models, and 'hf-only'"),
         ({"students": {"both": {"path": "org/model", "gguf": "x.gguf"}}}, r"'students.both': give exactly one"),
         ({"evaluate": {"backend": "vllm", "gpus": 0}}, r"'evaluate.gpus': the vllm backend needs"),
+        ({"tables": {"table5": {"models": ["smollm2-135m-instruct", "magicoder-python"]}}},
+         r"'tables.table5.models': unknown model 'magicoder-python'"),
+        ({"students": {"hf-only": {"path": "org/model"}}, "tables": {"table6": {"models": ["hf-only"]}}},
+         r"'evaluate.backend': llama_cpp evaluates GGUF models, and 'hf-only'"),
     ],
 )  # fmt: skip
 def test_a_bad_model_name_fails_naming_the_key(root, change, message):
     config = load(root, copy.deepcopy(change))
     with pytest.raises(ModelError, match=message):
+        check_models(config)
+
+
+def test_another_teacher_replaces_the_main_teachers_keys_and_feeds_a_run(root):
+    from ossinstruct.models import sft_name, teacher_config, teacher_names
+
+    paper = load(root, "configs/paper.yaml")
+    check_models(paper)
+    assert teacher_names(paper) == ["gpt-3.5-turbo-1106", "mixtral-8x7b-instruct"]
+    mixtral = teacher_config(paper, "mixtral-8x7b-instruct")
+    assert mixtral["name"] == "mixtral-8x7b-instruct" and mixtral["server"] == "vllm" and "seeds" not in mixtral
+    assert mixtral["serve"]["tensor_parallel_size"] == 4 and mixtral["serve"]["startup_timeout_s"] == 1800  # merged
+    assert mixtral["client"]["concurrency"] == 128 and mixtral["client"]["max_retries"] == 8
+    assert mixtral["temperature"] == paper["teacher"]["temperature"]  # the paper's generation settings
+    assert teacher_config(paper, "gpt-3.5-turbo-1106") is paper["teacher"]
+    assert sft_name(paper, paper["runs"]["magicoder-cl-mixtral-7b"]["data"]) == "mixtral-8x7b-instruct"
+
+
+def test_another_teacher_may_not_take_a_data_sets_name(root):
+    config = load(root, {"teachers": {"comment-function-pairs": {"model": "m"}}})
+    with pytest.raises(ModelError, match=r"'teachers.comment-function-pairs': the name is also"):
         check_models(config)

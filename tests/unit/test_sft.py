@@ -51,3 +51,24 @@ def test_effective_batch_arithmetic():
     # Not divisible: the smallest accumulation that reaches the global batch.
     assert gradient_accumulation(512, 5, 3) == 35
     assert gradient_accumulation(8, 16, 1) == 1
+
+
+def test_an_imported_set_keeps_its_text_or_takes_the_oss_instruct_template(tmp_path):
+    """`sft_data.<name>.format`: instruction sets (evol-codealpaca) are used as they are; problem and
+    solution rows (the ablations' data) get exactly the template of the OSS-Instruct rows."""
+    import pytest
+
+    from ossinstruct.io import write_jsonl
+    from ossinstruct.sft import load_instruction_data, to_sft_row
+
+    rows = [{"problem": "Add a and b.", "solution": "def add(a, b):\n    return a + b"}]
+    write_jsonl(tmp_path / "part.jsonl", rows)
+    spec = {"source": str(tmp_path / "part.jsonl"), "instruction": "problem", "response": "solution"}
+    plain = load_instruction_data("part", {**spec, "format": "instruction"})
+    templated = load_instruction_data("part", {**spec, "format": "oss-instruct"})
+    assert plain[0]["instruction"] == "Add a and b."
+    expected = to_sft_row(rows[0])
+    assert (templated[0]["instruction"], templated[0]["response"]) == (expected["instruction"], expected["response"])
+    write_jsonl(tmp_path / "bad.jsonl", [*rows, {"problem": "No solution."}])
+    with pytest.raises(ValueError, match=r"sft_data.bad: .*bad.jsonl row 2 has no text column 'solution'"):
+        load_instruction_data("bad", {**spec, "source": str(tmp_path / "bad.jsonl")})

@@ -29,3 +29,25 @@ def test_dry_run_plans_the_whole_pipeline(project):
     ]:
         assert f"rule {rule}:" in result.stdout
     assert result.stdout.count("rule evaluate_model:") == 4  # base and fine-tuned x HumanEval(+), MBPP(+)
+
+
+def test_tables_4_to_7_plan_their_runs_at_paper_scale(project):
+    """Each ablation table is a target of its own; at paper scale Table 7 adds the weaker teacher's jobs."""
+    for table, rules in [
+        ("table4", ["train_student", "evaluate_model"]),
+        ("table5", ["split_by_language", "import_sft_data", "generate_multipl_e", "execute_multipl_e"]),
+        ("table6", ["comment_function_pairs", "import_sft_data", "generate_multipl_e"]),
+        ("table7", ["generate_responses", "build_sft_data", "train_student"]),
+    ]:
+        result = run(project, f"results/{table}.csv", "-n", "--configfile", "configs/paper.yaml")
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert all(f"rule {rule}:" in result.stdout for rule in [*rules, f"make_{table}"]), table
+    assert "wildcards: teacher=mixtral-8x7b-instruct, shard=1-of-2" in result.stdout
+    assert "results/multipl-e-greedy/" not in result.stdout  # Table 7 has no MultiPL-E column
+
+
+def test_a_bad_key_of_another_teacher_is_named_before_any_job(project):
+    (project / "weak.yaml").write_text("teachers: {weak: {server: nope, seeds: 10}}\n")
+    result = run(project, "results/sft/weak.jsonl", "-n", "--configfile", "weak.yaml")
+    assert result.returncode != 0
+    assert "config key 'teachers.weak.server'" in result.stdout + result.stderr

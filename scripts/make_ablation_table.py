@@ -1,0 +1,10 @@
+# Snakemake adapter: read the snakemake object, call the library, nothing else.
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from snakemake.script import snakemake
+
+from ossinstruct import stages
+
+stages.setup_logging(snakemake.log[0])
+stages.run_ablation_table(snakemake.params.table, snakemake.params.rows, snakemake.input.paper, snakemake.output.table)
