@@ -67,9 +67,10 @@ def teacher_request_settings(wildcards):
 
 def teacher_shard_files(wildcards):
     shards = shard_names(teacher_config(config, wildcards.teacher)["shards"])
+    folder = f"results/generate/{wildcards.teacher}/shards"
     return {
-        kind: [f"results/generate/{wildcards.teacher}/shards/{shard}/{kind}.{ext}" for shard in shards]
-        for kind, ext in (("responses", "jsonl"), ("report", "json"))
+        "responses": [f"{folder}/{shard}/responses.jsonl" for shard in shards],
+        "reports": [f"{folder}/{shard}/report.json" for shard in shards],
     }
 
 

@@ -178,8 +178,11 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
         callbacks=[clock],
     )
     resume = last_checkpoint(Path(checkpoint_dir))
+    # Throughput counts what this job trained: a resumed run only from its checkpoint on (read now:
+    # the Trainer deletes old checkpoints as it saves new ones).
+    start_epoch = json.loads((Path(resume) / "trainer_state.json").read_text())["epoch"] if resume else 0.0
     if resume:
-        log.info("resuming from %s", resume)
+        log.info("resuming from %s (epoch %.3f)", resume, start_epoch)
     result = trainer.train(resume_from_checkpoint=resume)
     wall = time.monotonic() - clock.started
     Path(output_dir).mkdir(parents=True, exist_ok=True)
@@ -189,8 +192,6 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
         tokenizer.save_pretrained(output_dir)
     steps = trainer.state.global_step
     epochs_done = trainer.state.epoch or 0.0
-    # Throughput counts this process's share: a resumed run trained only from its checkpoint on.
-    start_epoch = json.loads((Path(resume) / "trainer_state.json").read_text())["epoch"] if resume else 0.0
     trained_epochs = epochs_done - (start_epoch or 0.0)
     seen_tokens = total_tokens * trained_epochs
     utilisation = {}

@@ -53,6 +53,7 @@ def test_a_killed_training_resumes_from_its_last_checkpoint(tmp_path):
     metrics = read_json(tmp_path / "model" / "train_metrics.json")
     assert metrics["resumed_from"] is not None and "checkpoint-" in metrics["resumed_from"]
     assert metrics["optimizer_steps"] == 4
+    assert metrics["tokens_per_s"] > 0 and metrics["epochs"] > 0
     resumed_at = int(metrics["resumed_from"].rsplit("-", 1)[1])
     assert resumed_at >= 1
     # Only the steps after the checkpoint were run again.
