@@ -16,7 +16,7 @@ from ossinstruct.io import read_json
 
 from ..conftest import copy_project, snakemake_command
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.extended]
 SCRIPT = Path(__file__).with_name("slurm.sh")
 EVAL = "results/eval/smollm2-135m-instruct/mbpp"
 TARGETS = ["results/seeds/tiny.jsonl", f"{EVAL}/scores.json"]

@@ -13,7 +13,7 @@ from ossinstruct.io import read_json, write_jsonl
 
 from ..conftest import SMOLLM2
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.extended]
 
 
 def test_two_processes_keep_the_global_batch_and_write_one_model(tmp_path, caplog):

@@ -14,7 +14,7 @@ import yaml
 
 from ossinstruct.io import read_json, write_jsonl
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.extended]
 ROOT = Path(__file__).resolve().parents[2]
 
 
