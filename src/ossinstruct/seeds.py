@@ -15,6 +15,7 @@ position before the shuffle, `index` the position after it; a language keeps `in
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import random
@@ -184,6 +185,21 @@ def extract_seeds(
     return rows
 
 
+def corpus_fingerprint(documents: Sequence[Document]) -> str:
+    """SHA-256 over the documents' sources and texts in draw order: equal fingerprints, equal draws.
+
+    A local source tree differs between machines (installed packages add headers and scripts), so
+    two machines' seeds can differ; the fingerprint in the seeds report shows whether they did.
+    """
+    digest = hashlib.sha256()
+    for document in documents:
+        for part in (document.source, document.text):
+            data = part.encode("utf-8", "surrogatepass")
+            digest.update(len(data).to_bytes(8, "little"))
+            digest.update(data)
+    return digest.hexdigest()
+
+
 def collect_seeds(settings: dict) -> tuple[list[dict], dict]:
     """All languages of a `seeds` config section; returns the rows and a per-language report."""
     rows: list[dict] = []
@@ -204,6 +220,7 @@ def collect_seeds(settings: dict) -> tuple[list[dict], dict]:
             "quota": spec["quota"],
             "seeds": len(lang_rows),
             "quota_met": len(lang_rows) == spec["quota"],
+            "documents_sha256": corpus_fingerprint(documents),
         }
         if len(lang_rows) < spec["quota"]:
             log.warning(

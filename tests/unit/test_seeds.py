@@ -87,9 +87,31 @@ def test_collect_reports_unmet_quotas_and_missing_roots(tmp_path):
     }
     rows, report = collect_seeds(settings)
     assert len(rows) == 1
-    assert report["languages"]["python"] == {"documents": 1, "quota": 3, "seeds": 1, "quota_met": False}
+    python = report["languages"]["python"]
+    assert {k: python[k] for k in ("documents", "quota", "seeds", "quota_met")} == {
+        "documents": 1, "quota": 3, "seeds": 1, "quota_met": False}  # fmt: skip
     assert report["languages"]["rust"]["seeds"] == 0
     assert np.isscalar(report["total"]) and report["total"] == 1
+
+
+def test_the_report_fingerprints_the_corpus_so_machines_can_be_compared(tmp_path):
+    (tmp_path / "a.py").write_text("a = 1\n")
+    (tmp_path / "b.py").write_text("b = 2\n")
+    settings = {"seed": 976, "chunk_size": 1000, "min_lines": 1, "max_lines": 15, "max_considered": 100,
+                "max_file_bytes": 10_000, "languages": {"python": {"quota": 2, "roots": [str(tmp_path)],
+                                                                   "extensions": [".py"]}}}  # fmt: skip
+
+    def fingerprint():
+        return collect_seeds(settings)[1]["languages"]["python"]["documents_sha256"]
+
+    first = fingerprint()
+    assert len(first) == 64 and fingerprint() == first
+    (tmp_path / "c.py").write_text("c = 3\n")  # a package installs one more file
+    added = fingerprint()
+    assert added != first
+    (tmp_path / "c.py").unlink()
+    (tmp_path / "b.py").write_text("b = 3\n")  # or changes one
+    assert fingerprint() not in (first, added)
 
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "seed_corpus.jsonl"  # 30 documents, 1-37 lines
@@ -112,7 +134,8 @@ def test_a_jsonl_corpus_gives_the_paper_seeds():
     texts = [json.loads(line)["content"] for line in CORPUS.read_text().splitlines()]
     rows, report = collect_seeds(settings_for({"source": "jsonl", "jsonl": str(CORPUS)}))
     assert [row["seed"] for row in rows] == paper_seeds(texts, 12, 8)
-    assert report["languages"]["python"] == {"documents": 30, "quota": 12, "seeds": 12, "quota_met": True}
+    assert report["languages"]["python"] | {"documents_sha256": None} == {
+        "documents": 30, "quota": 12, "seeds": 12, "quota_met": True, "documents_sha256": None}  # fmt: skip
     assert rows[0]["source"].endswith(f"seed_corpus.jsonl:{rows[0]['raw_index'] + 1}")
 
 
