@@ -1,5 +1,5 @@
 # Ablation data (paper §4, Tables 5 and 6): the language split of the curated rows, and
-# comment-function pairs from the seed documents.
+# comment-function pairs from the documents the seeds came from.
 
 
 rule split_by_language:
@@ -21,12 +21,14 @@ rule split_by_language:
 
 
 rule comment_function_pairs:
+    input:
+        seeds=rules.collect_seeds.output.seeds,
+        documents=rules.collect_seeds.output.documents,
     output:
         pairs="results/ablation/comment-function/{corpus}/pairs.jsonl",
         excluded="results/ablation/comment-function/{corpus}/pairs_excluded.jsonl",
         report="results/ablation/comment-function/{corpus}/report.json",
     params:
-        seeds=config["seeds"],
         settings=config["ablation"]["comment_function"],
     log:
         "logs/ablation/comment-function/{corpus}.log",

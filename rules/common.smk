@@ -4,18 +4,18 @@ from pathlib import Path
 
 from ossinstruct.config import ConfigError, validate_config
 from ossinstruct.models import ModelError, base_folder, check_models, evaluated_models, root_student, run_settings
-from ossinstruct.models import sft_name, table_models, teacher_config, teacher_names
+from ossinstruct.models import prompt_format, sft_name, table_models, teacher_config, teacher_names
 from ossinstruct.tables import ABLATION_TABLES, table_benchmarks
 from ossinstruct.shards import shard_names
 from ossinstruct.teacher import request_settings
 
 try:
-    validate_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
+    validate_config(config)
     check_models(config)
     for _name in config["teachers"]:  # each other teacher is a whole teacher section once merged
         try:
             merged = {**config, "teacher": teacher_config(config, _name)}
-            validate_config(merged, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
+            validate_config(merged)
         except ConfigError as error:
             raise ConfigError(str(error).replace("config key 'teacher.", f"config key 'teachers.{_name}.")) from None
 except (ConfigError, ModelError) as error:
@@ -39,6 +39,15 @@ EVAL_GENERATION = {
     for key in ("datasets", "limit", "max_new_tokens", "repeat_penalty", "backend", "batch_size", "gpus", "vllm")
 }
 EVAL_SCORING = {key: value for key, value in config["evaluate"].items() if key not in ("models", "shards")}
+
+
+def eval_generation_settings(wildcards):
+    """What decides a model's completions: the generation keys and the model's prompt format."""
+    return {**EVAL_GENERATION, "prompt_format": prompt_format(config, wildcards.model)}
+
+
+def eval_scoring_settings(wildcards):
+    return {**EVAL_SCORING, "prompt_format": prompt_format(config, wildcards.model)}
 SFT_IMPORTS = list(config["sft_data"])
 
 
@@ -61,8 +70,14 @@ def teacher_gpus(wildcards):
 def teacher_request_settings(wildcards):
     """What decides a teacher's answers; for another teacher also how many seeds it answers."""
     settings = request_settings(teacher_config(config, wildcards.teacher))
-    seeds = config["teachers"].get(wildcards.teacher, {}).get("seeds")
-    return {**settings, "seeds": seeds} if seeds else settings
+    other = config["teachers"].get(wildcards.teacher, {})
+    return {**settings, "seeds": other["seeds"], "sample_seed": other["sample_seed"]} if other.get("seeds") else settings
+
+
+def seed_corpus_files(wildcards):
+    """The JSONL corpora the seeds are drawn from (a changed corpus draws again); a Hugging Face
+    dataset or a local tree is read by the job."""
+    return [spec["jsonl"] for spec in config["seeds"]["languages"].values() if spec["source"] == "jsonl"]
 
 
 def teacher_shard_files(wildcards):
@@ -125,20 +140,19 @@ def with_placeholders(spec):
     return {**spec, "source": spec["source"].replace("{corpus}", CORPUS).replace("{teacher}", TEACHER)}
 
 
-COMPARE = {name: with_placeholders(spec) for name, spec in config["analysis"]["compare"].items()}
 SFT_DATA = {name: with_placeholders(spec) for name, spec in config["sft_data"].items()}
 
 
 def compared_sets(wildcards):
-    """Comparison sets that are files (a workflow output, e.g. the comment-function pairs, gets built)."""
-    return [spec["source"] for spec in COMPARE.values() if not spec["source"].startswith("hf:")]
+    """Figure 3's other sets: `sft_data` names, imported and decontaminated like training data."""
+    return [f"results/sft/{name}.jsonl" for name in config["analysis"]["compare"]]
 
 
 def sft_data_source(wildcards):
     """An imported set read from a file: an input, so that a workflow output gets built first and an
     edited file is imported again. A hub data set (`hf:`) is fetched by the job."""
     source = SFT_DATA[wildcards.data]["source"]
-    return [] if source.startswith("hf:") else [source]
+    return [] if source.startswith("hf:") or Path(source).is_dir() else [source]
 
 
 def ablation_table_rows(table):

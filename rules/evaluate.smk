@@ -11,7 +11,7 @@ rule generate_samples:
     output:
         samples="results/eval/{model}/{benchmark}/shards/{shard}.jsonl",
     params:
-        settings=EVAL_GENERATION,
+        settings=eval_generation_settings,
         model_file=evaluated_model_file,
         log_dir="logs/evaluate/{model}/{benchmark}",
     threads: 2
@@ -35,7 +35,7 @@ rule evaluate_model:
         samples="results/eval/{model}/{benchmark}/samples.jsonl",
         scores="results/eval/{model}/{benchmark}/scores.json",
     params:
-        settings=EVAL_SCORING,
+        settings=eval_scoring_settings,
         cache_dir=CACHE_DIR,
         log_dir="logs/evaluate/{model}/{benchmark}",
     threads: 2

@@ -8,7 +8,7 @@ MULTIPL_E_LANGUAGES = config["multipl_e"]["languages"]
 MULTIPL_E = config["multipl_e"]
 MULTIPL_E_GENERATION = {
     key: MULTIPL_E[key]
-    for key in ("samples", "temperature", "top_p", "max_new_tokens", "seed", "limit", "skip_missing_toolchains")
+    for key in ("samples", "temperature", "top_p", "max_length", "seed", "limit", "skip_missing_toolchains")
 }
 DECODINGS = {
     "multipl-e": MULTIPL_E_GENERATION,

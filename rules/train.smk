@@ -19,16 +19,37 @@ rule import_sft_data:
     input:
         sft_data_source,
     output:
-        sft="results/sft/{data}.jsonl",
+        rows="results/import/{data}.jsonl",
     params:
         settings=lambda wildcards: SFT_DATA[wildcards.data],
     log:
-        "logs/sft/{data}.log",
+        "logs/sft/{data}.import.log",
     localrule: True  # a download: login nodes reach the hub where compute nodes often cannot
     conda:
         "../envs/train.yaml"
     script:
         "../scripts/import_sft_data.py"
+
+
+rule decontaminate_sft_data:
+    # The paper decontaminated every set it trained on (Magicoder-Evol-Instruct-110K is evol-codealpaca-v1
+    # decontaminated): the same rule and benchmark families as OSS-Instruct, on the set's own columns.
+    input:
+        unpack(decontamination_inputs),
+        rows=rules.import_sft_data.output.rows,
+    output:
+        sft="results/sft/{data}.jsonl",
+        excluded="results/sft/{data}_excluded.jsonl",
+        report="results/sft/{data}_decontamination.json",
+    params:
+        data_format=lambda wildcards: SFT_DATA[wildcards.data]["format"],
+        settings={"fix_allow_list": config["curate"]["fix_allow_list"], "ngram_overlap": config["curate"]["ngram_overlap"]},
+    log:
+        "logs/sft/{data}.decontaminate.log",
+    conda:
+        "../envs/generate.yaml"
+    script:
+        "../scripts/decontaminate_sft_data.py"
 
 
 rule train_student:

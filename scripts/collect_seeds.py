@@ -7,4 +7,4 @@ if TYPE_CHECKING:
 from ossinstruct import stages
 
 stages.setup_logging(snakemake.log[0])
-stages.run_seeds(snakemake.output.seeds, snakemake.output.report, snakemake.params.settings)
+stages.run_seeds(snakemake.output.seeds, snakemake.output.report, snakemake.params.settings, snakemake.output.documents)

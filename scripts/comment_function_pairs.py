@@ -8,9 +8,10 @@ from ossinstruct import stages
 
 stages.setup_logging(snakemake.log[0])
 stages.run_comment_function_pairs(
+    snakemake.input.seeds,
+    snakemake.input.documents,
     snakemake.output.pairs,
     snakemake.output.excluded,
     snakemake.output.report,
-    snakemake.params.seeds,
     snakemake.params.settings,
 )

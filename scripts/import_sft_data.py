@@ -7,4 +7,4 @@ if TYPE_CHECKING:
 from ossinstruct import stages
 
 stages.setup_logging(snakemake.log[0])
-stages.run_import_sft(snakemake.wildcards.data, snakemake.params.settings, snakemake.output.sft)
+stages.run_import_sft(snakemake.wildcards.data, snakemake.params.settings, snakemake.output.rows)

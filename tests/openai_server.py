@@ -75,6 +75,8 @@ class OpenAIServer:
         hang_s: float = 30.0,
         batch_polls: int = 2,
         api_key: str | None = None,
+        system_role: bool = True,
+        port: int | None = None,
     ) -> None:
         self.delay_s = delay_s
         self.requests = Budget(requests_per_minute) if requests_per_minute else None
@@ -93,7 +95,8 @@ class OpenAIServer:
         self.batches: dict[str, dict] = {}
         self.batch_polled: Counter = Counter()
         self.lock = threading.RLock()
-        self.port = _free_port()
+        self.system_role = system_role  # False: the chat template rejects a system message, as Mixtral's does
+        self.port = port or _free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -178,6 +181,11 @@ class OpenAIServer:
         if not self._authorized(request):
             return JSONResponse({"error": {"message": "bad key", "type": "invalid_request_error"}}, status_code=401)
         body = await request.json()
+        roles = [message["role"] for message in body["messages"]]
+        if not self.system_role and "system" in roles:  # vLLM's answer when the template raises
+            return JSONResponse({"object": "error", "type": "BadRequestError", "param": None, "code": 400,
+                                 "message": "Conversation roles must alternate user/assistant/user/assistant/..."},
+                                status_code=400)  # fmt: skip
         fault = self._fault(body.get("seed"))
         if fault == "429":
             return _error(429, "rate limit (scripted)", retry_after=0.2)
@@ -307,3 +315,24 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve until interrupted: `python -m tests.openai_server --port 18471 [--no-system-role]`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--no-system-role", action="store_true", help="reject a system message (Mixtral's template)")
+    args = parser.parse_args(argv)
+    with OpenAIServer(port=args.port, system_role=not args.no_system_role) as server:
+        print(f"serving {server.base_url}", flush=True)
+        try:
+            while server._thread.is_alive():
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

@@ -6,18 +6,18 @@ Table 5 splits the curated OSS-Instruct rows into Python and non-Python by wheth
 language to agree, and sets aside the rows where the two disagree.
 
 Table 6 compares OSS-Instruct with the plainest use of the same seed documents: pairs of a
-function's comment (or docstring) and the function, extracted with tree-sitter, as
-problem/solution rows that the SFT stage turns into instruction data like any other.
+function's comment (or docstring) and the function, extracted with tree-sitter from the documents
+the seeds came from, trained in completion format (comment + signature as the prompt, the body as
+the target, no instruction template).
 """
 
 from __future__ import annotations
 
 import importlib
-import inspect
 import logging
-import textwrap
+import random
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from .parse import step_report
 
@@ -58,27 +58,32 @@ def split_by_language(rows: Sequence[dict], rule: str = "paper") -> tuple[list[d
 
 
 # --- comment-function pairs ----------------------------------------------------------------------
+# As the paper's `experiments/extract_function_comment_pairs.py` and `train_comment_code_pairs.py`
+# describe them: per seed, the functions of the document it came from, each with its docstring
+# (Python) or the comment group right above it (other languages, only whitespace between), reduced to
+# its summary; then a prompt (the comment as `///` lines, or `###` for shell, and the function's first
+# line; in Python the function up to the end of its docstring) and a completion (the rest).
 
-# language -> (grammar module, its language function, function node types)
+# language -> (grammar module, its language function, function node types, comment node types)
 GRAMMARS = {
-    "python": ("tree_sitter_python", "language", {"function_definition"}),
-    "cpp": ("tree_sitter_cpp", "language", {"function_definition"}),
-    "java": ("tree_sitter_java", "language", {"method_declaration", "constructor_declaration"}),
-    "typescript": ("tree_sitter_typescript", "language_typescript", {"function_declaration", "method_definition"}),
-    "shell": ("tree_sitter_bash", "language", {"function_definition"}),
-    "csharp": ("tree_sitter_c_sharp", "language", {"method_declaration", "constructor_declaration"}),
-    "rust": ("tree_sitter_rust", "language", {"function_item"}),
-    "php": ("tree_sitter_php", "language_php", {"function_definition", "method_declaration"}),
-    "swift": ("tree_sitter_swift", "language", {"function_declaration"}),
-}
-COMMENT_TYPES = {"comment", "line_comment", "block_comment", "multiline_comment"}
+    "python": ("tree_sitter_python", "language", {"function_definition"}, {"comment"}),
+    "cpp": ("tree_sitter_cpp", "language", {"function_definition"}, {"comment"}),
+    "java": ("tree_sitter_java", "language", {"method_declaration"}, {"comment", "block_comment", "line_comment"}),
+    "typescript": ("tree_sitter_typescript", "language_typescript", {"function_declaration", "method_definition"},
+                   {"comment"}),
+    "shell": ("tree_sitter_bash", "language", {"function_definition"}, {"comment"}),
+    "csharp": ("tree_sitter_c_sharp", "language", {"method_declaration"}, {"comment"}),
+    "rust": ("tree_sitter_rust", "language", {"function_item"}, {"line_comment", "block_comment"}),
+    "php": ("tree_sitter_php", "language_php", {"method_declaration"}, {"comment"}),
+    "swift": ("tree_sitter_swift", "language", {"function_declaration"}, {"comment", "multiline_comment"}),
+}  # fmt: skip
 
 
 def parser_for(lang: str):
     """A tree-sitter parser for a seed language, or None when no grammar is installed for it."""
     if lang not in GRAMMARS:
         return None
-    module_name, function, _ = GRAMMARS[lang]
+    module_name, function = GRAMMARS[lang][:2]
     try:
         from tree_sitter import Language, Parser
 
@@ -88,99 +93,152 @@ def parser_for(lang: str):
     return Parser(Language(getattr(module, function)()))
 
 
-def comment_text(raw: str) -> str:
-    """A comment without its markers: //, /* */, /** */, #, ///, and leading * of block lines."""
-    lines = []
-    for line in raw.splitlines():
+def strip_comment_markers(comment: str) -> str:
+    """Each line without its `*/`, then a leading `*`, `/**`, `/*`, `///` or `//` (the paper's order)."""
+    cleaned = []
+    for line in comment.split("\n"):
         line = line.strip()
-        for prefix in ("/**", "/*", "///", "//", "#"):
-            if line.startswith(prefix):
-                line = line[len(prefix) :]
-                break
         if line.endswith("*/"):
             line = line[:-2]
-        line = line.strip()
-        if line.startswith("* ") or line == "*":
-            line = line[1:].strip()
-        lines.append(line)
-    return "\n".join(lines).strip()
+        for marker in ("*", "/**", "/*", "///", "//"):
+            if line.startswith(marker):
+                line = line[len(marker) :]
+                break
+        cleaned.append(line.strip())
+    return "\n".join(cleaned)
 
 
-def python_docstring(function) -> str | None:
-    body = function.child_by_field_name("body")
-    if body is None or not body.named_children:
-        return None
-    first = body.named_children[0]
-    if first.type == "expression_statement" and first.named_children and first.named_children[0].type == "string":
-        text = first.named_children[0].text.decode("utf-8", "replace")
-        for quote in ('"""', "'''", '"', "'"):
-            if text.startswith(quote) and text.endswith(quote) and len(text) >= 2 * len(quote):
-                return inspect.cleandoc(text[len(quote) : -len(quote)])
-    return None
+def comment_summary(text: str) -> str:
+    """The first paragraph, else what precedes a JavaDoc-style `@`."""
+    if "\n\n" in text:
+        return text.split("\n\n")[0]
+    if "@" in text:
+        return text[: text.find("@")]
+    return text
 
 
-def _functions(node, types: set[str]) -> Iterable:
-    stack = [node]
+def _nodes(root, types: set[str]) -> list:
+    """Nodes of these types, in document order (pre-order)."""
+    found, stack = [], list(reversed(root.children))
     while stack:
-        current = stack.pop()
-        if current.type in types:
-            yield current
-        stack.extend(reversed(current.named_children))
+        node = stack.pop()
+        if node.type in types:
+            found.append(node)
+        stack.extend(reversed(node.children))
+    return found
 
 
-def comment_function_pairs(text: str, lang: str, parser=None) -> list[tuple[str, str]]:
-    """(comment, function source) for every function with a comment right above it (or, in
-    Python, a docstring), in document order."""
-    parser = parser or parser_for(lang)
-    if parser is None:
-        return []
-    source = text.encode("utf-8")
-    tree = parser.parse(source)
-    pairs = []
-    for function in _functions(tree.root_node, GRAMMARS[lang][2]):
-        # From the start of its line, dedented: a method reads like a top-level function.
-        indent = " " * function.start_point[1]
-        code = textwrap.dedent(indent + source[function.start_byte : function.end_byte].decode("utf-8", "replace"))
-        comment = python_docstring(function) if lang == "python" else None
-        if not comment:
-            # Comments directly above, without a blank line between (several line comments join).
-            block, below = [], function
-            previous = function.prev_named_sibling
-            while previous is not None and previous.type in COMMENT_TYPES:
-                if below.start_point[0] - previous.end_point[0] > 1:
-                    break
-                block.insert(0, previous.text.decode("utf-8", "replace"))
-                below, previous = previous, previous.prev_named_sibling
-            comment = comment_text("\n".join(block)) if block else None
-        if comment:
-            pairs.append((comment, code))
-    return pairs
+def _comment_groups(code: bytes, comments: list) -> list[dict]:
+    """Comments sorted by their last line, joined when only one line break separates them."""
+    comments = sorted(comments, key=lambda node: node.end_point[0])
+    groups: list[list] = []
+    for node in comments:
+        if groups:
+            gap = code[groups[-1][-1].end_byte : node.start_byte].decode("utf-8", "replace")
+            if not gap.strip() and gap.count("\n") == 1:
+                groups[-1].append(node)
+                continue
+        groups.append([node])
+    return [
+        {"text": "\n".join(n.text.decode("utf-8", "replace") for n in group), "last_line": group[-1].end_point[0],
+         "end_byte": group[-1].end_byte}
+        for group in groups
+    ]  # fmt: skip
 
 
-def extract_pairs(documents_by_lang: dict[str, Sequence]) -> tuple[list[dict], dict]:
-    """problem/solution rows from the seed documents of every language; report by language."""
+def _docstring(function, code: bytes, lang: str, groups: list[dict]) -> str:
+    if lang == "python":
+        for block in (child for child in function.children if child.type == "block"):
+            strings = [n for n in block.children if n.type == "expression_statement" and n.children[0].type == "string"]
+            if strings:
+                raw = strings[0].text.decode("utf-8", "replace").strip().strip('"').strip("'")
+                return comment_summary(strip_comment_markers(raw)).strip()
+        return ""
+    above = [group for group in groups if group["last_line"] < function.start_point[0]]
+    if above and not code[above[-1]["end_byte"] : function.start_byte].decode("utf-8", "replace").strip():
+        return comment_summary(strip_comment_markers(above[-1]["text"])).strip()
+    return ""
+
+
+def to_completion_pair(docstring: str, function: str, lang: str) -> dict | None:
+    """(prompt, completion) for one function, or None where the paper's preprocessing drops it."""
+    docstring, code = docstring.strip(), function.strip()
+    if not docstring or docstring.count(docstring[0]) == len(docstring):
+        return None
+    if lang == "python":
+        quote = '"""' if code.count('"""') >= 2 else "'''" if code.count("'''") >= 2 else None
+        if quote is None:
+            return None
+        end = code.index(quote, code.index(quote) + 3)
+        return {"prompt": code[: end + 3], "completion": code[end + 3 :]}
+    prefix = "### " if lang == "shell" else "/// "
+    lines = code.splitlines(keepends=True)
+    prompt = "".join(prefix + line for line in docstring.splitlines(keepends=True)) + "\n" + "".join(lines[:1])
+    return {"prompt": prompt, "completion": "".join(lines[1:])}
+
+
+def seed_function_pairs(seed: dict, text: str, parser) -> list[dict]:
+    """Every function of the seed's document with a docstring or comment, as a prompt/completion row;
+    `covered` when the function shares a line with the seed snippet."""
+    lang = seed["lang"]
+    code = text.encode("utf-8")
+    tree = parser.parse(code)
+    _, _, function_types, comment_types = GRAMMARS[lang]
+    groups = [] if lang == "python" else _comment_groups(code, _nodes(tree.root_node, comment_types))
+    first, last = seed["start_line"], seed["start_line"] + seed["n_lines"] - 1  # 0-based, inclusive
+    rows = []
+    for number, function in enumerate(_nodes(tree.root_node, function_types)):
+        source = code[function.start_byte : function.end_byte].decode("utf-8", "replace")
+        pair = to_completion_pair(_docstring(function, code, lang, groups), source, lang)
+        if pair is None:
+            continue
+        covered = function.start_point[0] <= last and function.end_point[0] >= first
+        rows.append({"id": f"{seed['id']}-cf-{number}", "lang": lang, "seed_id": seed["id"],
+                     "source": seed["source"], "covered": covered, **pair})  # fmt: skip
+    return rows
+
+
+def extract_pairs(seeds: Sequence[dict], documents: dict[str, str]) -> tuple[list[dict], dict]:
+    """Prompt/completion rows from the documents the seeds came from (`documents`: source -> text)."""
     rows: list[dict] = []
     report: dict = {"languages": {}, "no_grammar": []}
-    for lang, documents in documents_by_lang.items():
-        parser = parser_for(lang)
-        if parser is None:
-            report["no_grammar"].append(lang)
-            log.warning("comment-function pairs: no tree-sitter grammar installed for %s", lang)
+    parsers: dict = {}
+    for seed in seeds:
+        lang = seed["lang"]
+        if lang not in parsers:
+            parsers[lang] = parser_for(lang)
+            if parsers[lang] is None:
+                report["no_grammar"].append(lang)
+                log.warning("comment-function pairs: no tree-sitter grammar installed for %s", lang)
+        if parsers[lang] is None:
             continue
-        found = 0
-        for number, document in enumerate(documents):
-            for index, (comment, code) in enumerate(comment_function_pairs(document.text, lang, parser)):
-                rows.append({"id": f"{lang}-cf-{number}-{index}", "lang": lang, "source": document.source,
-                             "problem": comment, "solution": code})  # fmt: skip
-                found += 1
-        report["languages"][lang] = {"documents": len(documents), "pairs": found}
+        found = seed_function_pairs(seed, documents[seed["source"]], parsers[lang])
+        counts = report["languages"].setdefault(lang, {"documents": 0, "pairs": 0, "covered": 0})
+        counts["documents"] += 1
+        counts["pairs"] += len(found)
+        counts["covered"] += sum(row["covered"] for row in found)
+        rows.extend(found)
     report["pairs"] = len(rows)
     return rows, report
 
 
+def select_pairs(rows: Sequence[dict], max_pairs: int | None, seed: int) -> tuple[list[dict], dict]:
+    """The paper's selection: every pair that overlaps a seed snippet, then a seeded sample of the
+    others up to `max_pairs` (None: all of them), shuffled with the same generator."""
+    rng = random.Random(seed)
+    covered = [row for row in rows if row["covered"]]
+    others = [row for row in rows if not row["covered"]]
+    wanted = len(others) if max_pairs is None else max(0, max_pairs - len(covered))
+    sampled = rng.sample(others, k=min(wanted, len(others)))
+    chosen = (covered + sampled)[: max_pairs if max_pairs is not None else None]
+    rng.shuffle(chosen)
+    return chosen, {"covered": len(covered), "others": len(others), "sampled_others": len(sampled),
+                    "rows_out": len(chosen), "shortfall": max(0, wanted - len(others))}  # fmt: skip
+
+
 def dedup_pairs(rows: Sequence[dict]) -> tuple[list[dict], list[dict], dict]:
-    """Exact duplicates (whitespace removed) of a pair's comment or code go, first wins."""
+    """Exact duplicates (whitespace removed) of a pair's prompt or completion go, first wins (not the paper's)."""
     from .clean import first_wins
 
-    kept, excluded = first_wins(rows, ("problem", "solution"))
+    kept, excluded = first_wins(rows, ("prompt", "completion"))
     return kept, excluded, step_report("dedup_pairs", kept, excluded)

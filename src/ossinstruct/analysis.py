@@ -41,8 +41,13 @@ def short_name(spec: str) -> str:
     return spec.rstrip("/").split("/")[-1].removesuffix(".gguf")
 
 
-def row_text(row: dict, problem: str = "problem", solution: str = "solution") -> str:
-    return f"{row[problem]}\n{row[solution]}"
+def row_text(row: dict) -> str:
+    """A row's text for Figure 3: problem + solution (OSS-Instruct), else instruction + response,
+    else prompt + completion (the comment-function pairs)."""
+    for first, second in (("problem", "solution"), ("instruction", "response"), ("prompt", "completion")):
+        if first in row:
+            return f"{row[first]}\n{row[second]}"
+    raise KeyError(f"row {row.get('id')!r} has no problem, instruction or prompt")
 
 
 def humaneval_texts(tasks: Sequence[dict]) -> list[str]:

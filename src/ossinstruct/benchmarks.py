@@ -3,12 +3,16 @@
 Family order and contents follow the paper's `benchmark_data.py` (ported from bigcode-dataset):
 MBPP docstrings and solutions (task ids 11..510), HumanEval docstrings and canonical solutions
 (minus an allow-list of generic ones), APPS test questions, GSM8K test questions, DS-1000
-prompts. Every string is stripped and empty strings are dropped.
+prompts. As in the paper's code, the HumanEval, APPS and GSM8K strings are stripped and empty ones
+dropped; the MBPP and DS-1000 strings are used as they are (a DS-1000 prompt without its solution
+marker is an error).
 
 APPS and DS-1000 are read from a JSONL file (APPS test rows with `question`; DS-1000 rows with
-`prompt`), DS-1000 also from its original `ds1000_data` folder (`*/Insertion/q*/prompt.txt`), and
-either from the Hugging Face Hub as `hf:<dataset id>` when online. MultiPL-E (not the paper's) is an
-optional family after the paper's: the comment text of each translated HumanEval prompt.
+`prompt`), a dataset folder in the Hub's layout (read by `datasets` as the Hub id would be), or the
+Hub as `hf:<dataset id>[@<revision>]` (APPS: `hf:codeparrot/apps@refs/convert/parquet`, since its
+loading script no longer runs); DS-1000 also from its original `ds1000_data` folder
+(`*/Insertion/q*/prompt.txt`). MultiPL-E (not the paper's) is an optional family after the paper's:
+the comment text of each translated HumanEval prompt.
 """
 
 from __future__ import annotations
@@ -67,12 +71,14 @@ def humaneval_strings(path: str | Path, fix_allow_list: bool = False) -> dict[st
 
 
 def mbpp_strings(path: str | Path) -> dict[str, list[str]]:
+    """`text` and `code` of tasks 11..510 as they are: the paper's code neither strips them nor drops
+    empties (MBPP's code has Windows line ends, so a solution rarely matches)."""
     rows = [row for row in read_jsonl(path) if 11 <= int(row["task_id"]) <= 510]
     if len(rows) != 500:
         raise DataError(f"{path}: expected the 500 MBPP test tasks 11..510, found {len(rows)}")
     return {
-        "mbpp_docstrings": _clean([row["text"] for row in rows]),
-        "mbpp_solutions": _clean([row["code"] for row in rows]),
+        "mbpp_docstrings": [row["text"] for row in rows],
+        "mbpp_solutions": [row["code"] for row in rows],
     }
 
 
@@ -81,13 +87,15 @@ def question_strings(path: str | Path, family: str, field: str = "question") -> 
 
 
 def _rows(source: str | Path, split: str = "test") -> list[dict]:
-    """Rows of a JSONL file, or of a Hugging Face dataset named `hf:<id>` (needs the network)."""
+    """Rows of a JSONL file, or of a dataset: `hf:<id>[@<revision>]` on the Hub (needs the network)
+    or a local folder in the same layout, both read by the same `datasets.load_dataset` call."""
     source = str(source)
-    if source.startswith("hf:"):
+    if source.startswith("hf:") or Path(source).is_dir():
         import datasets
 
+        name, _, revision = source[3:].partition("@") if source.startswith("hf:") else (source, "", "")
         try:
-            return list(datasets.load_dataset(source[3:], split=split))
+            return list(datasets.load_dataset(name, split=split, revision=revision or None))
         except Exception as error:  # noqa: BLE001 - offline, gated or misspelt
             raise DataError(
                 f"benchmark data {source}: cannot load ({type(error).__name__}: {str(error)[:200]})"
@@ -99,23 +107,26 @@ def apps_strings(source: str | Path) -> dict[str, list[str]]:
     return {"apps_docstrings": _clean([row["question"] for row in _rows(source)])}
 
 
-def ds1000_prompt(prompt: str) -> str:
-    """The paper's DS-1000 string: the prompt up to its solution marker."""
+def ds1000_prompt(prompt: str, where: str = "DS-1000") -> str:
+    """The paper's DS-1000 string: the prompt up to its one solution marker, not stripped. A prompt
+    without a marker, or with two, is an error (the paper's code raises on it too)."""
     for marker in ("SOLUTION START", "BEGIN SOLUTION"):
         if marker in prompt:
+            if prompt.count(marker) != 1:
+                raise DataError(f"{where}: the prompt has {prompt.count(marker)} {marker!r} markers, expected one")
             return prompt.split(marker)[0]
-    return prompt
+    raise DataError(f"{where}: the prompt has no 'SOLUTION START' or 'BEGIN SOLUTION' marker")
 
 
 def ds1000_strings(source: str | Path) -> dict[str, list[str]]:
     folder = Path(str(source))
-    if not str(source).startswith("hf:") and folder.is_dir():
-        prompts = [path.read_text(encoding="utf-8") for path in sorted(folder.glob("*/Insertion/q*/prompt.txt"))]
-        if not prompts:
+    if not str(source).startswith("hf:") and folder.is_dir() and not any(folder.glob("*.json*")):
+        paths = sorted(folder.glob("*/Insertion/q*/prompt.txt"))
+        if not paths:
             raise DataError(f"{folder}: no */Insertion/q*/prompt.txt files (the ds1000_data layout)")
-    else:
-        prompts = [row["prompt"] for row in _rows(source)]
-    return {"ds_1000_prompts": _clean([ds1000_prompt(prompt) for prompt in prompts])}
+        return {"ds_1000_prompts": [ds1000_prompt(path.read_text(encoding="utf-8"), str(path)) for path in paths]}
+    rows = _rows(source)
+    return {"ds_1000_prompts": [ds1000_prompt(row["prompt"], f"{source} row {i + 1}") for i, row in enumerate(rows)]}
 
 
 COMMENT = re.compile(r"^\s*(?://+|#(?=\s|$)|/\*\*?|\*/?|--)\s?(.*)$")

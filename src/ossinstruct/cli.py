@@ -14,8 +14,6 @@ from . import stages
 from .config import ConfigError, load_config
 from .models import ModelError, check_models, root_student, run_settings
 
-SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
-
 STAGES = {
     "seeds": "draw seed snippets from the configured source trees (no --input)",
     "generate": "ask the teacher for a problem and solution per seed",
@@ -54,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     stages.setup_logging()
     try:
-        config = load_config(args.config, SCHEMA)
+        config = load_config(args.config)
         check_models(config)
         run = getattr(args, "run", None) or next(iter(config["runs"]))
         if run not in config["runs"]:

@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     for path in args.configfile:
         update_config(config, yaml.safe_load(Path(path).read_text()))
-    validate_config(config, ROOT / "schemas" / "config.schema.yaml")
+    validate_config(config)
     check_models(config)
     assume = {key: getattr(args, key) for key in ASSUMPTIONS}
     result = estimate(config, assume, args.params_b)

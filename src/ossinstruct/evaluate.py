@@ -1,11 +1,16 @@
 """Stage 6, evaluation (paper §4.1, method §7): EvalPlus HumanEval(+) and MBPP(+), greedy.
 
 Writes `results/eval/{model}/{benchmark}/samples.jsonl` (`task_id`, `solution`, raw `completion`)
-and `scores.json`. Prompts are the paper's (`experiments/text2code.py`): the Magicoder template
-with the response pre-filled by an opening ```python fence (and, for HumanEval, the task's own
-prompt), the completion cut at the closing fence; MBPP code is sanitised. Model-generated code
-runs only inside EvalPlus's sandbox (time and memory limits), in a subprocess with no network and
-a hard timeout.
+and `scores.json`. A model's `prompt_format` decides its prompts:
+- `magicoder` (runs; the paper's `experiments/text2code.py`): the Magicoder template with the
+  response pre-filled by an opening ```python fence (and, for HumanEval, the task's own prompt), the
+  completion cut at the closing fence; HumanEval's solution is the task prompt + the completion, MBPP's
+  is sanitised;
+- `completion` (base models; the EvalPlus leaderboard protocol the paper's base rows come from): the
+  task prompt alone, continued until the end-of-sequence token or `max_new_tokens`, the task prompt +
+  the completion sanitised.
+Model-generated code runs only inside EvalPlus's sandbox (time and memory limits), in a subprocess
+with no network and a hard timeout.
 """
 
 from __future__ import annotations
@@ -57,19 +62,39 @@ def mbpp_prompt(task: dict) -> tuple[str, str]:
     return instruction, "```python"
 
 
-def build_prompt(benchmark: str, task: dict, bos_text: str = "") -> str:
+PROMPT_FORMATS = ("completion", "magicoder")
+
+
+def build_prompt(benchmark: str, task: dict, bos_text: str = "", prompt_format: str = "magicoder") -> str:
+    if prompt_format == "completion":
+        return bos_text + task["prompt"]
+    if prompt_format != "magicoder":
+        raise ValueError(f"prompt_format: unknown value {prompt_format!r} ({', '.join(PROMPT_FORMATS)})")
     instruction, prefix = (humaneval_prompt if benchmark == "humaneval" else mbpp_prompt)(task)
     return bos_text + prompt_text(instruction, prefix)
 
 
-def to_solution(benchmark: str, task: dict, completion: str) -> str:
-    """The code EvalPlus runs: completion cut at the closing fence (HumanEval keeps the prompt)."""
+def stop_strings(prompt_format: str) -> list[str]:
+    """Where a completion ends besides the end-of-sequence token: the closing fence of the Magicoder
+    format's pre-filled ```python block; nothing else for a plain completion (EvalPlus 1895d2f)."""
+    return [FENCE] if prompt_format == "magicoder" else []
+
+
+def to_solution(benchmark: str, task: dict, completion: str, prompt_format: str = "magicoder",
+                sanitizer: str = "lines") -> str:  # fmt: skip
+    """The code EvalPlus runs. Magicoder format: the completion up to the closing fence, after
+    HumanEval's task prompt (as `evalplus.evaluate` joins a `completion`), MBPP's sanitised as
+    `prompt + "\n" + completion` (as `tools/sanitize.py` reads one). Completion format: the task
+    prompt + the completion, sanitised (the leaderboard's files were prompt + completion)."""
+    from .sanitize import sanitize
+
+    humaneval = task["prompt"] if benchmark == "humaneval" else None
+    if prompt_format == "completion":
+        return sanitize(task["prompt"] + completion, task["entry_point"], sanitizer, humaneval)
     code = completion.split(FENCE)[0]
     if benchmark == "humaneval":
-        return task["prompt"].strip() + code
-    from evalplus.sanitize import sanitize
-
-    return sanitize(code, task["entry_point"])
+        return task["prompt"] + code
+    return sanitize(task["prompt"] + "\n" + code, task["entry_point"], sanitizer)
 
 
 def gguf_bos_text(model_path: str | os.PathLike) -> str:
@@ -95,9 +120,14 @@ def load_tasks(path: str | os.PathLike, limit: int | None = None) -> list[dict]:
     return tasks[:limit] if limit else tasks
 
 
-def to_samples(benchmark: str, tasks: Sequence[dict], completions: Sequence[str]) -> list[dict]:
+def to_samples(benchmark: str, tasks: Sequence[dict], completions: Sequence[str], prompt_format: str = "magicoder",
+               sanitizer: str = "lines") -> list[dict]:  # fmt: skip
     return [
-        {"task_id": task["task_id"], "solution": to_solution(benchmark, task, completion), "completion": completion}
+        {
+            "task_id": task["task_id"],
+            "solution": to_solution(benchmark, task, completion, prompt_format, sanitizer),
+            "completion": completion,
+        }  # fmt: skip
         for task, completion in zip(tasks, completions, strict=True)
     ]
 
@@ -138,23 +168,27 @@ def generate_samples(
     clients: Sequence,
     complete: Callable[[object, str], str],
     bos_text: str = "",
+    prompt_format: str = "magicoder",
+    sanitizer: str = "lines",
 ) -> list[dict]:
     """Greedy completions for every task from a server, spread over `clients` (one request in flight each)."""
-    prompts = [build_prompt(benchmark, task, bos_text) for task in tasks]
+    prompts = [build_prompt(benchmark, task, bos_text, prompt_format) for task in tasks]
     started = time.monotonic()
     completions = complete_all(clients, complete, prompts)
     log.info("%s: %d completions in %.0fs", benchmark, len(tasks), time.monotonic() - started)
-    return to_samples(benchmark, tasks, completions)
+    return to_samples(benchmark, tasks, completions, prompt_format, sanitizer)
 
 
 def transformers_completions(
     model_spec: str, prompts: Sequence[str], settings: dict, threads: int = 1, model=None, tokenizer=None,
-    stop: Sequence[str] = (FENCE,), sampling: dict | None = None,
+    stop: Sequence[str] = (FENCE,), sampling: dict | None = None, budgets: Sequence[int] | None = None,
 ) -> list[str]:  # fmt: skip
     """Completions with transformers: batches of `settings.batch_size`, left padding, BOS + prompt as
     in training, cut at the first `stop` string (the closing fence). Greedy, or sampled with
     `sampling` {temperature, top_p, seed} (MultiPL-E). Prompts are batched by length (less padding)
-    and returned in their own order."""
+    and returned in their own order. `budgets`: new tokens per prompt (default: `max_new_tokens`
+    each); a batch generates its largest budget and each row keeps only its own (later tokens never
+    change earlier ones)."""
     import torch
 
     from .train import load_student
@@ -176,8 +210,11 @@ def transformers_completions(
     if sample:
         torch.manual_seed(sampling["seed"])
         decoding = {"do_sample": True, "temperature": sampling["temperature"], "top_p": sampling["top_p"]}
+    budgets = list(budgets) if budgets is not None else [settings["max_new_tokens"]] * len(prompts)
     for start in range(0, len(order), size):
-        batch = order[start : start + size]
+        batch = [i for i in order[start : start + size] if budgets[i] > 0]
+        if not batch:
+            continue
         longest = max(len(encoded[i]) for i in batch)
         ids = [[tokenizer.pad_token_id] * (longest - len(encoded[i])) + encoded[i] for i in batch]
         mask = [[0] * (longest - len(encoded[i])) + [1] * len(encoded[i]) for i in batch]
@@ -185,15 +222,14 @@ def transformers_completions(
             output = model.generate(
                 input_ids=torch.tensor(ids, device=device),
                 attention_mask=torch.tensor(mask, device=device),
-                max_new_tokens=settings["max_new_tokens"],
+                max_new_tokens=max(budgets[i] for i in batch),
                 **decoding,
                 repetition_penalty=settings["repeat_penalty"],
-                stop_strings=list(stop),
-                tokenizer=tokenizer,
+                **({"stop_strings": list(stop), "tokenizer": tokenizer} if stop else {}),
                 pad_token_id=tokenizer.pad_token_id,
             )
         for i, row in zip(batch, output[:, longest:], strict=True):
-            completions[i] = cut_at(tokenizer.decode(row, skip_special_tokens=True), stop)
+            completions[i] = cut_at(tokenizer.decode(row[: budgets[i]], skip_special_tokens=True), stop)
     return completions
 
 
@@ -202,14 +238,14 @@ def cut_at(text: str, stop: Sequence[str]) -> str:
     return text[: min((text.find(s) for s in stop if s in text), default=len(text))]
 
 
-def completion_function(model: str, settings: dict) -> Callable[[object, str], str]:
+def completion_function(model: str, settings: dict, stop: Sequence[str] = (FENCE,)) -> Callable[[object, str], str]:
     def complete(client, prompt: str) -> str:
         response = client.completions.create(
             model=model,
             prompt=prompt,
             max_tokens=settings["max_new_tokens"],
             temperature=0.0,
-            stop=[FENCE],
+            stop=list(stop) or None,
             extra_body={"repeat_penalty": settings["repeat_penalty"]},
         )
         return response.choices[0].text

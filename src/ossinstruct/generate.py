@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .config import section_defaults
 from .ratelimit import RateLimiter
 from .server import submit_with_clients
 
@@ -87,8 +88,11 @@ def user_prompt(seed: str) -> str:
     return USER_PROMPT.format(code=seed)
 
 
-def build_messages(seed: str, demonstration: str = "none") -> list[dict]:
-    messages = [{"role": "system", "content": SYSTEM_PROMPT}]
+def build_messages(seed: str, demonstration: str = "none", system_role: str = "system") -> list[dict]:
+    """The paper's system and user messages (after a worked exchange with `one_shot`). With
+    `system_role: merge` the system text opens the first user turn instead, separated by a blank
+    line, for chat templates that reject a system role (Mixtral-8x7B-Instruct's raises on one)."""
+    messages = []
     if demonstration == "one_shot":
         messages += [
             {"role": "user", "content": user_prompt(DEMONSTRATION_SEED)},
@@ -97,7 +101,11 @@ def build_messages(seed: str, demonstration: str = "none") -> list[dict]:
     elif demonstration != "none":
         raise ValueError(f"teacher.demonstration: unknown value {demonstration!r} (none, one_shot)")
     messages.append({"role": "user", "content": user_prompt(seed)})
-    return messages
+    if system_role == "system":
+        return [{"role": "system", "content": SYSTEM_PROMPT}, *messages]
+    if system_role != "merge":
+        raise ValueError(f"teacher.system_role: unknown value {system_role!r} (system, merge)")
+    return [{"role": "user", "content": SYSTEM_PROMPT + "\n\n" + messages[0]["content"]}, *messages[1:]]
 
 
 def estimate_tokens(text: str) -> int:
@@ -116,7 +124,7 @@ def max_tokens_for(prompt_tokens: int, max_new_tokens: int, context_length: int)
 def request_body(row: dict, settings: dict, max_tokens: int) -> dict:
     body = {
         "model": settings["model"],
-        "messages": build_messages(row["seed"], settings["demonstration"]),
+        "messages": build_messages(row["seed"], settings["demonstration"], settings["system_role"]),
         "temperature": settings["temperature"],
         "max_tokens": max_tokens,
         "n": 1,
@@ -366,6 +374,11 @@ def send(client, job: Job, client_settings: dict, limiter: RateLimiter, rng: ran
             cause, retriable, wait = classify(error)
             if cause in ("http_401", "http_403"):
                 raise FatalTeacherError(f"the teacher rejected the API key ({cause}): {error}") from None
+            if cause == "http_400" and job.body["messages"][0]["role"] == "system" and "role" in str(error).lower():
+                raise FatalTeacherError(
+                    f"the teacher rejected the request ({cause}): {str(error)[:300]}. Its chat template may not "
+                    "accept a system message: set teacher.system_role: merge (the system text then opens the user turn)"
+                ) from None
             outcome.cause, outcome.message = cause, f"{type(error).__name__}: {str(error)[:300]}"
             if not retriable or attempt == max_retries:
                 return outcome
@@ -384,7 +397,10 @@ def plan_requests(
     seeds: Sequence[dict], settings: dict, count_tokens: Callable[[str], int], model_fingerprint: str = ""
 ) -> tuple[list[Job], int]:
     """One request per seed with the paper's budget; seeds whose prompt leaves no room are skipped."""
-    fixed = count_tokens("".join(m["content"] for m in build_messages("", settings["demonstration"])[:-1]))
+    # The tokens of every message but the seed's prompt (the system text, a demonstration), counted once.
+    system_role = settings["system_role"]
+    fixed = count_tokens("".join(m["content"] for m in build_messages("", settings["demonstration"], system_role)))
+    fixed -= count_tokens(user_prompt(""))
     jobs, skipped = [], 0
     for row in seeds:
         prompt_tokens = count_tokens(user_prompt(row["seed"]))
@@ -402,28 +418,6 @@ def cost_usd(prompt_tokens: int, completion_tokens: int, price: dict | None, dis
     if not price:
         return None
     return round((prompt_tokens * price["prompt"] + completion_tokens * price["completion"]) / 1e6 * discount, 6)
-
-
-DEFAULT_BATCH = {
-    "completion_window": "24h",
-    "max_requests_per_file": 50000,
-    "max_file_bytes": 190_000_000,
-    "poll_interval_s": 60.0,
-    "max_wait_s": 172800.0,
-    "discount": 0.5,
-}
-
-DEFAULT_CLIENT = {
-    "concurrency": 1,
-    "requests_per_minute": None,
-    "tokens_per_minute": None,
-    "timeout_s": 300,
-    "max_retries": 3,
-    "backoff_s": 1.0,
-    "max_backoff_s": 60.0,
-    "max_failed_fraction": 0.0,
-    "progress": True,
-}
 
 
 def generate_responses(
@@ -446,7 +440,7 @@ def generate_responses(
     their retries are listed in the report under `failed`; more than `max_failed_fraction` of them
     raises `TeacherError` (every answer received is already in the cache).
     """
-    client_settings = {**DEFAULT_CLIENT, **(client_settings or {})}
+    client_settings = {**section_defaults("teacher.client"), **(client_settings or {})}
     started = time.monotonic()
     jobs, skipped = plan_requests(seeds, settings, count_tokens, model_fingerprint)
     answers: dict[str, dict] = {}
@@ -468,7 +462,7 @@ def generate_responses(
     if mode == "batch":
         from .batch import run_batches
 
-        batch_settings = {**DEFAULT_BATCH, **(batch_settings or {})}
+        batch_settings = {**section_defaults("teacher.batch"), **(batch_settings or {})}
         discount = batch_settings["discount"]
         batch_stats = run_batches(to_send, clients[0], cache, batch_settings)
         failed = batch_stats.pop("failures")

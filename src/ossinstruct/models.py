@@ -32,12 +32,12 @@ def teacher_names(config: dict) -> list[str]:
 
 def teacher_config(config: dict, name: str) -> dict:
     """A teacher's settings: the main `teacher`, or it with a `teachers` entry's keys replaced
-    (a nested section such as `serve` is merged); `seeds` is not a teacher key and is left out."""
+    (a nested section such as `serve` is merged); `seeds` and `sample_seed` are not teacher keys and are left out."""
     if name == config["teacher"]["name"]:
         return config["teacher"]
     merged = copy.deepcopy(config["teacher"])
     for key, value in config["teachers"][name].items():
-        if key == "seeds":
+        if key in ("seeds", "sample_seed"):
             continue
         merged[key] = (
             {**merged[key], **value} if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
@@ -73,6 +73,12 @@ def run_settings(config: dict, run: str) -> dict:
     return {**settings, "run": run, "base": base, "student": student, "data": sft_name(config, spec["data"])}
 
 
+def prompt_format(config: dict, model: str) -> str:
+    """How `model` is prompted for evaluation: its own `prompt_format` (students: completion, runs: magicoder)."""
+    spec = config["runs"][model] if model in config["runs"] else config["students"][model]
+    return spec["prompt_format"]
+
+
 def base_folder(run: str) -> str:
     return f"results/models/{run}/model"
 
@@ -100,6 +106,9 @@ def check_models(config: dict) -> None:
         for key in sorted(set(spec.get("train") or {}) - train_keys):
             allowed = ", ".join(sorted(train_keys))
             problems.append(f"config key 'runs.{name}.train.{key}': unknown key (allowed: {allowed})")
+    for name in config["analysis"]["compare"]:
+        if name not in config.get("sft_data", {}):
+            problems.append(f"config key 'analysis.compare': unknown data set {name!r} (a name in sft_data)")
     if problems:
         raise ModelError("invalid configuration:\n  " + "\n  ".join(problems))
     for name in runs:

@@ -1,8 +1,10 @@
 """MultiPL-E (paper Table 2): HumanEval translated to Java, JavaScript, C++, PHP, Swift and Rust.
 
 Reads the shipped prompts (`data/benchmarks/multipl-e/humaneval-<lang>.jsonl`: prompt, tests, stop
-tokens); writes samples (`completion` cut at the task's stop tokens) and per-task results. A
-program is prompt + completion + tests, compiled and run with the real toolchain in a sandbox: a
+tokens); writes samples (`completion` cut at the task's stop tokens) and per-task results. As in
+bigcode-evaluation-harness, the model continues the stripped prompt within `max_length` tokens in
+all (prompt + generation), and a program is the stripped prompt + the completion + a line break +
+the tests, compiled and run with the real toolchain in a sandbox: a
 network namespace of its own, CPU-time, file-size and process limits, a wall-clock timeout, a
 fresh temporary folder. pass@1 is the unbiased estimator over `n` samples per task (paper:
 temperature 0.2, top-p 0.95, 50 samples). A language whose toolchain is missing is reported as
@@ -62,8 +64,14 @@ def cut_at_stop(completion: str, stop_tokens: Sequence[str]) -> str:
     return completion[:cut]
 
 
+def prompt(task: dict) -> str:
+    """What the model continues: the task's prompt stripped, as bigcode-evaluation-harness sends it."""
+    return task["prompt"].strip()
+
+
 def program(task: dict, completion: str) -> str:
-    return task["prompt"] + cut_at_stop(completion, task["stop_tokens"]) + task["tests"]
+    """The harness's program: the stripped prompt, the completion up to a stop token, a line break, the tests."""
+    return prompt(task) + cut_at_stop(completion, task["stop_tokens"]) + "\n" + task["tests"]
 
 
 def _limits(cpu_s: int, file_mb: int, processes: int):

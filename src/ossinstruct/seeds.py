@@ -200,9 +200,11 @@ def corpus_fingerprint(documents: Sequence[Document]) -> str:
     return digest.hexdigest()
 
 
-def collect_seeds(settings: dict) -> tuple[list[dict], dict]:
-    """All languages of a `seeds` config section; returns the rows and a per-language report."""
+def collect_seeds(settings: dict) -> tuple[list[dict], dict, list[dict]]:
+    """All languages of a `seeds` config section; returns the rows, a per-language report, and the
+    documents the seeds came from (`source`, `lang`, `content`: Table 6 extracts pairs from them)."""
     rows: list[dict] = []
+    seed_documents: list[dict] = []
     report: dict = {"languages": {}}
     for lang, spec in settings["languages"].items():
         documents = documents_for(spec, settings)
@@ -231,5 +233,26 @@ def collect_seeds(settings: dict) -> tuple[list[dict], dict]:
                 len(documents),
             )
         rows.extend(lang_rows)
+        texts = {document.source: document.text for document in documents}
+        seed_documents += [
+            {"source": row["source"], "lang": lang, "content": texts[row["source"]]} for row in lang_rows
+        ]
     report["total"] = len(rows)
-    return rows, report
+    return rows, report, seed_documents
+
+
+def sample_seeds(rows: Sequence[dict], size: int | None, seed: int) -> list[dict]:
+    """`size` of the seeds, drawn in proportion to the languages (largest remainders get the rounding)
+    with a seeded generator, in their original order (Table 7's weaker teacher answers 20K of 80K)."""
+    if size is None or size >= len(rows):
+        return list(rows)
+    by_lang: dict[str, list[int]] = {}
+    for position, row in enumerate(rows):
+        by_lang.setdefault(row["lang"], []).append(position)
+    exact = {lang: size * len(positions) / len(rows) for lang, positions in by_lang.items()}
+    quota = {lang: int(share) for lang, share in exact.items()}
+    for lang in sorted(exact, key=lambda lang: (quota[lang] - exact[lang], lang))[: size - sum(quota.values())]:
+        quota[lang] += 1
+    rng = random.Random(seed)
+    chosen = sorted(position for lang, positions in by_lang.items() for position in rng.sample(positions, quota[lang]))
+    return [rows[position] for position in chosen]

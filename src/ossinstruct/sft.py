@@ -31,9 +31,24 @@ def prompt_text(instruction: str, response_prefix: str = "") -> str:
     return MAGICODER_PROMPT.format(instruction=instruction, response=response_prefix)
 
 
-def tokenize_example(tokenizer, instruction: str, response: str, max_length: int) -> dict:
-    """input_ids, labels (prompt masked with -100) and whether the row was truncated."""
-    prompt_ids = tokenizer.encode(prompt_text(instruction), add_special_tokens=False)
+# The columns a row of each fine-tuning format holds, and the ones decontamination reads (the raw text,
+# before any template).
+FORMAT_COLUMNS = {"instruction": ("instruction", "response"), "oss-instruct": ("problem", "solution"),
+                  "completion": ("prompt", "completion")}  # fmt: skip
+
+
+def training_text(row: dict) -> tuple[str, str]:
+    """(prompt, target) of a fine-tuning row: the Magicoder template around `instruction` and
+    `response`, or a `completion`-format row's `prompt` and `completion` as they are (Table 6)."""
+    if "instruction" in row:
+        return prompt_text(row["instruction"]), row["response"]
+    return row["prompt"], row["completion"]
+
+
+def tokenize_example(tokenizer, prompt: str, response: str, max_length: int) -> dict:
+    """input_ids, labels (the prompt masked with -100) and whether the row was truncated: BOS + prompt,
+    then response + EOS, as the paper's `train.py`."""
+    prompt_ids = tokenizer.encode(prompt, add_special_tokens=False)
     if tokenizer.bos_token_id is not None:
         prompt_ids = [tokenizer.bos_token_id] + prompt_ids
     response_ids = tokenizer.encode(response, add_special_tokens=False) + [tokenizer.eos_token_id]
@@ -65,20 +80,25 @@ def pad_batch(features: list[dict], pad_id: int) -> dict:
 
 
 def load_instruction_data(name: str, spec: dict) -> list[dict]:
-    """Rows `instruction`/`response` of an instruction set named in `sft_data` (MagicoderS: evol-codealpaca).
+    """The rows of a set named in `sft_data` (MagicoderS: evol-codealpaca), by its `format`:
+    `instruction` rows `instruction`/`response`; `oss-instruct` rows `problem`/`solution` (the
+    ablations' language parts), also templated exactly as the OSS-Instruct rows are (`to_sft_row`);
+    `completion` rows `prompt`/`completion` (Table 6's comment-function pairs), trained as they are.
 
-    `source` is a JSONL file or `hf:<dataset id>` (streamed with `split` and `revision`); the
-    `instruction` and `response` settings name its columns (evol-codealpaca-v1: instruction, output).
-    With `format: oss-instruct` the columns are a problem and a solution (the ablations' language
-    parts, comment-function pairs), templated exactly as the OSS-Instruct rows are (`to_sft_row`).
+    `source` is a JSONL file, a dataset folder in a Hugging Face layout (read by `datasets` exactly
+    as its Hub id would be) or `hf:<dataset id>` (streamed with `split` and `revision`); the
+    `instruction` and `response` settings name its two columns (evol-codealpaca-v1: instruction, output).
     """
+    from pathlib import Path
+
     from .io import iter_jsonl_numbered
 
     source, columns = spec["source"], (spec["instruction"], spec["response"])
-    if source.startswith("hf:"):
+    if source.startswith("hf:") or Path(source).is_dir():
         import datasets
 
-        stream = datasets.load_dataset(source[3:], split=spec["split"], revision=spec["revision"], streaming=True)
+        dataset = source[3:] if source.startswith("hf:") else source
+        stream = datasets.load_dataset(dataset, split=spec["split"], revision=spec["revision"], streaming=True)
         numbered = ((i + 1, row) for i, row in enumerate(stream))
         where = f"{source} (split {spec['split']})"
     else:
@@ -92,11 +112,12 @@ def load_instruction_data(name: str, spec: dict) -> list[dict]:
                 f"sft_data.{name}: {where} row {line} has no text column {missing[0]!r} "
                 f"(set sft_data.{name}.instruction / .response to its column names)"
             )
-        instruction, response = row[columns[0]], row[columns[1]]
-        if spec.get("format") == "oss-instruct":  # a problem and its solution, templated as OSS-Instruct rows
-            instruction = INSTRUCTION_PREFIX + instruction
-        rows.append({"id": f"{name}-{len(rows)}", "instruction": instruction, "response": response})
-        if spec.get("limit") and len(rows) >= spec["limit"]:
+        first, second = FORMAT_COLUMNS[spec["format"]]
+        record = {"id": f"{name}-{len(rows)}", first: row[columns[0]], second: row[columns[1]]}
+        if spec["format"] == "oss-instruct":  # a problem and its solution, templated as OSS-Instruct rows
+            record = to_sft_row(record)
+        rows.append(record)
+        if spec["limit"] and len(rows) >= spec["limit"]:
             break
     if not rows:
         raise ValueError(f"sft_data.{name}: {where} has no rows")

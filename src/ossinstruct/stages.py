@@ -12,6 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
+from .config import section_defaults
 from .io import read_json, read_jsonl, write_json, write_jsonl
 
 log = logging.getLogger(__name__)
@@ -36,13 +37,15 @@ def setup_logging(path: str | None = None) -> None:
         sys.excepthook = log_fatal
 
 
-def run_seeds(output: str, report: str, settings: dict) -> None:
+def run_seeds(output: str, report: str, settings: dict, documents: str | None = None) -> None:
     from .seeds import collect_seeds
 
-    rows, summary = collect_seeds(settings)
+    rows, summary, seed_documents = collect_seeds(settings)
     if not rows:
-        raise ValueError("seeds: no seed snippets found under any configured root (seeds.languages.*.roots)")
+        raise ValueError("seeds: no seed snippets found in any configured source (seeds.languages)")
     write_jsonl(output, rows)
+    if documents:
+        write_jsonl(documents, seed_documents)
     write_json(report, summary)
 
 
@@ -76,15 +79,17 @@ def run_generate(
 ) -> None:
     """Answer shard `shard` ("i-of-n") of the seeds. `settings`: the answer-deciding keys of the
     teacher section; `transport`: the rest (see teacher)."""
-    from .generate import DEFAULT_CLIENT, ResponseCache, TeacherFailures, generate_responses, plan_requests
+    from .generate import ResponseCache, TeacherFailures, generate_responses, plan_requests
+    from .seeds import sample_seeds
     from .shards import parse_shard, shard_slice
     from .teacher import open_teacher
 
     settings = dict(settings)
-    seeds_limit = settings.pop("seeds", None)  # another teacher may answer only the first N seeds (Table 7)
+    # Another teacher may answer only N seeds, drawn in proportion to the languages (Table 7).
+    size, sample_seed = settings.pop("seeds", None), settings.pop("sample_seed", None)
     teacher = {"tokenizer": "auto", **(transport or {}), **settings}
-    teacher["client"] = {**DEFAULT_CLIENT, **(teacher.get("client") or {})}
-    rows = shard_slice(read_jsonl(seeds)[:seeds_limit], *parse_shard(shard))
+    teacher["client"] = {**section_defaults("teacher.client"), **(teacher.get("client") or {})}
+    rows = shard_slice(sample_seeds(read_jsonl(seeds), size, sample_seed), *parse_shard(shard))
     own, others = response_cache_files(cache_dir, settings["name"], shard)
     cache = ResponseCache(own)
     try:
@@ -215,6 +220,16 @@ def run_import_sft(name: str, settings: dict, output: str) -> None:
     write_jsonl(output, load_instruction_data(name, settings))
 
 
+def run_decontaminate_import(imported: str, output: str, excluded: str, report: str, data_format: str,
+                             settings: dict, benchmarks: dict) -> None:  # fmt: skip
+    """An imported set through the same decontamination as OSS-Instruct (the paper decontaminated every
+    set it trained on), on its own text columns (`sft.FORMAT_COLUMNS`), before any template."""
+    from .sft import FORMAT_COLUMNS
+
+    run_decontaminate(imported, output, excluded, report, {**settings, "columns": list(FORMAT_COLUMNS[data_format])},
+                      benchmarks)  # fmt: skip
+
+
 def run_export(model_dir: str, output: str, base_gguf: str, gguf_type: str) -> None:
     from .export import export_gguf
 
@@ -231,30 +246,37 @@ def run_generate_samples(
     threads: int = 2,
     log_dir: str | None = None,
 ) -> None:
-    """Completions for shard `shard` of the benchmark's tasks, with `evaluate.backend`."""
+    """Completions for shard `shard` of the benchmark's tasks, with `evaluate.backend`, in the
+    model's `prompt_format`; the solutions are cut out of them when the shards are scored."""
     from .evaluate import (
         build_prompt,
+        complete_all,
         completion_function,
-        generate_samples,
         load_tasks,
         serve_student,
-        to_samples,
+        stop_strings,
         transformers_completions,
     )
     from .shards import parse_shard, shard_slice
 
     tasks = shard_slice(load_tasks(settings["datasets"][benchmark], settings["limit"]), *parse_shard(shard))
+    prompt_format = settings["prompt_format"]
+    stop = stop_strings(prompt_format)
     logs = Path(log_dir) if log_dir else None
     if logs:
         logs.mkdir(parents=True, exist_ok=True)
     if settings["backend"] == "transformers":
-        prompts = [build_prompt(benchmark, task) for task in tasks]
-        rows = to_samples(benchmark, tasks, transformers_completions(model_file, prompts, settings, threads))
+        prompts = [build_prompt(benchmark, task, "", prompt_format) for task in tasks]
+        completions = transformers_completions(model_file, prompts, settings, threads, stop=stop)
     else:
         server_log = logs / f"server-{shard}.log" if logs else None
         with serve_student(model_file, model_name, settings, threads, server_log) as (clients, bos):
-            rows = generate_samples(benchmark, tasks, clients, completion_function(model_name, settings), bos)
-    write_jsonl(samples, rows)
+            prompts = [build_prompt(benchmark, task, bos, prompt_format) for task in tasks]
+            completions = complete_all(clients, completion_function(model_name, settings, stop), prompts)
+    write_jsonl(
+        samples,
+        [{"task_id": task["task_id"], "completion": text} for task, text in zip(tasks, completions, strict=True)],
+    )
 
 
 def run_score(
@@ -268,8 +290,9 @@ def run_score(
     threads: int = 2,
     log_dir: str | None = None,
 ) -> None:
-    """The shards' samples in task order, checked against the task list, then EvalPlus's scores."""
-    from .evaluate import EvaluationError, load_tasks, run_evalplus, score, subset_dataset
+    """The shards' completions in task order, checked against the task list, the solutions cut out of
+    them (`evaluate.sanitizer`, the model's `prompt_format`), then EvalPlus's scores."""
+    from .evaluate import EvaluationError, load_tasks, run_evalplus, score, subset_dataset, to_samples
 
     samples_path = Path(samples)
     dataset = subset_dataset(
@@ -279,7 +302,9 @@ def run_score(
     rows = [row for path in shard_samples for row in read_jsonl(path)]
     if [row["task_id"] for row in rows] != [task["task_id"] for task in tasks]:
         raise EvaluationError(f"{samples}: the shards' samples do not cover the {len(tasks)} tasks in order")
-    write_jsonl(samples_path, rows)
+    prompt_format, sanitizer = settings["prompt_format"], settings["sanitizer"]
+    completions = [row["completion"] for row in rows]
+    write_jsonl(samples_path, to_samples(benchmark, tasks, completions, prompt_format, sanitizer))
     logs = Path(log_dir) if log_dir else None
     if logs:
         logs.mkdir(parents=True, exist_ok=True)
@@ -294,7 +319,8 @@ def run_score(
         logs / "evalplus.log" if logs else None,
     )
     summary = score(results, [task["task_id"] for task in tasks])
-    generation = {key: settings[key] for key in ("backend", "max_new_tokens", "repeat_penalty")}
+    generation = {key: settings[key] for key in ("prompt_format", "sanitizer", "backend", "max_new_tokens",
+                                                 "repeat_penalty")}  # fmt: skip
     if settings["backend"] == "transformers":
         generation["batch_size"] = settings["batch_size"]
     generation["shards"] = len(shard_samples)
@@ -335,32 +361,35 @@ def run_language_split(decontaminated: str, python: str, other: str, aside: str,
     write_json(report, summary)
 
 
-def run_comment_function_pairs(output: str, excluded: str, report: str, seeds: dict, settings: dict) -> None:
-    """Table 6's baseline data from the seed documents of every configured language."""
-    from .ablation import dedup_pairs, extract_pairs
-    from .seeds import documents_for
+def run_comment_function_pairs(seeds: str, documents: str, output: str, excluded: str, report: str,
+                               settings: dict) -> None:  # fmt: skip
+    """Table 6's baseline data: comment-function pairs from the documents the seeds came from, those
+    overlapping a seed snippet first, then a seeded sample of the rest up to `max_pairs`."""
+    from .ablation import dedup_pairs, extract_pairs, select_pairs
 
-    documents = {lang: documents_for(spec, seeds) for lang, spec in seeds["languages"].items() if spec["quota"] > 0}
-    rows, summary = extract_pairs(documents)
-    kept, dropped, dedup = dedup_pairs(rows)
-    if settings.get("max_pairs") is not None:
-        kept = kept[: settings["max_pairs"]]
+    texts = {row["source"]: row["content"] for row in read_jsonl(documents)}
+    rows, summary = extract_pairs(read_jsonl(seeds), texts)
+    dropped: list[dict] = []
+    dedup = None
+    if settings["dedup"]:
+        rows, dropped, dedup = dedup_pairs(rows)
+    kept, selection = select_pairs(rows, settings["max_pairs"], settings["seed"])
     if not kept:
-        raise ValueError("comment-function pairs: no function with a comment in any seed document")
+        raise ValueError("comment-function pairs: no function with a docstring or comment in any seed document")
     write_jsonl(excluded, dropped)
     write_jsonl(output, kept)
-    write_json(report, {**summary, "dedup": dedup, "rows_out": len(kept)})
+    write_json(report, {**summary, "dedup": dedup, "selection": selection, "rows_out": len(kept)})
 
 
-def run_similarity(rows: str, compare: dict, humaneval: str, summary: str, figure: str, name: str) -> None:
-    """Figure 3: every row's largest TF-IDF similarity to HumanEval, for our set and the compared ones."""
+def run_similarity(rows: str, compare: dict[str, str], humaneval: str, summary: str, figure: str, name: str) -> None:
+    """Figure 3: every row's largest TF-IDF similarity to HumanEval, for our set and the compared ones
+    (`compare`: name -> the set's decontaminated rows, `results/sft/<name>.jsonl`)."""
     from .analysis import humaneval_texts, max_similarity, row_text, similarity_summary
     from .figures import similarity_figure
-    from .sft import load_instruction_data
 
     sets = {name: [row_text(row) for row in read_jsonl(rows)]}
-    for other, spec in compare.items():
-        sets[other] = [row_text(row, "instruction", "response") for row in load_instruction_data(other, spec)]
+    for other, path in compare.items():
+        sets[other] = [row_text(row) for row in read_jsonl(path)]
     scores = max_similarity(sets, humaneval_texts(read_jsonl(humaneval)))
     result = similarity_summary(scores)
     write_json(summary, result)
@@ -415,9 +444,11 @@ def run_multipl_e_generate(
     evaluate: dict, threads: int = 2, log_dir: str | None = None,
 ) -> None:  # fmt: skip
     """`settings.samples` sampled completions per MultiPL-E task (paper: temperature 0.2, top-p 0.95),
-    from a server of the model (`evaluate.backend` llama_cpp or vllm) or from transformers."""
+    from a server of the model (`evaluate.backend` llama_cpp or vllm) or from transformers, each of
+    the stripped prompt within `max_length` tokens in all (bigcode-evaluation-harness)."""
+    from .analysis import load_tokenizer
     from .evaluate import complete_all, serve_student, transformers_completions
-    from .multipl_e import missing_toolchain
+    from .multipl_e import missing_toolchain, prompt
 
     tasks = read_jsonl(prompts)[: settings["limit"] or None]
     missing = missing_toolchain(language)
@@ -426,12 +457,16 @@ def run_multipl_e_generate(
         write_jsonl(samples, [])
         return
     jobs = [(task, i) for task in tasks for i in range(settings["samples"])]
+    tokenizer = load_tokenizer(model_file)  # the prompt's tokens, BOS included, count against max_length
+    bos = int(tokenizer.bos_token_id is not None)  # every backend starts the prompt with BOS
+    budget = {task["name"]: settings["max_length"] - bos - len(tokenizer.encode(prompt(task), add_special_tokens=False))
+              for task in tasks}  # fmt: skip
     if evaluate["backend"] == "transformers":  # a language's tasks share their stop strings
-        generation = {"batch_size": evaluate["batch_size"], "max_new_tokens": settings["max_new_tokens"],
-                      "repeat_penalty": 1.0}  # fmt: skip
+        generation = {"batch_size": evaluate["batch_size"], "repeat_penalty": 1.0}
         completions = transformers_completions(
-            model_file, [task["prompt"] for task, _ in jobs], generation, threads,
+            model_file, [prompt(task) for task, _ in jobs], generation, threads,
             stop=tasks[0]["stop_tokens"] if tasks else (), sampling=settings,
+            budgets=[budget[task["name"]] for task, _ in jobs],
         )  # fmt: skip
     else:
         server_log = Path(log_dir) / f"server-{language}.log" if log_dir else None
@@ -441,8 +476,10 @@ def run_multipl_e_generate(
 
             def complete(client, job):
                 task, i = job
+                if budget[task["name"]] <= 0:
+                    return ""
                 response = client.completions.create(
-                    model=model_name, prompt=bos + task["prompt"], max_tokens=settings["max_new_tokens"],
+                    model=model_name, prompt=bos + prompt(task), max_tokens=budget[task["name"]],
                     temperature=settings["temperature"], top_p=settings["top_p"], seed=settings["seed"] + i,
                     stop=task["stop_tokens"],
                 )  # fmt: skip

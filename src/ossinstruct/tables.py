@@ -2,7 +2,10 @@
 
 `table1.csv` (paper Table 1): pass@1 (%) on HumanEval, HumanEval+, MBPP, MBPP+; a `source`
 column says whether a row was reproduced by this run or reported in the paper (shipped as data in
-`data/paper/table1.csv`).
+`data/paper/table1.csv`), `prompt_format` how the model was prompted (`completion`: the task prompt
+continued, as the EvalPlus leaderboard ran base models; `magicoder`: the Magicoder template), and
+`n_tasks` how many HumanEval/MBPP tasks the row was measured on (the paper: 164/399, MBPP+ v0.1.0).
+A paper row also names the paper's table it comes from (`paper_table`: the DeepSeek rows are Table 4's).
 """
 
 from __future__ import annotations
@@ -13,13 +16,23 @@ from pathlib import Path
 
 from .io import read_json
 
-COLUMNS = ["model", "humaneval", "humaneval_plus", "mbpp", "mbpp_plus"]
+COLUMNS = [
+    "model",
+    "humaneval",
+    "humaneval_plus",
+    "mbpp",
+    "mbpp_plus",
+    "prompt_format",
+    "source",
+    "n_tasks",
+    "paper_table",
+]
 
 
 def reproduced_row(model: str, scores: Mapping[str, str | Path]) -> dict:
     """One row from the `scores.json` of each evaluated benchmark (keys `humaneval`, `mbpp`)."""
-    row = {"model": model, "source": "reproduced"}
-    sizes = []
+    row = {"model": model, "source": "reproduced", "paper_table": "-"}
+    sizes, formats = [], set()
     for benchmark in ("humaneval", "mbpp"):
         if benchmark not in scores:
             sizes.append("-")
@@ -28,19 +41,22 @@ def reproduced_row(model: str, scores: Mapping[str, str | Path]) -> dict:
         row[benchmark] = result["pass@1"]["base"]
         row[f"{benchmark}_plus"] = result["pass@1"]["plus"]
         sizes.append(str(result["n_tasks"]))
+        formats.add(result["generation"]["prompt_format"])
     row["n_tasks"] = "/".join(sizes)
+    row["prompt_format"] = "/".join(sorted(formats))
     return row
 
 
 def paper_rows(path: str | Path) -> list[dict]:
+    """The paper's rows as shipped, each with what it was measured on (`n_tasks`) and its table."""
     with open(path, newline="", encoding="utf-8") as handle:
-        return [{**row, "source": "paper", "n_tasks": "164/378"} for row in csv.DictReader(handle)]
+        return [{**row, "source": "paper"} for row in csv.DictReader(handle)]
 
 
 def write_table(path: str | Path, rows: list[dict]) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=[*COLUMNS, "source", "n_tasks"])
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
 
@@ -104,6 +120,7 @@ def ablation_row(
         else:
             result = read_json(evalplus[EVALPLUS_COLUMNS[column]])
             row[column] = result["pass@1"]["plus" if column.endswith("_plus") else "base"]
+            row["prompt_format"] = result["generation"]["prompt_format"]
     return row
 
 
@@ -111,7 +128,7 @@ def write_ablation_table(table: str, path: str | Path, rows: list[dict], paper: 
     """Reproduced rows, then the paper's (`data/paper/<table>.csv`; a cell the paper does not give is empty)."""
     with open(paper, newline="", encoding="utf-8") as handle:
         reported = [{**row, "source": "paper"} for row in csv.DictReader(handle)]
-    columns = ["model", "data", "training_rows", *ABLATION_TABLES[table]]
+    columns = ["model", "data", "training_rows", "prompt_format", *ABLATION_TABLES[table]]
     if "multipl_e" in columns:
         columns.append("multipl_e_languages")
     Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from .sft import IGNORE_INDEX, pad_batch, tokenize_example
+from .sft import IGNORE_INDEX, pad_batch, tokenize_example, training_text
 
 log = logging.getLogger(__name__)
 
@@ -112,15 +112,13 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
     from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
 
     torch.set_num_threads(max(1, threads))
-    check_liger(settings.get("liger", False))
+    check_liger(settings["liger"])
     set_seed(settings["seed"])
     model, tokenizer = load_student(settings["student"], "bfloat16" if settings["bf16"] else "float32")
     # No KV cache while training: it is useless there, and with one transformers ignores the restarting
     # position ids of packed rows (rows would attend to each other). Restored before saving.
     model.config.use_cache = False
-    examples = [
-        tokenize_example(tokenizer, row["instruction"], row["response"], settings["max_length"]) for row in rows
-    ]
+    examples = [tokenize_example(tokenizer, *training_text(row), settings["max_length"]) for row in rows]
     if not examples:
         raise ValueError("train: the fine-tuning data set is empty (every row was dropped upstream)")
     truncated = sum(example["truncated"] for example in examples)
@@ -161,7 +159,7 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
         remove_unused_columns=False,
         dataloader_num_workers=0,
         ddp_find_unused_parameters=False,  # every parameter trains: skip DDP's extra graph traversal
-        use_liger_kernel=settings.get("liger", False),
+        use_liger_kernel=settings["liger"],
     )
 
     class Clock(TrainerCallback):
@@ -173,10 +171,18 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
         model=model,
         args=arguments,
         train_dataset=Rows(),
-        data_collator=make_collator(tokenizer, settings.get("packing", False)),
+        data_collator=make_collator(tokenizer, settings["packing"]),
         processing_class=tokenizer,
         callbacks=[clock],
     )
+    if settings["loss_weighting"] == "micro_batch":
+        # The paper's transformers 4.35: each micro-batch's loss is its own mean over trained tokens,
+        # divided by the accumulation steps (and DDP averages the devices). Since 4.46 the Trainer passes
+        # the accumulated batch's token count to the model, so every token weighs the same; a model that
+        # takes no loss kwargs gets the old rule.
+        trainer.model_accepts_loss_kwargs = False
+    elif settings["loss_weighting"] != "token":
+        raise ValueError(f"config key 'train.loss_weighting': unknown value {settings['loss_weighting']!r}")
     resume = last_checkpoint(Path(checkpoint_dir))
     # Throughput counts what this job trained: a resumed run only from its checkpoint on (read now:
     # the Trainer deletes old checkpoints as it saves new ones).
@@ -223,8 +229,9 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
         "per_device_batch_size": per_device,
         "gradient_accumulation_steps": accumulation,
         "effective_batch_size": per_device * devices * accumulation,
-        "packing": settings.get("packing", False),
-        "liger": settings.get("liger", False),
+        "packing": settings["packing"],
+        "liger": settings["liger"],
+        "loss_weighting": settings["loss_weighting"],
         "optimizer_steps": steps,
         "epochs": round(epochs_done, 3),
         "resumed_from": resume,
