@@ -93,8 +93,12 @@ def curation_report(teacher):
     return f"results/curate/{teacher}/report.json"
 
 
+BENCHMARK_SOURCES = {name: source for name, source in config["curate"]["benchmarks"].items() if source}
+
+
 def decontamination_inputs(wildcards):
-    return {k: v for k, v in config["curate"]["benchmarks"].items() if v}
+    """The benchmark families' local files and folders (a Hub dataset, `hf:`, is fetched by the job)."""
+    return {name: source for name, source in BENCHMARK_SOURCES.items() if not source.startswith("hf:")}
 
 
 def train_inputs(wildcards):

@@ -45,6 +45,7 @@ rule decontaminate_pairs:
         excluded="results/curate/{teacher}/decontaminated_excluded.jsonl",
         report="results/curate/{teacher}/decontaminated_report.json",
     params:
+        benchmarks=BENCHMARK_SOURCES,
         settings={
             "columns": config["curate"]["columns"],
             "fix_allow_list": config["curate"]["fix_allow_list"],

@@ -42,6 +42,7 @@ rule decontaminate_sft_data:
         excluded="results/sft/{data}_excluded.jsonl",
         report="results/sft/{data}_decontamination.json",
     params:
+        benchmarks=BENCHMARK_SOURCES,
         data_format=lambda wildcards: SFT_DATA[wildcards.data]["format"],
         settings={"fix_allow_list": config["curate"]["fix_allow_list"], "ngram_overlap": config["curate"]["ngram_overlap"]},
     log:

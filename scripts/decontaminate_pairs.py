@@ -7,12 +7,11 @@ if TYPE_CHECKING:
 from ossinstruct import stages
 
 stages.setup_logging(snakemake.log[0])
-benchmarks = {name: path for name, path in snakemake.input.items() if name != "clean"}
 stages.run_decontaminate(
     snakemake.input.clean,
     snakemake.output.decontaminated,
     snakemake.output.excluded,
     snakemake.output.report,
     snakemake.params.settings,
-    benchmarks,
+    snakemake.params.benchmarks,
 )

@@ -7,7 +7,6 @@ if TYPE_CHECKING:
 from ossinstruct import stages
 
 stages.setup_logging(snakemake.log[0])
-benchmarks = {name: path for name, path in snakemake.input.items() if name != "rows"}
 stages.run_decontaminate_import(
     snakemake.input.rows,
     snakemake.output.sft,
@@ -15,5 +14,5 @@ stages.run_decontaminate_import(
     snakemake.output.report,
     snakemake.params.data_format,
     snakemake.params.settings,
-    benchmarks,
+    snakemake.params.benchmarks,
 )

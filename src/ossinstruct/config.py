@@ -42,6 +42,8 @@ def fill_defaults(config: dict, schema: dict) -> None:
     (a section of named entries). A section that is absent and has a default is created first."""
     properties = schema.get("properties") or {}
     for name, sub in properties.items():
+        if not isinstance(sub, dict):  # `false`: a key that may not appear
+            continue
         if name not in config and "default" in sub:
             config[name] = copy.deepcopy(sub["default"])
         if isinstance(config.get(name), dict) and sub.get("type") == "object":

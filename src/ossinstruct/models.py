@@ -69,7 +69,10 @@ def run_settings(config: dict, run: str) -> dict:
     if "gpus" in spec:
         settings["gpus"] = spec["gpus"]
     base = spec["base"]
-    student = config["students"][base] if base in config["students"] else {"gguf": None, "path": base_folder(base)}
+    if base in config["students"]:  # the weights only: how a student is prompted does not change its training
+        student = {key: config["students"][base][key] for key in ("gguf", "path")}
+    else:
+        student = {"gguf": None, "path": base_folder(base)}
     return {**settings, "run": run, "base": base, "student": student, "data": sft_name(config, spec["data"])}
 
 

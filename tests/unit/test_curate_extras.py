@@ -5,12 +5,11 @@ import json
 
 import pytest
 
-from ossinstruct.ablation import comment_function_pairs, dedup_pairs, extract_pairs, split_by_language
+from ossinstruct.ablation import dedup_pairs, extract_pairs, select_pairs, split_by_language
 from ossinstruct.benchmarks import PAPER_FAMILIES, ds1000_prompt, load_benchmark_strings
 from ossinstruct.clean import clean_pairs
 from ossinstruct.decontaminate import decontaminate
 from ossinstruct.parse import parse_response, parse_response_robust, parse_responses
-from ossinstruct.seeds import Document
 
 REAL_TEACHER_STYLES = [
     ("## Problem Description\nSort it.\n\n## Solution\n```python\nx\n```", ("Sort it.", "```python\nx\n```")),
@@ -114,33 +113,58 @@ def test_language_split_paper_rule_and_conservative_variant():
 
 
 SOURCES = {
-    "python": '# unused\n\ndef add(a, b):\n    """Add two numbers."""\n    return a + b\n\ndef bare():\n    pass\n',
+    "python": '# unused\n\ndef add(a, b):\n    """Add two numbers.\n\n    More text."""\n    return a + b\n\ndef bare():\n    pass\n',
     "cpp": "// Adds two numbers.\nint add(int a, int b) { return a + b; }\n\nint bare() { return 0; }\n",
-    "java": "class A {\n  /** Adds two numbers. */\n  int add(int a, int b) { return a + b; }\n}\n",
+    "java": "class A {\n  /** Adds two numbers.\n   * @param a one */\n  int add(int a, int b) { return a + b; }\n}\n",
     "typescript": "// Adds two numbers.\nfunction add(a: number, b: number): number { return a + b; }\n",
     "shell": "# Adds two numbers.\nadd() {\n  echo $(($1 + $2))\n}\n",
     "csharp": "class A {\n  // Adds two numbers.\n  int Add(int a, int b) { return a + b; }\n}\n",
     "rust": "/// Adds two numbers.\nfn add(a: i32, b: i32) -> i32 { a + b }\n",
-    "php": "<?php\n// Adds two numbers.\nfunction add($a, $b) { return $a + $b; }\n",
+    "php": "<?php\nclass A {\n  // Adds two numbers.\n  function add($a, $b) { return $a + $b; }\n}\n",
     "swift": "// Adds two numbers.\nfunc add(a: Int, b: Int) -> Int { return a + b }\n",
 }
 
 
+def seed_of(lang, source, start=0, n_lines=1):
+    return {"id": f"{lang}-0", "lang": lang, "source": source, "start_line": start, "n_lines": n_lines}
+
+
 @pytest.mark.parametrize("lang", sorted(SOURCES))
 def test_comment_function_pairs_in_every_seed_language(lang):
-    pairs = comment_function_pairs(SOURCES[lang], lang)
-    assert len(pairs) == 1  # the uncommented function gives none
-    comment, code = pairs[0]
-    assert comment == "Adds two numbers." if lang != "python" else comment == "Add two numbers."
-    assert "add" in code.lower() and code.rstrip().endswith(("}", "a + b"))
+    """The paper's extraction: the comment group right above a function (Python: its docstring), its
+    summary (first paragraph, or up to a JavaDoc `@`), as a completion pair: the comment as `///`
+    lines (`###` for shell) + the function's first line, then the rest; Python: up to the docstring's end."""
+    rows, report = extract_pairs([seed_of(lang, "doc")], {"doc": SOURCES[lang]})
+    assert len(rows) == 1  # the uncommented function gives none
+    row = rows[0]
+    if lang == "python":
+        assert row["prompt"] == 'def add(a, b):\n    """Add two numbers.\n\n    More text."""'
+        assert row["completion"] == "\n    return a + b"
+    else:
+        marker = "### " if lang == "shell" else "/// "
+        assert row["prompt"].startswith(marker + "Adds two numbers.\n") and "add" in row["prompt"].lower()
+        assert row["prompt"].count("\n") == 1 + (lang == "shell")  # the comment, then the first line
+    assert report["languages"][lang]["pairs"] == 1
 
 
-def test_pairs_are_rows_with_a_report_and_duplicates_go():
-    documents = {"python": [Document("a.py", SOURCES["python"]), Document("b.py", SOURCES["python"])],
-                 "cobol": [Document("x.cob", "IDENTIFICATION DIVISION.")]}  # fmt: skip
-    rows, report = extract_pairs(documents)
-    assert report["no_grammar"] == ["cobol"] and report["languages"]["python"] == {"documents": 2, "pairs": 2}
-    assert rows[0] == {"id": "python-cf-0-0", "lang": "python", "source": "a.py", "problem": "Add two numbers.",
-                       "solution": 'def add(a, b):\n    """Add two numbers."""\n    return a + b'}  # fmt: skip
+def test_pairs_overlapping_the_seed_come_first_then_a_seeded_sample():
+    text = "".join(f"def f{i}(x):\n    '''Doc {i}.'''\n    return x\n\n" for i in range(6))
+    rows, _ = extract_pairs([seed_of("python", "doc", start=4, n_lines=2)], {"doc": text})  # lines 4-5: in f1
+    assert [row["covered"] for row in rows] == [False, True, False, False, False, False]
+    chosen, report = select_pairs(rows, 3, 42)
+    assert len(chosen) == 3 and rows[1] in chosen
+    assert report == {"covered": 1, "others": 5, "sampled_others": 2, "rows_out": 3, "shortfall": 0}
+    assert select_pairs(rows, 3, 42)[0] == chosen and select_pairs(rows, 3, 7)[0] != chosen
+    everything, report = select_pairs(rows, None, 42)
+    assert sorted(r["id"] for r in everything) == sorted(r["id"] for r in rows) and report["shortfall"] == 0
+    assert select_pairs(rows, 10, 42)[1]["shortfall"] == 4
+
+
+def test_pairs_report_a_missing_grammar_and_dedup_is_an_option():
+    seeds = [{**seed_of("python", "a.py"), "id": "a"}, {**seed_of("python", "b.py"), "id": "b"},
+             seed_of("cobol", "x.cob")]  # fmt: skip
+    docs = {"a.py": SOURCES["python"], "b.py": SOURCES["python"], "x.cob": "IDENTIFICATION DIVISION."}
+    rows, report = extract_pairs(seeds, docs)
+    assert report["no_grammar"] == ["cobol"] and report["languages"]["python"]["pairs"] == 2
     kept, excluded, dedup = dedup_pairs(rows)
-    assert len(kept) == 1 and dedup["dropped_by_reason"] == {"duplicate_problem": 1}
+    assert len(kept) == 1 and dedup["dropped_by_reason"] == {"duplicate_prompt": 1}

@@ -36,6 +36,7 @@ def settings(**overrides):
         "base_url": None,
         "api_key_env": "OSSINSTRUCT_TEST_KEY",
         "demonstration": "none",
+        "system_role": "system",
         "temperature": 0.0,
         "seed": 976,
         "max_new_tokens": 24,

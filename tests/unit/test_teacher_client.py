@@ -20,7 +20,7 @@ SEEDS = [
     {"id": f"python-{i}", "lang": "python", "seed": f"def f{i}(x):\n    return x + {i}\n", "index": i} for i in range(8)
 ]
 SETTINGS = {
-    "name": "remote", "model": "teacher-model", "server": "openai", "demonstration": "none",
+    "name": "remote", "model": "teacher-model", "server": "openai", "demonstration": "none", "system_role": "system",
     "temperature": 0.0, "seed": 976, "max_new_tokens": 100, "context_length": 8192, "extra_body": {},
 }  # fmt: skip
 FAST = {"progress": False, "timeout_s": 1.0, "max_retries": 3, "backoff_s": 0.05, "max_backoff_s": 0.2}
