@@ -34,10 +34,13 @@ def prompt_token_count(body: dict) -> int:
 
 
 def answer_text(body: dict) -> str:
+    """Two sections as the paper's prompt asks: the snippet quoted in the problem, a one-line solution
+    fenced as Python unless the snippet has braces, semicolons or `$` (Table 5 splits on that fence)."""
     code = body["messages"][-1]["content"].split("```\n", 1)[-1].split("\n```", 1)[0]
+    fence = "```" if any(mark in code for mark in "{};$") else "```python"
     return (
         f"[Problem Description]\nWrite a program in the spirit of this snippet (request seed {body.get('seed')}):\n"
-        f"{code}\n\n[Solution]\n```python\nprint({body.get('seed')!r})\n```"
+        f"{code}\n\n[Solution]\n{fence}\nprint({body.get('seed')!r})\n```"
     )
 
 

@@ -292,7 +292,7 @@ def run_evalplus(
         }
     )
     command = [
-        *isolation, sys.executable, "-m", "evalplus.evaluate",
+        *isolation, sys.executable, "-m", "ossinstruct.evalplus_runner",
         "--dataset", benchmark, "--samples", str(samples_path.resolve()),
         "--parallel", str(parallel),
     ]  # fmt: skip

@@ -30,7 +30,7 @@ def overlay(project: Path, base_url: str, **teacher) -> list[str]:
             "python": {"quota": 4, "source": "local", "roots": [str(project / "corpus")], "extensions": [".py"]},
             "cpp": {"quota": 0}, "shell": {"quota": 0}}},
         "teacher": {"name": "api-teacher", "model": "teacher-model", "server": "openai", "base_url": base_url,
-                    "api_key_env": "OSSINSTRUCT_SECRET_TEST", "tokenizer": "estimate", "demonstration": "none", "system_role": "system",
+                    "api_key_env": "OSSINSTRUCT_SECRET_TEST", "tokenizer": "estimate", "demonstration": "none",
                     "max_new_tokens": 100, **teacher},
     }  # fmt: skip
     (project / "api.yaml").write_text(yaml.safe_dump(config))

@@ -90,3 +90,63 @@ def test_the_paper_config_overlays_cleanly(config, root):
     assert checked["seeds"]["languages"]["csharp"]["hf"]["data_dir"] == "c-sharp"
     assert checked["seeds"]["languages"]["swift"]["hf"]["dataset"] == "bigcode/the-stack"
     assert checked["teacher"]["model"] == "gpt-3.5-turbo-1106" and checked["teacher"]["max_new_tokens"] == 2500
+
+
+def _declared_defaults(schema, config, path=()):
+    """(path, default, value in config) for every default the schema declares where `config` has a
+    section to hold it: fixed sections and each entry of a named section."""
+    for name, sub in (schema.get("properties") or {}).items():
+        if not isinstance(sub, dict):
+            continue
+        if "default" in sub:
+            yield (*path, name), sub["default"], config.get(name, "<missing>")
+        if isinstance(config.get(name), dict):
+            yield from _declared_defaults(sub, config[name], (*path, name))
+    entries = schema.get("additionalProperties")
+    if isinstance(entries, dict) and entries.get("properties"):
+        for name, value in config.items():
+            if name not in (schema.get("properties") or {}) and isinstance(value, dict):
+                yield from _declared_defaults(entries, value, (*path, name))
+
+
+def test_every_schema_default_is_filled_in_every_section_and_named_entry(root):
+    """The schema is the one source of defaults: a minimal config with one entry in every named
+    section (a language, a student, a run, another teacher, an imported set) gets each default."""
+    from ossinstruct.config import SCHEMA, load_schema, section_defaults
+
+    minimal = {
+        "seeds": {"corpus": "c", "languages": {"python": {"quota": 1, "source": "hf", "hf": {"dataset": "d"}}}},
+        "teacher": {"name": "t", "model": "m", "server": "openai"},
+        "teachers": {"weak": {"seeds": 5}},
+        "curate": {"benchmarks": {}},
+        "students": {"s": {"gguf": "x.gguf"}},
+        "runs": {"r": {"base": "s", "data": "oss-instruct"}},
+        "sft_data": {"d": {"source": "x.jsonl"}},
+        "train": {},
+        "evaluate": {},
+        "tables": {"table1": {"models": ["s"]}},
+    }
+    config = validate_config(copy.deepcopy(minimal))
+    declared = list(_declared_defaults(load_schema(SCHEMA), config))
+    paths = {".".join(path) for path, _, _ in declared}
+    for expected in ("seeds.languages.python.source", "seeds.languages.python.hf.split", "teachers.weak.sample_seed",
+                     "students.s.prompt_format", "runs.r.prompt_format", "sft_data.d.split", "sft_data.d.limit",
+                     "teacher.client.timeout_s", "teacher.batch.discount", "multipl_e.max_length",
+                     "analysis.compare", "train.loss_weighting", "evaluate.sanitizer"):  # fmt: skip
+        assert expected in paths, expected
+    def given(path):  # set by the minimal config itself
+        section = minimal
+        for part in path:
+            if not isinstance(section, dict) or part not in section:
+                return False
+            section = section[part]
+        return True
+
+    missing = [
+        (".".join(path), default, value)
+        for path, default, value in declared
+        if value != default and not given(path) and not (isinstance(default, dict) and isinstance(value, dict))
+    ]
+    assert not missing
+    assert config["sft_data"]["d"]["split"] == "train" and config["runs"]["r"]["prompt_format"] == "magicoder"
+    assert section_defaults("teacher.client") == config["teacher"]["client"]

@@ -6,9 +6,10 @@ import json
 import pytest
 
 from ossinstruct.ablation import dedup_pairs, extract_pairs, select_pairs, split_by_language
-from ossinstruct.benchmarks import PAPER_FAMILIES, ds1000_prompt, load_benchmark_strings
+from ossinstruct.benchmarks import PAPER_FAMILIES, ds1000_prompt, ds1000_strings, load_benchmark_strings
 from ossinstruct.clean import clean_pairs
 from ossinstruct.decontaminate import decontaminate
+from ossinstruct.io import DataError
 from ossinstruct.parse import parse_response, parse_response_robust, parse_responses
 
 REAL_TEACHER_STYLES = [
@@ -80,21 +81,37 @@ def test_ngram_overlap_reports_what_the_substring_rule_misses(root):
 
 
 def test_apps_ds1000_and_multipl_e_families(root, tmp_path):
-    apps = tmp_path / "apps.jsonl"
-    apps.write_text(json.dumps({"question": "  Given N coins, count the ways.  "}) + "\n")
-    ds1000 = tmp_path / "ds1000_data" / "Pandas" / "Insertion" / "q0"
-    ds1000.mkdir(parents=True)
-    (ds1000 / "prompt.txt").write_text("import pandas as pd\ndf = ...\nBEGIN SOLUTION\n<code>")
+    """The paper's strings: APPS stripped, DS-1000 up to its marker and not stripped, MBPP as it is;
+    APPS and DS-1000 read from their official layouts (the Hub repo's folder, the ds1000_data folder,
+    the new-format rows) by the same calls a Hub id takes."""
+    standins = root / "tests/data/rehearsal"
     families, skipped = load_benchmark_strings({
-        "apps": apps, "ds1000": tmp_path / "ds1000_data", "multipl_e": root / "data/benchmarks/multipl-e",
+        "apps": standins / "hub/codeparrot/apps", "ds1000": standins / "ds1000_data",
+        "multipl_e": root / "data/benchmarks/multipl-e", "mbpp": root / "data/benchmarks/mbpp.jsonl",
     })  # fmt: skip
-    assert list(families) == ["apps_docstrings", "ds_1000_prompts", "multipl_e_prompts"]
-    assert families["apps_docstrings"] == ["Given N coins, count the ways."]
-    assert families["ds_1000_prompts"] == ["import pandas as pd\ndf = ..."]
+    assert list(families) == ["mbpp_docstrings", "mbpp_solutions", "apps_docstrings", "ds_1000_prompts",
+                              "multipl_e_prompts"]  # fmt: skip
+    assert (
+        families["apps_docstrings"][0]
+        == "You are given two integers a and b. Print their sum.\n\n-----Input-----\nTwo integers."
+    )
+    assert families["ds_1000_prompts"] == [
+        "import matplotlib.pyplot as plt\nx = [1, 2, 3]\n\n# plot x against itself\n# ",
+        "Problem:\nI have a DataFrame df and want the sum of column a.\nA:\n<code>\nimport pandas as pd\n"
+        "df = pd.DataFrame({'a': [1, 2]})\n</code>\nresult = ... # put solution in this variable\n",
+    ]  # fmt: skip
+    assert any(code.endswith("\r\n") or "\r\n" in code for code in families["mbpp_solutions"])  # not stripped
     assert len(families["multipl_e_prompts"]) == 955  # 6 languages, comment blocks only
     assert all("#include" not in text for text in families["multipl_e_prompts"])
     assert skipped == [f for f in PAPER_FAMILIES if f not in families]  # the optional family is never "missing"
+
+    new_format = tmp_path / "ds1000.jsonl"  # xlangai/DS-1000's rows
+    new_format.write_text(json.dumps({"prompt": "a\nSOLUTION START\nb"}) + "\n" + json.dumps({"prompt": "no marker"}))
+    with pytest.raises(DataError, match=r"ds1000.jsonl row 2: the prompt has no 'SOLUTION START'"):
+        ds1000_strings(new_format)
     assert ds1000_prompt("a\nSOLUTION START\nb") == "a\n"
+    with pytest.raises(DataError, match="2 'BEGIN SOLUTION' markers"):
+        ds1000_prompt("x BEGIN SOLUTION y BEGIN SOLUTION")
 
 
 def test_language_split_paper_rule_and_conservative_variant():
@@ -113,7 +130,8 @@ def test_language_split_paper_rule_and_conservative_variant():
 
 
 SOURCES = {
-    "python": '# unused\n\ndef add(a, b):\n    """Add two numbers.\n\n    More text."""\n    return a + b\n\ndef bare():\n    pass\n',
+    "python": '# unused\n\ndef add(a, b):\n    """Add two numbers.\n\n    More text."""\n    return a + b\n\n'
+    "def bare():\n    pass\n",
     "cpp": "// Adds two numbers.\nint add(int a, int b) { return a + b; }\n\nint bare() { return 0; }\n",
     "java": "class A {\n  /** Adds two numbers.\n   * @param a one */\n  int add(int a, int b) { return a + b; }\n}\n",
     "typescript": "// Adds two numbers.\nfunction add(a: number, b: number): number { return a + b; }\n",
@@ -141,7 +159,8 @@ def test_comment_function_pairs_in_every_seed_language(lang):
         assert row["prompt"] == 'def add(a, b):\n    """Add two numbers.\n\n    More text."""'
         assert row["completion"] == "\n    return a + b"
     else:
-        marker = "### " if lang == "shell" else "/// "
+        # The paper strips C-style markers only: a shell comment keeps its `#` under the `### ` prefix.
+        marker = "### # " if lang == "shell" else "/// "
         assert row["prompt"].startswith(marker + "Adds two numbers.\n") and "add" in row["prompt"].lower()
         assert row["prompt"].count("\n") == 1 + (lang == "shell")  # the comment, then the first line
     assert report["languages"][lang]["pairs"] == 1

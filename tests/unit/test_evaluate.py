@@ -11,6 +11,7 @@ from ossinstruct.evaluate import (
     mbpp_prompt,
     run_evalplus,
     score,
+    stop_strings,
     subset_dataset,
     to_solution,
 )
@@ -55,11 +56,31 @@ def test_mbpp_prompt_splits_text_and_first_assertion(mbpp):
 
 
 def test_solutions_are_cut_at_the_closing_fence(humaneval, mbpp):
+    """Magicoder format: HumanEval's completion joins the task prompt as `evalplus.evaluate` joins one;
+    MBPP's is sanitised, by the paper's line-based rule or evalplus 0.3.1's."""
     task = humaneval[0]
     solution = to_solution("humaneval", task, "\n    return True\n```\nExplanation follows")
-    assert solution == task["prompt"].strip() + "\n    return True\n"
-    code = to_solution("mbpp", mbpp[0], "\ndef similar_elements(a, b):\n    return set(a) & set(b)\n```\ntext")
-    assert "def similar_elements(a, b):" in code and "text" not in code
+    assert solution == task["prompt"] + "\n    return True\n"
+    completion = "\ndef similar_elements(a, b):\n    return set(a) & set(b)\n\nprint(similar_elements(1, 2))\n```\ntext"
+    for sanitizer in ("lines", "tree_sitter"):
+        code = to_solution("mbpp", mbpp[0], completion, "magicoder", sanitizer)
+        assert code.endswith("def similar_elements(a, b):\n    return set(a) & set(b)"), sanitizer
+        assert "print" not in code and "text" not in code
+
+
+def test_the_completion_format_continues_the_task_prompt_and_sanitises(humaneval, mbpp):
+    """Base models as the EvalPlus leaderboard ran them: the task prompt alone (after BOS), continued
+    with no stop string, then the prompt + completion sanitised (here by EvalPlus 1895d2f's line rule,
+    which cuts at the first unindented line that does not start a function)."""
+    task = humaneval[0]
+    assert build_prompt("humaneval", task, "<s>", "completion") == "<s>" + task["prompt"]
+    assert stop_strings("completion") == [] and stop_strings("magicoder") == ["```"]
+    body = "    return any(abs(a - b) < threshold for a in numbers for b in numbers if a is not b)\n"
+    solution = to_solution("humaneval", task, body + "\n\nprint(has_close_elements([1.0], 0.5))\n", "completion")
+    assert solution == (task["prompt"] + body).strip()
+    mbpp_solution = to_solution("mbpp", mbpp[0], "def similar_elements(a, b):\n  return set(a) & set(b)\nx = 1\n",
+                                "completion")  # fmt: skip
+    assert mbpp_solution.endswith('"""\ndef similar_elements(a, b):\n  return set(a) & set(b)')
 
 
 def test_real_evalplus_scores_canonical_and_wrong_solutions_in_the_sandbox(root, humaneval, tmp_path):
@@ -78,7 +99,9 @@ def test_real_evalplus_scores_canonical_and_wrong_solutions_in_the_sandbox(root,
 
 
 def test_evalplus_past_its_limit_is_killed(humaneval, tmp_path):
-    write_jsonl(tmp_path / "samples.jsonl", [{"task_id": humaneval[0]["task_id"], "solution": "x = 1\n"}])
+    # A solution that hangs keeps evalplus busy well past the job's 1 s limit (its own per-test limits are longer).
+    hang = "import time\ntime.sleep(30)\n"
+    write_jsonl(tmp_path / "samples.jsonl", [{"task_id": humaneval[0]["task_id"], "solution": hang}])
     dataset = tmp_path / "dataset.jsonl"
     write_jsonl(dataset, humaneval[:1])
     with pytest.raises(EvaluationError, match="passed its 1s limit"):

@@ -90,7 +90,7 @@ def test_collect_reports_unmet_quotas_and_missing_roots(tmp_path):
             "rust": {"quota": 2, "roots": [str(tmp_path / "nowhere")], "extensions": [".rs"]},
         },
     }
-    rows, report = collect_seeds(settings)
+    rows, report, _ = collect_seeds(settings)
     assert len(rows) == 1
     assert counts(report["languages"]["python"]) == {"documents": 1, "quota": 3, "seeds": 1, "quota_met": False}
     assert report["languages"]["rust"]["seeds"] == 0
@@ -135,7 +135,7 @@ def settings_for(source: dict, quota=12, chunk_size=8, max_considered=150000):
 
 def test_a_jsonl_corpus_gives_the_paper_seeds():
     texts = [json.loads(line)["content"] for line in CORPUS.read_text().splitlines()]
-    rows, report = collect_seeds(settings_for({"source": "jsonl", "jsonl": str(CORPUS)}))
+    rows, report, _ = collect_seeds(settings_for({"source": "jsonl", "jsonl": str(CORPUS)}))
     assert [row["seed"] for row in rows] == paper_seeds(texts, 12, 8)
     assert counts(report["languages"]["python"]) == {"documents": 30, "quota": 12, "seeds": 12, "quota_met": True}
     assert rows[0]["source"].endswith(f"seed_corpus.jsonl:{rows[0]['raw_index'] + 1}")
@@ -149,10 +149,10 @@ def test_a_hugging_face_dataset_is_streamed_in_order_up_to_the_row_limit(tmp_pat
     (tmp_path / "python").mkdir()
     datasets.Dataset.from_dict({"content": texts}).to_parquet(str(tmp_path / "python" / "train-00000.parquet"))
     hf = {"dataset": str(tmp_path), "data_dir": "python", "revision": None, "split": "train", "column": "content"}
-    rows, _ = collect_seeds(settings_for({"source": "hf", "hf": hf}))
+    rows, _, _ = collect_seeds(settings_for({"source": "hf", "hf": hf}))
     assert [row["seed"] for row in rows] == paper_seeds(texts, 12, 8)
     # The row limit is the paper's "first 150K files": here the first 20.
-    rows, report = collect_seeds(settings_for({"source": "hf", "hf": hf}, quota=20, max_considered=20))
+    rows, report, _ = collect_seeds(settings_for({"source": "hf", "hf": hf}, quota=20, max_considered=20))
     assert report["languages"]["python"]["documents"] == 20
     assert [row["seed"] for row in rows] == paper_seeds(texts[:20], 20, 8)
 
@@ -176,3 +176,40 @@ def test_empty_documents_keep_their_place_in_the_chunks_but_give_no_seed(tmp_pat
     rng_rows = extract_seeds([Document(str(i), t) for i, t in enumerate(with_empty)], "python", 31, chunk_size=8)
     assert len(rng_rows) == 30 and all(row["seed"] for row in rng_rows)
     assert 5 not in {row["raw_index"] for row in rng_rows}
+
+
+def test_the_embedded_default_draws_the_same_seeds_on_every_machine(root):
+    """config.yaml draws from the shipped corpora (data/seeds/), not from this machine's files, so a
+    fresh clone anywhere gets these seeds; a changed corpus or draw changes the fingerprints."""
+    import hashlib
+    import json
+
+    from ossinstruct.config import load_config
+
+    rows, report, documents = collect_seeds(load_config(root / "config.yaml")["seeds"])
+    assert {lang: found["documents_sha256"] for lang, found in report["languages"].items()} == {
+        "python": "5fd19b6e9edf912713929ff35410d74711bae2c692177e953f11b072115dd762",
+        "cpp": "76b14b0320c76a2fcf56a573a38e71164371ff19427fb4b4cfcb8db9affacbdb",
+        "shell": "f1df9d260834c7e7999c240d569b311fcfcada951933090f5b3394f951221915",
+    }
+    drawn = "".join(json.dumps(row, sort_keys=True) + "\n" for row in rows).encode()
+    assert hashlib.sha256(drawn).hexdigest() == "168c1a1fdac9ba03d5e89954ff73ddd0682c5f2177af3925f9a5cfbd44805d87"
+    assert [document["source"] for document in documents] == [row["source"] for row in rows]
+    for document, row in zip(documents, rows, strict=True):  # each seed is a slice of its document
+        lines = document["content"].splitlines(keepends=True)
+        assert row["seed"] == "".join(lines[row["start_line"] : row["start_line"] + row["n_lines"]])
+
+
+def test_another_teacher_answers_a_seeded_sample_in_proportion_to_the_languages():
+    from ossinstruct.seeds import sample_seeds
+
+    rows = [{"id": f"python-{i}", "lang": "python"} for i in range(8)] + [
+        {"id": f"{lang}-{i}", "lang": lang} for lang in ("cpp", "rust") for i in range(2)
+    ]
+    sample = sample_seeds(rows, 6, 976)
+    assert [row["lang"] for row in sample].count("python") == 4  # 6 x 8/12
+    assert [row["lang"] for row in sample].count("cpp") == 1 and [row["lang"] for row in sample].count("rust") == 1
+    assert sample == sorted(sample, key=rows.index)  # in the seeds' order
+    assert sample_seeds(rows, 6, 976) == sample and sample_seeds(rows, 6, 1) != sample
+    assert sample_seeds(rows, None, 976) == rows and sample_seeds(rows, 99, 976) == rows
+    assert rows[:6] != sample  # not simply the first N (all Python)

@@ -1,4 +1,12 @@
-from ossinstruct.sft import IGNORE_INDEX, MAGICODER_PROMPT, pad_batch, prompt_text, to_sft_row, tokenize_example
+from ossinstruct.sft import (
+    IGNORE_INDEX,
+    MAGICODER_PROMPT,
+    pad_batch,
+    prompt_text,
+    to_sft_row,
+    tokenize_example,
+    training_text,
+)
 
 
 def test_template_is_the_magicoders():
@@ -16,7 +24,8 @@ def test_template_is_the_magicoders():
 
 def test_loss_mask_prompt_ignored_response_and_eos_trained(smol_tokenizer):
     tok = smol_tokenizer
-    example = tokenize_example(tok, "Write a solution to the following coding problem:\nSay hi.", "print('hi')", 4096)
+    instruction = "Write a solution to the following coding problem:\nSay hi."
+    example = tokenize_example(tok, *training_text({"instruction": instruction, "response": "print('hi')"}), 4096)
     prompt_ids = [tok.bos_token_id] + tok.encode(
         prompt_text("Write a solution to the following coding problem:\nSay hi."), add_special_tokens=False
     )
@@ -29,7 +38,7 @@ def test_loss_mask_prompt_ignored_response_and_eos_trained(smol_tokenizer):
 
 
 def test_truncation_cuts_and_reports(smol_tokenizer):
-    example = tokenize_example(smol_tokenizer, "short", "word " * 500, 64)
+    example = tokenize_example(smol_tokenizer, prompt_text("short"), "word " * 500, 64)
     assert len(example["input_ids"]) == len(example["labels"]) == 64
     assert example["truncated"] is True
 
@@ -63,12 +72,15 @@ def test_an_imported_set_keeps_its_text_or_takes_the_oss_instruct_template(tmp_p
 
     rows = [{"problem": "Add a and b.", "solution": "def add(a, b):\n    return a + b"}]
     write_jsonl(tmp_path / "part.jsonl", rows)
-    spec = {"source": str(tmp_path / "part.jsonl"), "instruction": "problem", "response": "solution"}
+    spec = {"source": str(tmp_path / "part.jsonl"), "instruction": "problem", "response": "solution", "limit": None}
     plain = load_instruction_data("part", {**spec, "format": "instruction"})
+    pairs = load_instruction_data("part", {**spec, "format": "completion"})  # Table 6: no template
+    assert pairs[0] == {"id": "part-0", "prompt": "Add a and b.", "completion": rows[0]["solution"]}
+    assert training_text(pairs[0]) == ("Add a and b.", rows[0]["solution"])
     templated = load_instruction_data("part", {**spec, "format": "oss-instruct"})
     assert plain[0]["instruction"] == "Add a and b."
     expected = to_sft_row(rows[0])
     assert (templated[0]["instruction"], templated[0]["response"]) == (expected["instruction"], expected["response"])
     write_jsonl(tmp_path / "bad.jsonl", [*rows, {"problem": "No solution."}])
     with pytest.raises(ValueError, match=r"sft_data.bad: .*bad.jsonl row 2 has no text column 'solution'"):
-        load_instruction_data("bad", {**spec, "source": str(tmp_path / "bad.jsonl")})
+        load_instruction_data("bad", {**spec, "source": str(tmp_path / "bad.jsonl"), "format": "instruction"})
