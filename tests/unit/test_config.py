@@ -134,6 +134,7 @@ def test_every_schema_default_is_filled_in_every_section_and_named_entry(root):
                      "teacher.client.timeout_s", "teacher.batch.discount", "multipl_e.max_length",
                      "analysis.compare", "train.loss_weighting", "evaluate.sanitizer"):  # fmt: skip
         assert expected in paths, expected
+
     def given(path):  # set by the minimal config itself
         section = minimal
         for part in path:

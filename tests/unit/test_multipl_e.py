@@ -60,3 +60,15 @@ def test_pass_at_k_is_the_unbiased_estimator():
     assert pass_at_k(50, 0, 1) == 0.0 and pass_at_k(50, 50, 1) == 1.0
     assert pass_at_k(50, 10, 1) == pytest.approx(0.2)
     assert pass_at_k(10, 3, 5) == pytest.approx(1 - (7 * 6 * 5 * 4 * 3) / (10 * 9 * 8 * 7 * 6))
+
+
+def test_a_program_is_the_stripped_prompt_the_cut_completion_and_the_tests_as_in_the_harness():
+    from ossinstruct.multipl_e import program, prompt
+
+    task = {"prompt": "// add\nfunction add(a, b) {\n", "tests": "console.assert(add(1, 2) === 3);",
+            "stop_tokens": ["\nfunction ", "\n/*"]}  # fmt: skip
+    assert prompt(task) == "// add\nfunction add(a, b) {"
+    completion = "\n  return a + b;\n}\nfunction extra() {}\n"
+    assert program(task, completion) == (
+        "// add\nfunction add(a, b) {\n  return a + b;\n}\nconsole.assert(add(1, 2) === 3);"
+    )

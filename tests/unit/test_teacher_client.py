@@ -141,3 +141,31 @@ def test_failed_batch_requests_are_recorded_and_resubmitted_alone(tmp_path):
 def test_the_server_counts_tokens_like_the_client():
     body = {"messages": [{"role": "user", "content": "é" * 10}]}
     assert prompt_token_count(body) == estimate_tokens("é" * 10)
+
+
+def test_a_teacher_without_a_system_role_takes_the_system_text_in_the_user_turn(tmp_path):
+    """Mixtral-8x7B-Instruct's chat template rejects a system message (vLLM answers 400): with the
+    paper's messages the run stops at once and names `teacher.system_role`; with `merge` the system
+    text opens the first user turn, separated by a blank line, and every seed is answered."""
+    from ossinstruct.generate import SYSTEM_PROMPT, build_messages, user_prompt
+
+    with OpenAIServer(system_role=False) as server:
+        with pytest.raises(FatalTeacherError, match=r"http_400.*set teacher.system_role: merge"):
+            run(server, tmp_path, seeds=SEEDS[:2], concurrency=1)
+        assert server.answered == {}
+        merged = {**SETTINGS, "system_role": "merge"}
+        cache = ResponseCache(tmp_path / "merged.sqlite")
+        client = make_client(server.base_url, "sk-test", 1.0)
+        try:
+            rows, report = generate_responses(SEEDS[:2], merged, [client], cache, estimate_tokens, "", server.base_url,
+                                              FAST)  # fmt: skip
+        finally:
+            cache.close()
+    assert report["answered"] == 2 and all(row["response"].startswith("[Problem Description]") for row in rows)
+    messages = build_messages("x = 1", "none", "merge")
+    assert messages == [{"role": "user", "content": SYSTEM_PROMPT + "\n\n" + user_prompt("x = 1")}]
+    one_shot = build_messages("x = 1", "one_shot", "merge")
+    assert [m["role"] for m in one_shot] == ["user", "assistant", "user"] and one_shot[0]["content"].startswith(
+        SYSTEM_PROMPT + "\n\n"
+    )
+    assert build_messages("x = 1", "none", "system")[0] == {"role": "system", "content": SYSTEM_PROMPT}

@@ -67,3 +67,64 @@ def test_peak_flops_by_device_name():
     assert peak_flops("NVIDIA A100-SXM4-80GB") == 312e12
     assert peak_flops("NVIDIA L4") == 121e12 and peak_flops("NVIDIA L40S") == 362e12
     assert peak_flops("Tesla T4") is None  # unknown: no MFU rather than a wrong one
+
+
+def test_the_papers_loss_weighting_averages_micro_batch_means_not_tokens(tmp_path, smol_tokenizer):
+    """train.loss_weighting on a tiny Llama (one SGD step, learning rate 1, two micro-batches of one row
+    each, of very different lengths): `micro_batch` (the paper's transformers 4.35) moves the weights by
+    the mean of the two rows' mean-loss gradients, `token` (transformers >= 4.46) by the gradient of the
+    mean over every trained token; the two differ on unequal rows."""
+    import pytest
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from ossinstruct.sft import tokenize_example, training_text
+    from ossinstruct.train import train_student
+
+    torch.manual_seed(0)
+    tok = smol_tokenizer
+    config = LlamaConfig(vocab_size=len(tok), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                         num_attention_heads=2, num_key_value_heads=1, tie_word_embeddings=True,
+                         bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)  # fmt: skip
+    LlamaForCausalLM(config).save_pretrained(tmp_path / "base")
+    smol_tokenizer.save_pretrained(tmp_path / "base")
+    rows = [{"instruction": "Say hi.", "response": "hi"},
+            {"instruction": "Count.", "response": " ".join(str(i) for i in range(60))}]  # fmt: skip
+    settings = {
+        "student": {"gguf": None, "path": str(tmp_path / "base")}, "max_length": 256, "epochs": 1, "max_steps": 1,
+        "per_device_batch_size": 1, "global_batch_size": 2, "learning_rate": 1.0, "lr_scheduler": "constant",
+        "warmup_steps": 0, "optimizer": "sgd", "max_grad_norm": None, "bf16": False, "seed": 0, "save_steps": 100,
+        "packing": False, "liger": False, "gpus": 1,
+    }  # fmt: skip
+
+    def gradient(weighting: str) -> torch.Tensor:
+        model = LlamaForCausalLM.from_pretrained(tmp_path / "base")
+        losses = []
+        for row in rows:
+            example = tokenize_example(smol_tokenizer, *training_text(row), 256)
+            ids, labels = torch.tensor([example["input_ids"]]), torch.tensor([example["labels"]])
+            logits = model(input_ids=ids).logits[0, :-1]
+            losses.append(
+                torch.nn.functional.cross_entropy(logits, labels[0, 1:], reduction="none")[labels[0, 1:] != -100]
+            )
+        if weighting == "micro_batch":
+            loss = sum(token_losses.mean() for token_losses in losses) / len(losses)
+        else:
+            loss = torch.cat(losses).mean()
+        loss.backward()
+        return model.model.embed_tokens.weight.grad.clone()
+
+    before = LlamaForCausalLM.from_pretrained(tmp_path / "base").model.embed_tokens.weight.detach().clone()
+    moved = {}
+    for weighting in ("micro_batch", "token"):
+        summary = train_student(rows, {**settings, "loss_weighting": weighting}, str(tmp_path / weighting),
+                                str(tmp_path / f"checkpoints-{weighting}"), 1)  # fmt: skip
+        assert summary["optimizer_steps"] == 1 and summary["loss_weighting"] == weighting
+        after = LlamaForCausalLM.from_pretrained(tmp_path / weighting).model.embed_tokens.weight.detach()
+        moved[weighting] = before - after  # SGD, learning rate 1: the gradient itself
+    expected = {weighting: gradient(weighting) for weighting in ("micro_batch", "token")}
+    assert (expected["micro_batch"] - expected["token"]).abs().max() > 1e-3  # the rules differ on unequal rows
+    for weighting in ("micro_batch", "token"):
+        assert torch.allclose(moved[weighting], expected[weighting], atol=1e-5), weighting
+    with pytest.raises(ValueError, match="train.loss_weighting"):
+        train_student(rows, {**settings, "loss_weighting": "rows"}, str(tmp_path / "x"), str(tmp_path / "cx"), 1)
