@@ -46,6 +46,10 @@ def main(argv: list[str] | None = None) -> int:
         if name == "evaluate":
             command.add_argument("--benchmark", choices=["humaneval", "mbpp"], required=True)
             command.add_argument("--model-name", default="model", help="name recorded in scores.json")
+            command.add_argument(
+                "--prompt-format", choices=["completion", "magicoder"], default="magicoder",
+                help="completion: the task prompt continued (base models); magicoder: the template",
+            )  # fmt: skip
         if name in ("train", "export"):
             command.add_argument("--run", default=None, help="a name in the config's `runs` (default: the first)")
         command.add_argument("--threads", type=int, default=2, help="CPU threads for model work")
@@ -102,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.model_name,
                 str(folder / "samples.jsonl"),
                 str(folder / "scores.json"),
-                config["evaluate"],
+                {**config["evaluate"], "prompt_format": args.prompt_format},
                 config["cache_dir"],
                 args.threads,
                 str(folder),

@@ -96,9 +96,10 @@ def test_every_artifact_holds_what_it_should(project):
             assert scores["pass@1"]["plus"] <= scores["pass@1"]["base"]
 
     table = (r / "table1.csv").read_text().splitlines()
-    assert table[0] == "model,humaneval,humaneval_plus,mbpp,mbpp_plus,source,n_tasks"
+    assert table[0] == "model,humaneval,humaneval_plus,mbpp,mbpp_plus,prompt_format,source,n_tasks,paper_table"
     reproduced = [line.split(",") for line in table[1:] if ",reproduced," in line]
     assert [row[0] for row in reproduced] == [BASE, RUN]
+    assert [row[5] for row in reproduced] == ["completion", "magicoder"]  # the base student as the leaderboard ran it
     he = read_json(r / f"eval/{RUN}/humaneval/scores.json")
     assert float(reproduced[1][1]) == he["pass@1"]["base"]
     assert sum(",paper," in line for line in table) == 7
@@ -171,7 +172,8 @@ def test_the_data_study_the_dataset_card_and_the_report(project):
     ours = similarity["sets"][f"OSS-Instruct ({TEACHER})"]
     assert ours["rows"] == len(kept) > 0 and 0 < ours["mean"] < 1
     pairs = read_jsonl(r / "ablation/comment-function/tiny/pairs.jsonl")
-    assert similarity["sets"]["comment-function pairs"]["rows"] == len(pairs) > 0
+    compared = read_jsonl(r / "sft/comment-function-pairs.jsonl")  # the pairs, decontaminated
+    assert similarity["sets"]["comment-function-pairs"]["rows"] == len(compared) > 0 and len(pairs) >= len(compared)
     lengths = read_json(r / f"analysis/{TEACHER}/lengths.json")
     assert sum(lengths["problem"]["counts"]) == sum(lengths["solution"]["counts"]) == len(kept)
     categories = read_json(r / f"analysis/{TEACHER}/categories.json")
@@ -198,7 +200,7 @@ def test_table2_runs_multipl_e_with_the_toolchains_present_and_names_the_missing
     from ossinstruct.multipl_e import LANGUAGES, missing_toolchain
 
     (project / "mpe.yaml").write_text(
-        "multipl_e: {limit: 2, samples: 2, max_new_tokens: 48}\ntables: {table2: {models: [smollm2-135m-instruct]}}\n"
+        "multipl_e: {limit: 2, samples: 2, max_length: 320}\ntables: {table2: {models: [smollm2-135m-instruct]}}\n"
     )
     run = snakemake(project, "results/table2.csv", "--cores", "2", *TINY, "mpe.yaml")
     assert run.returncode == 0, run.stderr[-3000:]
@@ -217,32 +219,31 @@ def test_table2_runs_multipl_e_with_the_toolchains_present_and_names_the_missing
 
 
 def test_table6_trains_on_comment_function_pairs_and_scores_greedy_multipl_e(project):
-    """Table 6 as a target: a run on the seed documents' comment-function pairs (imported with the
-    OSS-Instruct template) beside the base and the OSS-Instruct run, HumanEval+ and the mean greedy
-    MultiPL-E pass@1, then the paper's rows."""
+    """Table 6 as a target: a run on the comment-function pairs of the seeds' documents (imported in
+    completion format, decontaminated) beside the base and the OSS-Instruct run, HumanEval+ and the mean
+    greedy MultiPL-E pass@1, then the paper's rows."""
     from ossinstruct.multipl_e import missing_toolchain
-    from ossinstruct.sft import INSTRUCTION_PREFIX
 
     (project / "t6.yaml").write_text(
         "runs: {tiny-pairs: {base: smollm2-135m-instruct, data: comment-function-pairs}}\n"
         "sft_data: {comment-function-pairs: {limit: 16}}\n"
-        "multipl_e: {languages: [js, swift], limit: 1, max_new_tokens: 48}\n"
+        "multipl_e: {languages: [js, swift], limit: 1, max_length: 320}\n"
         f"tables: {{table6: {{models: [{BASE}, tiny-pairs, {RUN}]}}}}\n"
     )
     run = snakemake(project, "results/table6.csv", "--cores", "2", *TINY, "t6.yaml")
     assert run.returncode == 0, run.stderr[-3000:]
     imported = read_jsonl(project / "results/sft/comment-function-pairs.jsonl")
     pairs = read_jsonl(project / "results/ablation/comment-function/tiny/pairs.jsonl")
-    assert len(imported) == 16
-    assert imported[0]["instruction"] == INSTRUCTION_PREFIX + pairs[0]["problem"]
-    assert imported[0]["response"] == pairs[0]["solution"]
-    assert read_json(project / "results/models/tiny-pairs/train_metrics.json")["rows"] == 16
+    assert 0 < len(imported) <= 16
+    assert imported[0] == {"id": "comment-function-pairs-0", "prompt": pairs[0]["prompt"],
+                           "completion": pairs[0]["completion"]}  # fmt: skip
+    assert read_json(project / "results/models/tiny-pairs/train_metrics.json")["rows"] == len(imported)
     rows = (project / "results/table6.csv").read_text().splitlines()
     assert rows[0] == "model,data,training_rows,humaneval_plus,multipl_e,multipl_e_languages,source"
     ours = [dict(zip(rows[0].split(","), row.split(","), strict=True)) for row in rows[1:4]]
     assert [row["model"] for row in ours] == [BASE, "tiny-pairs", RUN]
     assert [row["data"] for row in ours] == ["-", "comment-function-pairs", "oss-instruct"]
-    assert ours[1]["training_rows"] == "16"
+    assert ours[1]["training_rows"] == str(len(imported))
     for row in ours:
         scores = read_json(project / f"results/eval/{row['model']}/humaneval/scores.json")
         assert float(row["humaneval_plus"]) == scores["pass@1"]["plus"]
