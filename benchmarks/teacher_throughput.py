@@ -41,7 +41,8 @@ def main() -> None:
         for i in range(args.requests)
     ]
     settings = {
-        "name": "bench", "model": "teacher", "demonstration": "none", "system_role": "system", "temperature": 0.0, "seed": 976,
+        "name": "bench", "model": "teacher", "demonstration": "none", "system_role": "system", "temperature": 0.0,
+        "seed": 976,
         "max_new_tokens": 2500, "context_length": 8192, "extra_body": {},
     }  # fmt: skip
     with OpenAIServer(delay_s=args.delay) as server, tempfile.TemporaryDirectory() as scratch:

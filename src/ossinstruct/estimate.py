@@ -22,7 +22,7 @@ from .generate import build_messages
 from .models import check_models, evaluated_models, lineage, run_settings
 
 ROOT = Path(__file__).resolve().parents[2]
-TASKS = {"humaneval": 164, "mbpp": 378}  # EvalPlus HumanEval+ and MBPP+
+TASKS = {"humaneval": 164, "mbpp": 399}  # EvalPlus HumanEval+ and MBPP+ v0.1.0 (the paper's)
 ASSUMPTIONS = {
     "bytes_per_token": 4.0,  # BPE tokenizers on English and code
     "seed_tokens": 120.0,  # a 1-15 line snippet (mean 8 lines)
