@@ -249,9 +249,10 @@ def sample_seeds(rows: Sequence[dict], size: int | None, seed: int) -> list[dict
     by_lang: dict[str, list[int]] = {}
     for position, row in enumerate(rows):
         by_lang.setdefault(row["lang"], []).append(position)
-    exact = {lang: size * len(positions) / len(rows) for lang, positions in by_lang.items()}
-    quota = {lang: int(share) for lang, share in exact.items()}
-    for lang in sorted(exact, key=lambda lang: (quota[lang] - exact[lang], lang))[: size - sum(quota.values())]:
+    # Exact shares in integers: size x count / total; ties in the remainders go in language order.
+    quota = {lang: size * len(positions) // len(rows) for lang, positions in by_lang.items()}
+    remainder = {lang: size * len(positions) % len(rows) for lang, positions in by_lang.items()}
+    for lang in sorted(by_lang, key=lambda lang: (-remainder[lang], lang))[: size - sum(quota.values())]:
         quota[lang] += 1
     rng = random.Random(seed)
     chosen = sorted(position for lang, positions in by_lang.items() for position in rng.sample(positions, quota[lang]))

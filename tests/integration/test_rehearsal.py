@@ -78,7 +78,7 @@ def test_the_rehearsal_exercises_the_papers_rules(rehearsal):
     seeds = read_jsonl(r / "seeds/rehearsal.jsonl")
     answered = read_jsonl(r / "generate/mixtral-8x7b-instruct/responses.jsonl")
     assert len(seeds) == 24 and len(answered) == 8
-    assert sum(row["lang"] == "python" for row in answered) == round(8 * 8 / 24)
+    assert sum(row["lang"] == "python" for row in answered) == 3  # 8 x 8/24, the largest remainders rounded up
     # Table 6: comment-function pairs of the seeds' documents, trained in completion format at 1024 tokens.
     pairs = read_jsonl(r / "sft/comment-function-pairs.jsonl")
     assert pairs and all(set(row) == {"id", "prompt", "completion"} for row in pairs)

@@ -48,7 +48,7 @@ WRAPPERS = {  # what surrounds the functions of a document
     "shell": ("#!/usr/bin/env bash\nset -eu\n\n", 'echo "done"\n'),
 }
 OPERATIONS = [("add", "+", "plus"), ("sub", "-", "minus"), ("mul", "*", "times"), ("mod", "%", "modulo")]
-DOCUMENTS = {"python": 10, "cpp": 4, "java": 4, "typescript": 4, "shell": 4, "c-sharp": 4, "rust": 4, "php": 4}
+DOCUMENTS = {"python": 8, "cpp": 4, "java": 4, "typescript": 4, "shell": 4, "c-sharp": 4, "rust": 4, "php": 4}
 
 
 def document(lang: str, i: int) -> str:
