@@ -47,8 +47,10 @@ def test_every_artifact_holds_what_it_should(project):
     r = project / "results"
     seeds = read_jsonl(r / "seeds/tiny.jsonl")
     assert [s["lang"] for s in seeds].count("python") == 5 and [s["lang"] for s in seeds].count("cpp") == 1
-    for seed in seeds:
-        lines = Path(seed["source"]).read_text().splitlines(keepends=True)
+    documents = {row["source"]: row["content"] for row in read_jsonl(r / "seeds/tiny_documents.jsonl")}
+    assert Path(next(s["source"] for s in seeds if s["lang"] == "cpp")).read_text() == documents[seeds[-1]["source"]]
+    for seed in seeds:  # each seed is a slice of the document it came from (a JSONL row or a local file)
+        lines = documents[seed["source"]].splitlines(keepends=True)
         assert seed["seed"] == "".join(lines[seed["start_line"] : seed["start_line"] + seed["n_lines"]])
 
     responses = read_jsonl(r / f"generate/{TEACHER}/responses.jsonl")
