@@ -128,20 +128,31 @@ def _nodes(root, types: set[str]) -> list:
     return found
 
 
+def _last_line(node) -> int:
+    """The row of a node's last character (newer grammars end a line comment with its line break)."""
+    return (
+        node.end_point[0] - 1
+        if node.end_point[1] == 0 and node.end_point[0] > node.start_point[0]
+        else node.end_point[0]
+    )
+
+
 def _comment_groups(code: bytes, comments: list) -> list[dict]:
     """Comments sorted by their last line, joined when only one line break separates them."""
-    comments = sorted(comments, key=lambda node: node.end_point[0])
+    comments = sorted(comments, key=_last_line)
     groups: list[list] = []
     for node in comments:
         if groups:
-            gap = code[groups[-1][-1].end_byte : node.start_byte].decode("utf-8", "replace")
-            if not gap.strip() and gap.count("\n") == 1:
+            previous = groups[-1][-1]
+            gap = code[previous.end_byte : node.start_byte].decode("utf-8", "replace")
+            breaks = gap.count("\n") + previous.text.endswith(b"\n")
+            if not gap.strip() and breaks == 1:
                 groups[-1].append(node)
                 continue
         groups.append([node])
     return [
-        {"text": "\n".join(n.text.decode("utf-8", "replace") for n in group), "last_line": group[-1].end_point[0],
-         "end_byte": group[-1].end_byte}
+        {"text": "\n".join(n.text.decode("utf-8", "replace").rstrip("\n") for n in group),
+         "last_line": _last_line(group[-1]), "end_byte": group[-1].end_byte}
         for group in groups
     ]  # fmt: skip
 

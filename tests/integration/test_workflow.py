@@ -241,7 +241,7 @@ def test_table6_trains_on_comment_function_pairs_and_scores_greedy_multipl_e(pro
                            "completion": pairs[0]["completion"]}  # fmt: skip
     assert read_json(project / "results/models/tiny-pairs/train_metrics.json")["rows"] == len(imported)
     rows = (project / "results/table6.csv").read_text().splitlines()
-    assert rows[0] == "model,data,training_rows,humaneval_plus,multipl_e,multipl_e_languages,source"
+    assert rows[0] == "model,data,training_rows,prompt_format,humaneval_plus,multipl_e,multipl_e_languages,source"
     ours = [dict(zip(rows[0].split(","), row.split(","), strict=True)) for row in rows[1:4]]
     assert [row["model"] for row in ours] == [BASE, "tiny-pairs", RUN]
     assert [row["data"] for row in ours] == ["-", "comment-function-pairs", "oss-instruct"]

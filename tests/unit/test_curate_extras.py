@@ -187,3 +187,13 @@ def test_pairs_report_a_missing_grammar_and_dedup_is_an_option():
     assert report["no_grammar"] == ["cobol"] and report["languages"]["python"]["pairs"] == 2
     kept, excluded, dedup = dedup_pairs(rows)
     assert len(kept) == 1 and dedup["dropped_by_reason"] == {"duplicate_prompt": 1}
+
+
+def test_adjacent_line_comments_form_one_group_whatever_the_grammar_puts_in_them():
+    """tree-sitter-rust ends a line comment with its line break (older grammars did not): two `///`
+    lines right above a function are still one comment, and still directly above it."""
+    text = "/// Adds two numbers.\n/// Wraps on overflow.\nfn add(a: i32, b: i32) -> i32 { a + b }\n"
+    rows, _ = extract_pairs([seed_of("rust", "doc")], {"doc": text})
+    assert rows[0]["prompt"] == "/// Adds two numbers.\n/// Wraps on overflow.\nfn add(a: i32, b: i32) -> i32 { a + b }"
+    apart = "// Not this one.\n\n// Adds.\nint add(int a, int b) { return a + b; }\n"
+    assert extract_pairs([seed_of("cpp", "doc")], {"doc": apart})[0][0]["prompt"].startswith("/// Adds.\n")
