@@ -36,7 +36,8 @@ EVAL_SHARDS = shard_names(config["evaluate"]["shards"])
 # scoring runs never reruns a generation job (GPU time).
 EVAL_GENERATION = {
     key: config["evaluate"][key]
-    for key in ("datasets", "limit", "max_new_tokens", "repeat_penalty", "backend", "batch_size", "gpus", "vllm")
+    for key in ("datasets", "limit", "max_new_tokens", "completion_stop", "repeat_penalty", "backend", "batch_size",
+                "gpus", "vllm")
 }
 EVAL_SCORING = {key: value for key, value in config["evaluate"].items() if key not in ("models", "shards")}
 

@@ -74,10 +74,25 @@ def build_prompt(benchmark: str, task: dict, bos_text: str = "", prompt_format: 
     return bos_text + prompt_text(instruction, prefix)
 
 
-def stop_strings(prompt_format: str) -> list[str]:
+# evalplus 0.3.1's stop strings for a base model's direct completion (`provider/utility.py`).
+EVALPLUS_COMPLETION_STOP = ["\nif __name__", "\ndef main(", "\nprint("]
+EVALPLUS_COMPLETION_STOP_BY_BENCHMARK = {
+    "humaneval": ["\ndef ", "\nclass ", "\nimport ", "\nfrom ", "\nassert "],
+    "mbpp": ['\n"""', "\nassert"],
+}
+
+
+def stop_strings(prompt_format: str, benchmark: str = "humaneval", completion_stop: str = "none") -> list[str]:
     """Where a completion ends besides the end-of-sequence token: the closing fence of the Magicoder
-    format's pre-filled ```python block; nothing else for a plain completion (EvalPlus 1895d2f)."""
-    return [FENCE] if prompt_format == "magicoder" else []
+    format's pre-filled ```python block; for a plain completion nothing else (`completion_stop: none`,
+    EvalPlus 1895d2f, the paper's base rows) or evalplus 0.3.1's stop strings (`evalplus`)."""
+    if prompt_format == "magicoder":
+        return [FENCE]
+    if completion_stop == "evalplus":
+        return EVALPLUS_COMPLETION_STOP + EVALPLUS_COMPLETION_STOP_BY_BENCHMARK[benchmark]
+    if completion_stop != "none":
+        raise ValueError(f"config key 'evaluate.completion_stop': unknown value {completion_stop!r} (none, evalplus)")
+    return []
 
 
 def to_solution(benchmark: str, task: dict, completion: str, prompt_format: str = "magicoder",

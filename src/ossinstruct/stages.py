@@ -261,7 +261,7 @@ def run_generate_samples(
 
     tasks = shard_slice(load_tasks(settings["datasets"][benchmark], settings["limit"]), *parse_shard(shard))
     prompt_format = settings["prompt_format"]
-    stop = stop_strings(prompt_format)
+    stop = stop_strings(prompt_format, benchmark, settings["completion_stop"])
     logs = Path(log_dir) if log_dir else None
     if logs:
         logs.mkdir(parents=True, exist_ok=True)
@@ -319,8 +319,8 @@ def run_score(
         logs / "evalplus.log" if logs else None,
     )
     summary = score(results, [task["task_id"] for task in tasks])
-    generation = {key: settings[key] for key in ("prompt_format", "sanitizer", "backend", "max_new_tokens",
-                                                 "repeat_penalty")}  # fmt: skip
+    generation = {key: settings[key] for key in ("prompt_format", "completion_stop", "sanitizer", "backend",
+                                                 "max_new_tokens", "repeat_penalty")}  # fmt: skip
     if settings["backend"] == "transformers":
         generation["batch_size"] = settings["batch_size"]
     generation["shards"] = len(shard_samples)

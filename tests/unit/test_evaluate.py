@@ -75,6 +75,15 @@ def test_the_completion_format_continues_the_task_prompt_and_sanitises(humaneval
     task = humaneval[0]
     assert build_prompt("humaneval", task, "<s>", "completion") == "<s>" + task["prompt"]
     assert stop_strings("completion") == [] and stop_strings("magicoder") == ["```"]
+    assert stop_strings("completion", "mbpp", "evalplus") == [
+        "\nif __name__",
+        "\ndef main(",
+        "\nprint(",
+        '\n"""',
+        "\nassert",
+    ]
+    with pytest.raises(ValueError, match="evaluate.completion_stop"):
+        stop_strings("completion", "mbpp", "early")
     body = "    return any(abs(a - b) < threshold for a in numbers for b in numbers if a is not b)\n"
     solution = to_solution("humaneval", task, body + "\n\nprint(has_close_elements([1.0], 0.5))\n", "completion")
     assert solution == (task["prompt"] + body).strip()
