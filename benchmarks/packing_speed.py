@@ -23,6 +23,7 @@ import json
 import tempfile
 from pathlib import Path
 
+from ossinstruct.config import section_defaults
 from ossinstruct.sft import to_sft_row
 from ossinstruct.train import load_student, train_student
 
@@ -87,6 +88,7 @@ def main() -> None:
         print(f"{len(rows)} rows, {min(lengths)}-{max(lengths)} tokens; padding would be "
               f"{100 * (1 - sum(lengths) / padded_tokens):.0f}% of a padded batch")  # fmt: skip
         settings = {
+            **section_defaults("train"),  # the schema's defaults (no packing, no Liger, the paper's loss weighting)
             "student": student, "max_length": 1216, "epochs": 1, "max_steps": 0,
             "per_device_batch_size": args.batch, "global_batch_size": args.global_batch or args.batch,
             "learning_rate": 5e-5, "lr_scheduler": "linear", "warmup_steps": 0, "optimizer": "adafactor",

@@ -30,7 +30,7 @@ def test_two_processes_keep_the_global_batch_and_write_one_model(tmp_path, caplo
         "run": "ddp", "student": {"gguf": SMOLLM2}, "max_length": 64, "epochs": 1, "max_steps": 0,
         "per_device_batch_size": 1, "global_batch_size": 4, "learning_rate": 5e-5, "lr_scheduler": "linear",
         "warmup_steps": 0, "optimizer": "adafactor", "max_grad_norm": None, "bf16": False, "seed": 42,
-        "save_steps": 1000, "packing": False, "liger": False, "gpus": 2,
+        "save_steps": 1000, "packing": False, "liger": False, "loss_weighting": "micro_batch", "gpus": 2,
     }  # fmt: skip
     with caplog.at_level(logging.INFO, logger="ossinstruct.train"):
         run_train(str(tmp_path / "sft.jsonl"), str(tmp_path / "model"), str(tmp_path / "metrics.json"), settings,
