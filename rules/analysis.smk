@@ -17,7 +17,7 @@ rule measure_similarity:
             labels={"figure": "Figure 3: similarity to HumanEval"},
         ),
     params:
-        compare=lambda wildcards: {name: f"results/sft/{name}.jsonl" for name in config["analysis"]["compare"]},
+        compare=lambda wildcards: dict(zip(config["analysis"]["compare"], compared_sets(wildcards))),
     log:
         "logs/analysis/{teacher}/similarity.log",
     benchmark:
