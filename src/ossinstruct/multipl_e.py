@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .evaluate import network_isolation_prefix
+from .evaluate import EvaluationError, network_isolation_prefix
 
 LANGUAGES = ("java", "js", "cpp", "php", "swift", "rust")  # Table 2's order
 JAVA_CLASSPATH = ("/usr/share/java/javatuples.jar",)  # the prompts import org.javatuples (Debian: libjavatuples-java)
@@ -103,6 +103,11 @@ def execute(language: str, source: str, timeout_s: float = 15.0, isolation: list
     """Build and run one program; `status` is passed, compile_error, failed or timeout."""
     recipe = RECIPES[language]
     isolation = network_isolation_prefix() if isolation is None else isolation
+    if not isolation:  # model-generated code never runs with the host's network
+        raise EvaluationError(
+            f"cannot run MultiPL-E {language} programs without network isolation: `unshare --net` failed "
+            "(root, or unprivileged user namespaces, are needed)"
+        )
     with tempfile.TemporaryDirectory(prefix=f"multipl-e-{language}-") as folder:
         (Path(folder) / recipe["file"]).write_text(source, encoding="utf-8")
         if "build" in recipe:
@@ -128,6 +133,8 @@ def execute_samples(language: str, tasks: Sequence[dict], samples: Sequence[dict
     """Every sample run against its task's tests; returns per-sample results and the scores."""
     by_name = {task["name"]: task for task in tasks}
     isolation = network_isolation_prefix()
+    if not isolation:
+        execute(language, "", timeout_s, isolation)  # refuses, with the reason
     with ThreadPoolExecutor(max_workers=workers) as pool:
         outcomes = list(pool.map(
             lambda sample: execute(language, program(by_name[sample["name"]], sample["completion"]), timeout_s,

@@ -107,6 +107,30 @@ def test_real_evalplus_scores_canonical_and_wrong_solutions_in_the_sandbox(root,
     assert scores["pass@1"] == {"base": 66.67, "plus": 66.67}
 
 
+def test_evalplus_runs_solutions_without_the_hosts_network(humaneval, tmp_path):
+    """A solution that reaches a listener on the host's loopback would pass; in EvalPlus's run, inside
+    its own network namespace, the connection fails, so it does not, and the listener sees nothing."""
+    from ..unit.test_multipl_e import Listener
+
+    task = humaneval[0]
+    with Listener() as listener:
+        probe = (f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {listener.port}), timeout=2).close()\n"
+                 "    REACHED = True\nexcept OSError:\n    REACHED = False\n")  # fmt: skip
+        body = "    if not REACHED:\n        return None\n" + task["canonical_solution"]
+        write_jsonl(tmp_path / "samples.jsonl", [{"task_id": task["task_id"], "solution": probe + task["prompt"] + body}])
+        dataset = tmp_path / "dataset.jsonl"
+        write_jsonl(dataset, humaneval[:1])
+        results = run_evalplus("humaneval", tmp_path / "samples.jsonl", dataset, tmp_path / "cache", 300, 1)
+    assert score(results, [task["task_id"]])["passed"]["base"] == [] and listener.accepted == 0
+
+
+def test_evalplus_refuses_to_run_without_network_isolation(humaneval, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `unshare` to be found
+    write_jsonl(tmp_path / "samples.jsonl", [{"task_id": humaneval[0]["task_id"], "solution": "x = 1\n"}])
+    with pytest.raises(EvaluationError, match="without network isolation"):
+        run_evalplus("humaneval", tmp_path / "samples.jsonl", tmp_path / "d.jsonl", tmp_path / "cache", 60, 1)
+
+
 def test_evalplus_past_its_limit_is_killed(humaneval, tmp_path):
     # A solution that hangs keeps evalplus busy well past the job's 1 s limit (its own per-test limits are longer).
     hang = "import time\ntime.sleep(30)\n"

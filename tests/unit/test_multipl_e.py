@@ -2,10 +2,15 @@
 fails, a syntax error does not compile, an endless loop is killed, the network is unreachable."""
 
 import json
+import socket
+import threading
 
 import pytest
 
+from ossinstruct.evaluate import EvaluationError
 from ossinstruct.multipl_e import LANGUAGES, cut_at_stop, execute, missing_toolchain, pass_at_k, program
+
+from ..conftest import require
 
 # For HumanEval_23_strlen (the first task of every shipped file): a right and a wrong body, a body
 # that does not compile (or parse), and one that never ends.
@@ -28,8 +33,9 @@ def first_task(root, language):
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_programs_run_with_the_real_toolchain_in_the_sandbox(root, language):
     missing = missing_toolchain(language)
-    if missing:
-        pytest.skip(f"{language}: {missing} (scripts/setup.sh installs the toolchains Debian has)")
+    if language == "swift" and missing:
+        pytest.skip(f"swift: {missing} (Debian has no Swift, so scripts/setup.sh cannot install it)")
+    require(missing, f"{language} toolchain (scripts/setup.sh installs the toolchains Debian has)")
     task = first_task(root, language)
     right, wrong, broken, endless = BODIES[language]
     if language == "php":  # PHP's own strlen() clashes with the task's function name (a MultiPL-E quirk)
@@ -41,14 +47,53 @@ def test_programs_run_with_the_real_toolchain_in_the_sandbox(root, language):
     assert execute(language, program(task, endless), timeout_s=2)["status"] == "timeout"
 
 
-def test_generated_code_has_no_network(root):
-    if missing_toolchain("js"):
-        pytest.skip("node not found")
-    reach = (
-        "const s = require('net').connect(53, '1.1.1.1');"
-        "s.on('connect', () => process.exit(0)); s.on('error', () => process.exit(3));"
-    )
-    assert execute("js", reach, timeout_s=5)["status"] == "failed"
+class Listener:
+    """A TCP server on the host's loopback that counts the connections it accepts."""
+
+    def __init__(self):
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.port = self.socket.getsockname()[1]
+        self.accepted = 0
+        self.socket.settimeout(0.2)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self):
+        while not self.stop.is_set():
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:
+                continue
+            self.accepted += 1
+            connection.close()
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+        self.socket.close()
+
+
+def test_generated_code_cannot_reach_even_the_hosts_loopback():
+    """A listener on the host's 127.0.0.1 is reachable from any unsandboxed process on this machine
+    (offline or not); from the sandbox's own network namespace it is not."""
+    require(missing_toolchain("js"), "js toolchain (node)")
+    with Listener() as listener:
+        reach = (
+            f"const s = require('net').connect({listener.port}, '127.0.0.1');"
+            "s.on('connect', () => process.exit(0)); s.on('error', () => process.exit(3));"
+        )
+        outcome = execute("js", reach, timeout_s=5)
+    assert outcome["status"] == "failed" and listener.accepted == 0
+
+
+def test_without_network_isolation_generated_code_is_refused(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `unshare` to be found
+    with pytest.raises(EvaluationError, match="without network isolation"):
+        execute("js", "process.exit(0)", timeout_s=5)
 
 
 def test_completions_are_cut_at_the_first_stop_token():
