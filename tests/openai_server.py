@@ -80,6 +80,9 @@ class OpenAIServer:
         api_key: str | None = None,
         system_role: bool = True,
         port: int | None = None,
+        models: list[str] | None = None,
+        retry_after_s: float = 0.2,
+        retry_after_form: str = "both",
     ) -> None:
         self.delay_s = delay_s
         self.requests = Budget(requests_per_minute) if requests_per_minute else None
@@ -91,6 +94,11 @@ class OpenAIServer:
         self.attempts: Counter = Counter()  # request seed -> chat requests received
         self.answered: Counter = Counter()  # request seed -> 200 answers sent
         self.rejected = 0
+        self.unauthorized = 0  # chat requests answered 401
+        self.received: list[tuple[float, object, str]] = []  # (arrival time, request seed, what was answered)
+        self.models = models  # None: any model name is served
+        self.retry_after_s = retry_after_s  # a scripted 429's retry-after
+        self.retry_after_form = retry_after_form  # both (seconds + ms), seconds, ms or date
         self.accepted_tokens = 0
         self.accepted_times: list[float] = []
         self.authorization_headers: set[str] = set()
@@ -181,9 +189,22 @@ class OpenAIServer:
         }
 
     async def chat(self, request: Request) -> Response:
-        if not self._authorized(request):
-            return JSONResponse({"error": {"message": "bad key", "type": "invalid_request_error"}}, status_code=401)
+        arrived = time.monotonic()
+        authorized = self._authorized(request)
         body = await request.json()
+        response = await self._chat(body, authorized)
+        with self.lock:
+            self.received.append((arrived, body.get("seed"), str(response.status_code)))
+        return response
+
+    async def _chat(self, body: dict, authorized: bool) -> Response:
+        if not authorized:  # OpenAI's answer to a wrong key
+            with self.lock:
+                self.unauthorized += 1
+            return _error(401, "Incorrect API key provided.", type_="invalid_request_error", code="invalid_api_key")
+        if self.models is not None and body.get("model") not in self.models:
+            return _error(404, f"The model `{body.get('model')}` does not exist or you do not have access to it.",
+                          type_="invalid_request_error", code="model_not_found")  # fmt: skip
         roles = [message["role"] for message in body["messages"]]
         if not self.system_role and "system" in roles:  # vLLM's answer when the template raises
             return JSONResponse({"object": "error", "type": "BadRequestError", "param": None, "code": 400,
@@ -191,14 +212,18 @@ class OpenAIServer:
                                 status_code=400)  # fmt: skip
         fault = self._fault(body.get("seed"))
         if fault == "429":
-            return _error(429, "rate limit (scripted)", retry_after=0.2)
+            return _error(429, "Rate limit reached (scripted)", retry_after=self.retry_after_s,
+                          form=self.retry_after_form, type_="requests", code="rate_limit_exceeded")  # fmt: skip
+        if fault == "400":
+            return _error(400, "This model's maximum context length is 8192 tokens (scripted).",
+                          type_="invalid_request_error", code="context_length_exceeded", param="messages")  # fmt: skip
         if fault == "500":
-            return _error(500, "server error (scripted)")
+            return _error(500, "The server had an error while processing your request. Sorry about that!")
         if fault == "hang":
             await asyncio.sleep(self.hang_s)
         wait = self._limited(body)
         if wait > 0:
-            return _error(429, "Rate limit reached", retry_after=wait)
+            return _error(429, "Rate limit reached", retry_after=wait, type_="tokens", code="rate_limit_exceeded")
         await asyncio.sleep(self.delay_s)
         if fault == "malformed":
             return Response(b'{"id": "chatcmpl-x", "choices": [', media_type="application/json")
@@ -306,11 +331,21 @@ def _public(file: dict) -> dict:
     return {key: value for key, value in file.items() if key != "content"}
 
 
-def _error(status: int, message: str, retry_after: float | None = None) -> Response:
+def _error(status: int, message: str, retry_after: float | None = None, form: str = "both", type_: str | None = None,
+           code: str | None = None, param: str | None = None) -> Response:  # fmt: skip
+    """An error as OpenAI sends one: `{"error": {message, type, param, code}}`, with retry-after headers."""
     headers = {}
     if retry_after is not None:
-        headers = {"retry-after": f"{math.ceil(retry_after)}", "retry-after-ms": f"{math.ceil(retry_after * 1000)}"}
-    body = {"error": {"message": message, "type": "server_error" if status >= 500 else "requests"}}
+        if form in ("both", "seconds"):
+            headers["retry-after"] = f"{math.ceil(retry_after)}"
+        if form in ("both", "ms"):
+            headers["retry-after-ms"] = f"{math.ceil(retry_after * 1000)}"
+        if form == "date":
+            from email.utils import formatdate
+
+            headers["retry-after"] = formatdate(time.time() + math.ceil(retry_after), usegmt=True)
+    type_ = type_ or ("server_error" if status >= 500 else "invalid_request_error")
+    body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
     return JSONResponse(body, status_code=status, headers=headers)
 
 

@@ -331,15 +331,35 @@ def classify(error: BaseException) -> tuple[str, bool, float | None]:
 
 
 def retry_after(error) -> float | None:
+    """Seconds the server asked us to wait: `retry-after-ms`, else `retry-after` in seconds or as an
+    HTTP date (RFC 9110); None when it said nothing usable (we then back off on our own)."""
     headers = getattr(getattr(error, "response", None), "headers", None) or {}
-    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value is not None:
-            try:
-                return max(0.0, float(value) / scale)
-            except ValueError:
-                continue  # an HTTP date: fall back to our own backoff
-    return None
+    return parse_retry_after(headers.get("retry-after-ms"), headers.get("retry-after"))
+
+
+def parse_retry_after(milliseconds: str | None, value: str | None, now: float | None = None) -> float | None:
+    if milliseconds is not None:
+        try:
+            return max(0.0, float(milliseconds) / 1000.0)
+        except ValueError:
+            pass
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # an HTTP date is always GMT
+        import datetime
+
+        when = when.replace(tzinfo=datetime.UTC)
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 @dataclass
@@ -360,21 +380,36 @@ class Outcome:
     retries: Counter = field(default_factory=Counter)
 
 
-def send(client, job: Job, client_settings: dict, limiter: RateLimiter, rng: random.Random) -> Outcome:
-    """One request with retries: waits for the budget, backs off, honours retry-after."""
+def send(client, job: Job, client_settings: dict, limiter: RateLimiter, rng: random.Random,
+         stop: threading.Event | None = None) -> Outcome:  # fmt: skip
+    """One request with retries: waits for the budget, backs off, honours retry-after. An answer that
+    no request can get past (a rejected key, an unknown model) sets `stop`, and no thread sends again."""
     outcome = Outcome(job)
     max_retries = client_settings["max_retries"]
+    stop = stop or threading.Event()
     for attempt in range(max_retries + 1):
-        limiter.acquire(job.tokens)
+        if not stop.is_set():
+            limiter.acquire(job.tokens)
+        if stop.is_set():
+            outcome.cause, outcome.message = "stopped", "not sent: an earlier answer stopped the run"
+            return outcome
         outcome.attempts += 1
         try:
             outcome.answer = call_teacher(client, job.body)
             return outcome
         except Exception as error:  # noqa: BLE001 - classified below
             cause, retriable, wait = classify(error)
+            if cause in ("http_401", "http_403", "http_404"):
+                stop.set()
             if cause in ("http_401", "http_403"):
                 raise FatalTeacherError(f"the teacher rejected the API key ({cause}): {error}") from None
+            if cause == "http_404":
+                raise FatalTeacherError(
+                    f"the teacher answered 404 for model {job.body['model']!r}: {str(error)[:300]}. Check "
+                    "teacher.model (the model's name on that server) and teacher.base_url"
+                ) from None
             if cause == "http_400" and job.body["messages"][0]["role"] == "system" and "role" in str(error).lower():
+                stop.set()
                 raise FatalTeacherError(
                     f"the teacher rejected the request ({cause}): {str(error)[:300]}. Its chat template may not "
                     "accept a system message: set teacher.system_role: merge (the system text then opens the user turn)"
@@ -536,36 +571,52 @@ def generate_responses(
 
 
 def _send_online(to_send, clients, client_settings, limiter, price, name, cache, answers, totals, retries, failed):
-    """Send every request, `len(clients)` at a time; answers go to the cache as they arrive."""
+    """Send every request, `len(clients)` at a time; answers go to the cache as they arrive. When one
+    answer stops the run (a rejected key), no thread sends again, and the answers already on their
+    way are still cached before the error is raised."""
     rng = random.Random(0)
+    stop = threading.Event()
     progress = _progress_bar(len(to_send), name, client_settings["progress"])
+
+    def record(outcome: Outcome) -> None:
+        totals["attempts"] += outcome.attempts
+        retries.update(outcome.retries)
+        if outcome.answer is None:
+            failed.append({"id": outcome.job.row["id"], "request_hash": outcome.job.key, "cause": outcome.cause,
+                           "attempts": outcome.attempts, "error": outcome.message})  # fmt: skip
+        else:
+            cache.put(outcome.job.key, outcome.job.body, outcome.answer)
+            answers[outcome.job.row["id"]] = outcome.answer
+            totals["answered"] += 1
+            totals["prompt_tokens"] += outcome.answer["usage"]["prompt_tokens"] or 0
+            totals["completion_tokens"] += outcome.answer["usage"]["completion_tokens"] or 0
+
     with ThreadPoolExecutor(max_workers=max(1, len(clients))) as pool:
         futures = submit_with_clients(
-            pool, clients, lambda c, job: send(c, job, client_settings, limiter, rng), to_send
+            pool, clients, lambda c, job: send(c, job, client_settings, limiter, rng, stop), to_send
         )
+        recorded = set()
         try:
             for future in as_completed(futures):
-                outcome: Outcome = future.result()
-                totals["attempts"] += outcome.attempts
-                retries.update(outcome.retries)
-                if outcome.answer is None:
-                    failed.append({"id": outcome.job.row["id"], "request_hash": outcome.job.key,
-                                   "cause": outcome.cause, "attempts": outcome.attempts,
-                                   "error": outcome.message})  # fmt: skip
-                else:
-                    cache.put(outcome.job.key, outcome.job.body, outcome.answer)
-                    answers[outcome.job.row["id"]] = outcome.answer
-                    totals["answered"] += 1
-                    totals["prompt_tokens"] += outcome.answer["usage"]["prompt_tokens"] or 0
-                    totals["completion_tokens"] += outcome.answer["usage"]["completion_tokens"] or 0
+                recorded.add(future)
+                record(future.result())
                 if progress is not None:
                     progress.update(1)
                     spent = cost_usd(totals["prompt_tokens"], totals["completion_tokens"], price)
                     progress.set_postfix(cost=f"${spent:.2f}" if spent is not None else "n/a", failed=len(failed),
                                          refresh=False)  # fmt: skip
         except BaseException:
+            stop.set()
             for pending in futures:
                 pending.cancel()
+            for future in futures:  # requests already in flight: their answers are paid for, keep them
+                if future not in recorded and not future.cancelled():
+                    try:
+                        outcome = future.result()
+                    except BaseException:  # noqa: BLE001 - the first error is the one raised
+                        continue
+                    if outcome.answer is not None:
+                        record(outcome)
             raise
         finally:
             if progress is not None:

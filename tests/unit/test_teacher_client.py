@@ -66,11 +66,64 @@ def test_requests_that_keep_failing_are_recorded_and_the_rest_is_kept(tmp_path):
     assert len(rows) == 7 and report["cache_hits"] == 7 and report["failed"] == 1
 
 
-def test_a_rejected_key_stops_the_run_at_once(tmp_path):
+def test_a_rejected_key_stops_the_run_at_the_first_answer(tmp_path):
+    """The 401 is the only request the server ever sees: with one request in flight, and with four
+    threads of which three are still waiting for the request budget (one a second) when it comes."""
     with OpenAIServer(api_key="sk-the-right-one") as server:
         with pytest.raises(FatalTeacherError, match="rejected the API key"):
-            run(server, tmp_path)
-        assert sum(server.attempts.values()) == 0  # 401 comes before the request is counted
+            run(server, tmp_path, concurrency=1)
+        assert len(server.received) == server.unauthorized == 1
+    with OpenAIServer(api_key="sk-the-right-one") as server:
+        with pytest.raises(FatalTeacherError, match="rejected the API key"):
+            run(server, tmp_path, concurrency=4, cache_name="four.sqlite", requests_per_minute=60)
+        assert len(server.received) == server.unauthorized == 1
+
+
+def test_an_unknown_model_stops_the_run_at_the_first_answer_naming_the_setting(tmp_path):
+    with OpenAIServer(models=["gpt-3.5-turbo-1106"]) as server:
+        with pytest.raises(FatalTeacherError, match=r"404 for model 'teacher-model'.*teacher\.model"):
+            run(server, tmp_path, concurrency=1)
+        assert len(server.received) == 1
+
+
+def test_a_bad_request_fails_that_request_alone_with_the_servers_message(tmp_path):
+    with OpenAIServer(faults={978: ["400"]}) as server:
+        with pytest.raises(TeacherFailures, match=r"http_400.*maximum context length") as failure:
+            run(server, tmp_path, max_retries=3)
+        assert server.attempts[978] == 1  # a 400 is not retried
+    report = failure.value.report
+    assert report["failed_by_cause"] == {"http_400": 1} and report["failures"][0]["id"] == "python-2"
+    assert report["answered"] == 7  # the others are answered and cached
+
+
+def test_retry_after_is_read_in_seconds_milliseconds_and_as_an_http_date():
+    from email.utils import formatdate
+
+    from ossinstruct.generate import parse_retry_after
+
+    assert parse_retry_after(None, "7") == 7.0
+    assert parse_retry_after("1500", "2") == 1.5  # retry-after-ms is the more precise, and wins
+    assert parse_retry_after(None, formatdate(1_000_030.0, usegmt=True), now=1_000_000.0) == pytest.approx(30.0)
+    assert parse_retry_after(None, formatdate(999_000.0, usegmt=True), now=1_000_000.0) == 0.0  # already past
+    assert parse_retry_after(None, "soon") is None and parse_retry_after(None, None) is None
+
+
+@pytest.mark.parametrize("form", ["seconds", "ms", "date"])
+def test_a_429_holds_every_thread_back_for_the_servers_retry_after(tmp_path, form):
+    """Seed 976's first answer is a 429 asking for 2 s. The other three threads are mid-request then;
+    none of them sends anything until the 2 s have passed, and the limited request goes again after it."""
+    with OpenAIServer(faults={976: ["429"]}, delay_s=0.3, retry_after_s=2.0, retry_after_form=form) as server:
+        rows, report = run(server, tmp_path, concurrency=4, backoff_s=0.01, max_backoff_s=0.02)
+        received = sorted(server.received)
+    assert len(rows) == 8 and report["retries_by_cause"] == {"rate_limited": 1}
+    limited_at = next(t for t, seed, status in received if status == "429")
+    # An HTTP date has whole seconds: the wait it gives is between 1 and 2 s.
+    hold = 1.0 if form == "date" else 2.0
+    during = [(round(t - limited_at, 2), seed) for t, seed, _ in received if 0.05 < t - limited_at < hold - 0.05]
+    assert during == []
+    retried_at = next(t for t, seed, status in received if seed == 976 and status == "200")
+    assert retried_at - limited_at >= hold - 0.05
+    assert report["rate_limit_wait_s"] > 0
 
 
 def test_a_rate_limited_api_loses_nothing_and_uses_most_of_its_budget(tmp_path):
