@@ -83,6 +83,7 @@ class OpenAIServer:
         models: list[str] | None = None,
         retry_after_s: float = 0.2,
         retry_after_form: str = "both",
+        parseable: bool = True,
     ) -> None:
         self.delay_s = delay_s
         self.requests = Budget(requests_per_minute) if requests_per_minute else None
@@ -96,9 +97,10 @@ class OpenAIServer:
         self.rejected = 0
         self.unauthorized = 0  # chat requests answered 401
         self.received: list[tuple[float, object, str]] = []  # (arrival time, request seed, what was answered)
-        self.models = models  # None: any model name is served
+        self.served_models = models  # None: any model name is served
         self.retry_after_s = retry_after_s  # a scripted 429's retry-after
         self.retry_after_form = retry_after_form  # both (seconds + ms), seconds, ms or date
+        self.parseable = parseable  # False: answers without the two sections, as a small teacher writes them
         self.accepted_tokens = 0
         self.accepted_times: list[float] = []
         self.authorization_headers: set[str] = set()
@@ -170,7 +172,7 @@ class OpenAIServer:
             return wait
 
     def completion(self, body: dict, fault: str = "ok") -> dict:
-        content = answer_text(body)
+        content = answer_text(body) if self.parseable else f"Sure! Here is a program:\nprint({body.get('seed')!r})"
         finish = "stop"
         if fault == "length":
             content, finish = content[: len(content) // 2], "length"
@@ -202,7 +204,7 @@ class OpenAIServer:
             with self.lock:
                 self.unauthorized += 1
             return _error(401, "Incorrect API key provided.", type_="invalid_request_error", code="invalid_api_key")
-        if self.models is not None and body.get("model") not in self.models:
+        if self.served_models is not None and body.get("model") not in self.served_models:
             return _error(404, f"The model `{body.get('model')}` does not exist or you do not have access to it.",
                           type_="invalid_request_error", code="model_not_found")  # fmt: skip
         roles = [message["role"] for message in body["messages"]]

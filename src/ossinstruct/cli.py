@@ -12,6 +12,9 @@ from pathlib import Path
 
 from . import stages
 from .config import ConfigError, load_config
+from .evaluate import EvaluationError
+from .generate import TeacherError
+from .io import DataError
 from .models import ModelError, check_models, root_student, run_settings
 
 STAGES = {
@@ -65,60 +68,65 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ossinstruct: {error}", file=sys.stderr)
         return 2
     out = args.output
-    match args.stage:
-        case "seeds":
-            stages.run_seeds(out, side(out, "report.json"), config["seeds"])
-        case "generate":
-            from .teacher import request_settings
+    try:
+        match args.stage:
+            case "seeds":
+                stages.run_seeds(out, side(out, "report.json"), config["seeds"])
+            case "generate":
+                from .teacher import request_settings
 
-            teacher = config["teacher"]
-            stages.run_generate(
-                args.input, out, side(out, "report.json"), request_settings(teacher), config["cache_dir"],
-                args.threads, transport=teacher, price=config["prices"].get(teacher["model"]),
-            )  # fmt: skip
-        case "parse":
-            stages.run_parse(args.input, out, side(out, "excluded.jsonl"), side(out, "report.json"), config["curate"])
-        case "clean":
-            stages.run_clean(args.input, out, side(out, "excluded.jsonl"), side(out, "report.json"), config["curate"])
-        case "decontaminate":
-            benchmarks = {k: v for k, v in config["curate"]["benchmarks"].items() if v}
-            stages.run_decontaminate(
-                args.input, out, side(out, "excluded.jsonl"), side(out, "report.json"), config["curate"], benchmarks
-            )
-        case "sft":
-            stages.run_sft(args.input, out)
-        case "train":
-            stages.run_train(
-                args.input,
-                out,
-                str(Path(out) / "train_metrics.json"),
-                run_settings(config, run),
-                config["cache_dir"],
-                args.threads,
-            )
-        case "export":
-            stages.run_export(args.input, out, root_student(config, run)[1]["gguf"], config["evaluate"]["gguf_type"])
-        case "evaluate":
-            folder = Path(out)
-            stages.run_evaluate(
-                args.benchmark,
-                args.input,
-                args.model_name,
-                str(folder / "samples.jsonl"),
-                str(folder / "scores.json"),
-                {**config["evaluate"], "prompt_format": args.prompt_format},
-                config["cache_dir"],
-                args.threads,
-                str(folder),
-            )
-        case "tables":
-            root = Path(args.input)
-            scores = {
-                model.name: {path.parent.name: str(path) for path in sorted(model.glob("*/scores.json"))}
-                for model in sorted(root.iterdir())
-                if model.is_dir()
-            }
-            stages.run_table1(scores, config["tables"]["table1"]["paper"], out)
+                teacher = config["teacher"]
+                stages.run_generate(
+                    args.input, out, side(out, "report.json"), request_settings(teacher), config["cache_dir"],
+                    args.threads, transport=teacher, price=config["prices"].get(teacher["model"]),
+                )  # fmt: skip
+            case "parse":
+                stages.run_parse(args.input, out, side(out, "excluded.jsonl"), side(out, "report.json"), config["curate"])
+            case "clean":
+                stages.run_clean(args.input, out, side(out, "excluded.jsonl"), side(out, "report.json"), config["curate"])
+            case "decontaminate":
+                benchmarks = {k: v for k, v in config["curate"]["benchmarks"].items() if v}
+                stages.run_decontaminate(
+                    args.input, out, side(out, "excluded.jsonl"), side(out, "report.json"), config["curate"], benchmarks
+                )
+            case "sft":
+                stages.run_sft(args.input, out)
+            case "train":
+                stages.run_train(
+                    args.input,
+                    out,
+                    str(Path(out) / "train_metrics.json"),
+                    run_settings(config, run),
+                    config["cache_dir"],
+                    args.threads,
+                )
+            case "export":
+                stages.run_export(args.input, out, root_student(config, run)[1]["gguf"], config["evaluate"]["gguf_type"])
+            case "evaluate":
+                folder = Path(out)
+                stages.run_evaluate(
+                    args.benchmark,
+                    args.input,
+                    args.model_name,
+                    str(folder / "samples.jsonl"),
+                    str(folder / "scores.json"),
+                    {**config["evaluate"], "prompt_format": args.prompt_format},
+                    config["cache_dir"],
+                    args.threads,
+                    str(folder),
+                )
+            case "tables":
+                root = Path(args.input)
+                scores = {
+                    model.name: {path.parent.name: str(path) for path in sorted(model.glob("*/scores.json"))}
+                    for model in sorted(root.iterdir())
+                    if model.is_dir()
+                }
+                stages.run_table1(scores, config["tables"]["table1"]["paper"], out)
+    except (DataError, ConfigError, ModelError, OSError, TeacherError, EvaluationError) as error:
+        # Bad input or an unusable teacher: the message names the file and line, the key or the URL.
+        print(f"ossinstruct {args.stage}: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

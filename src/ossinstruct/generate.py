@@ -148,15 +148,23 @@ class ResponseCache:
         self.path = Path(path)
         self.db = sqlite3.connect(str(path), check_same_thread=False)
         self.lock = threading.Lock()
-        # WAL + synchronous=NORMAL: every committed answer survives a killed process (SIGKILL);
-        # only an operating-system crash can lose the last few commits.
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS responses (request_hash TEXT PRIMARY KEY, request TEXT,"
-            " response TEXT, created REAL)"
-        )
-        self.db.commit()
+        try:
+            # WAL + synchronous=NORMAL: every committed answer survives a killed process (SIGKILL);
+            # only an operating-system crash can lose the last few commits.
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS responses (request_hash TEXT PRIMARY KEY, request TEXT,"
+                " response TEXT, created REAL)"
+            )
+            self.db.commit()
+            self.db.execute("SELECT request_hash, request, response, created FROM responses LIMIT 1").fetchall()
+        except sqlite3.DatabaseError as error:
+            self.db.close()
+            raise TeacherError(
+                f"{self.path}: not a readable answer cache ({error}). It may hold answers already paid for, so "
+                "it is left as it is: move it aside (do not delete it) and rerun, and the teacher is asked again"
+            ) from None
 
     def get(self, key: str) -> dict | None:
         with self.lock:

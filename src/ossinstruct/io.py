@@ -48,8 +48,19 @@ def iter_jsonl_numbered(path: str | os.PathLike) -> Iterator[tuple[int, dict[str
             yield number, row
 
 
-def read_jsonl(path: str | os.PathLike) -> list[dict[str, Any]]:
-    return list(iter_jsonl(path))
+def read_jsonl(path: str | os.PathLike, require: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """Every row; with `require`, a row without one of those fields is an error naming the file and line."""
+    require = tuple(require)
+    rows = []
+    for number, row in iter_jsonl_numbered(path):
+        missing = [name for name in require if name not in row]
+        if missing:
+            raise DataError(
+                f"{path}:{number}: row has no {', '.join(repr(m) for m in missing)} field{'s' if len(missing) > 1 else ''} "
+                f"(this stage needs {', '.join(require)}; the row has {', '.join(sorted(row)) or 'nothing'})"
+            )
+        rows.append(row)
+    return rows
 
 
 def atomic_writer(path: str | os.PathLike, text: bool = True):

@@ -13,7 +13,9 @@ import sys
 from pathlib import Path
 
 from .config import section_defaults
-from .io import read_json, read_jsonl, write_json, write_jsonl
+from .io import DataError, read_json, read_jsonl, write_json, write_jsonl
+
+SEED_FIELDS = ("id", "lang", "seed", "index")  # what the teacher stage reads from a seed row
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +91,7 @@ def run_generate(
     size, sample_seed = settings.pop("seeds", None), settings.pop("sample_seed", None)
     teacher = {"tokenizer": "auto", **(transport or {}), **settings}
     teacher["client"] = {**section_defaults("teacher.client"), **(teacher.get("client") or {})}
-    rows = shard_slice(sample_seeds(read_jsonl(seeds), size, sample_seed), *parse_shard(shard))
+    rows = shard_slice(sample_seeds(read_jsonl(seeds, SEED_FIELDS), size, sample_seed), *parse_shard(shard))
     own, others = response_cache_files(cache_dir, settings["name"], shard)
     cache = ResponseCache(own)
     try:
@@ -126,7 +128,8 @@ def run_merge_responses(shard_responses: list[str], shard_reports: list[str], re
 def run_parse(responses: str, parsed: str, excluded: str, report: str, settings: dict | None = None) -> None:
     from .parse import parse_responses
 
-    kept, dropped, summary = parse_responses(read_jsonl(responses), (settings or {}).get("parser", "paper"))
+    kept, dropped, summary = parse_responses(read_jsonl(responses, ("id", "response", "finish_reason")),
+                                             (settings or {}).get("parser", "paper"))
     write_jsonl(excluded, dropped)
     write_jsonl(parsed, kept)
     write_json(report, summary)
@@ -136,7 +139,7 @@ def run_clean(parsed: str, clean: str, excluded: str, report: str, settings: dic
     from .clean import clean_pairs
 
     kept, dropped, summary = clean_pairs(
-        read_jsonl(parsed), seed=settings["shuffle_seed"], minhash=settings.get("minhash")
+        read_jsonl(parsed, ("seed", "problem", "solution")), seed=settings["shuffle_seed"], minhash=settings.get("minhash")
     )
     write_jsonl(excluded, dropped)
     write_jsonl(clean, kept)
@@ -151,7 +154,7 @@ def run_decontaminate(
 
     families, skipped = load_benchmark_strings(benchmarks, settings["fix_allow_list"])
     kept, dropped, summary = decontaminate(
-        read_jsonl(clean), families, settings["columns"], settings.get("ngram_overlap", 0)
+        read_jsonl(clean, settings["columns"]), families, settings["columns"], settings.get("ngram_overlap", 0)
     )
     summary["skipped_families"] = skipped
     summary["complete"] = not skipped
@@ -180,7 +183,7 @@ def run_curation_report(step_reports: list[str], output: str) -> None:
 def run_sft(decontaminated: str, output: str) -> None:
     from .sft import to_sft_rows
 
-    write_jsonl(output, to_sft_rows(read_jsonl(decontaminated)))
+    write_jsonl(output, to_sft_rows(read_jsonl(decontaminated, ("problem", "solution"))))
 
 
 def _fingerprint(*parts) -> str:
@@ -194,9 +197,18 @@ def run_train(
     sft: str, model_dir: str, metrics: str, settings: dict, cache_dir: str, threads: int = 2,
     base_metrics: str | None = None,
 ) -> None:  # fmt: skip
+    from .sft import FORMAT_COLUMNS
     from .train import launch_training, train_student, training_processes
 
     rows = read_jsonl(sft)
+    if not rows:
+        raise DataError(
+            f"{sft}: the training set is empty, so run {settings['run']!r} has nothing to learn from. For an "
+            "OSS-Instruct set, results/curate/<teacher>/report.json says which step dropped the rows (a small "
+            "teacher with the paper's teacher.demonstration: none writes almost no parseable answer)"
+        )
+    columns = FORMAT_COLUMNS["completion"] if "prompt" in rows[0] else FORMAT_COLUMNS["instruction"]
+    rows = read_jsonl(sft, columns)
     # Checkpoints live outside the outputs (Snakemake deletes those before a job) and are keyed by
     # the settings, the data and (for a run that continues another) the base run's record, so a
     # resumed run never continues someone else's training.

@@ -20,7 +20,7 @@ SECRET = "sk-canary-" + secrets.token_hex(16)  # made at run time: no file holds
 TARGET = "results/generate/api-teacher/responses.jsonl"
 
 
-def overlay(project: Path, base_url: str, **teacher) -> list[str]:
+def overlay(project: Path, base_url: str, target: str = TARGET, **teacher) -> list[str]:
     (project / "corpus").mkdir(exist_ok=True)
     for i in range(4):
         (project / "corpus" / f"m{i}.py").write_text("".join(f"x{i}_{j} = {j}\n" for j in range(20)))
@@ -34,11 +34,11 @@ def overlay(project: Path, base_url: str, **teacher) -> list[str]:
                     "max_new_tokens": 100, **teacher},
     }  # fmt: skip
     (project / "api.yaml").write_text(yaml.safe_dump(config))
-    return [TARGET, "--configfile", "api.yaml", "--cores", "2"]
+    return [target, "--configfile", "api.yaml", "--cores", "2"]
 
 
-def snakemake(project: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OSSINSTRUCT_SECRET_TEST": SECRET}
+def snakemake(project: Path, *args: str, key: str = SECRET) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OSSINSTRUCT_SECRET_TEST": key}
     return subprocess.run([*snakemake_command(), *args], cwd=project, capture_output=True, text=True, env=env,
                           timeout=600)  # fmt: skip
 
@@ -90,3 +90,50 @@ def test_sharded_generation_equals_unsharded_and_a_new_split_asks_nothing_again(
         assert [shard["seeds"] for shard in report["by_shard"]] == [1, 1, 2]
         shard_files = sorted((project / "cache" / "teacher-responses.d").glob("api-teacher.shard-*-of-3.sqlite"))
         assert len(shard_files) == 3
+
+
+LOG = "logs/generate/api-teacher/0-of-1.log"
+SEEDS = "results/seeds/api-test.jsonl"
+
+
+def test_a_rejected_key_fails_the_job_at_the_first_answer_and_keeps_the_seeds(project):
+    with OpenAIServer(api_key=SECRET) as server:
+        result = snakemake(project, *overlay(project, server.base_url, client={"concurrency": 1}), key="sk-wrong")
+        assert result.returncode != 0
+        assert len(server.received) == server.unauthorized == 1  # one answer, then nothing more was sent
+    assert "the teacher rejected the API key (http_401)" in (project / LOG).read_text()
+    assert (project / SEEDS).stat().st_size > 0 and not (project / TARGET).exists()
+
+
+def test_an_unknown_model_fails_the_job_naming_the_setting(project):
+    with OpenAIServer(api_key=SECRET, models=["gpt-3.5-turbo-1106"]) as server:
+        result = snakemake(project, *overlay(project, server.base_url, client={"concurrency": 1}))
+        assert result.returncode != 0 and len(server.received) == 1
+    assert "404 for model 'teacher-model'" in (project / LOG).read_text() and "teacher.model" in (project / LOG).read_text()
+
+
+def test_a_corrupt_answer_cache_fails_naming_the_file_and_is_left_as_it_is(project):
+    cache = project / "cache" / "teacher-responses.sqlite"
+    cache.parent.mkdir(parents=True)
+    cache.write_bytes(b"not a database, but perhaps paid answers " * 100)
+    before = cache.read_bytes()
+    with OpenAIServer(api_key=SECRET) as server:
+        result = snakemake(project, *overlay(project, server.base_url))
+        assert result.returncode != 0 and server.received == []
+    assert f"{cache}: not a readable answer cache" in (project / LOG).read_text()
+    assert cache.read_bytes() == before
+
+
+def test_an_empty_training_set_fails_naming_the_file_and_keeps_the_curation(project):
+    """What a user gets with a teacher whose answers never parse (a small model under the paper's
+    `demonstration: none`): generation and curation finish, training stops with a message naming
+    the empty file and where the rows went."""
+    target = "results/models/magicoder-smollm2-135m/train_metrics.json"
+    with OpenAIServer(api_key=SECRET, parseable=False) as server:
+        result = snakemake(project, *overlay(project, server.base_url, target=target))
+        assert result.returncode != 0
+    log = (project / "logs/train/magicoder-smollm2-135m.log").read_text()
+    assert "results/sft/api-teacher.jsonl: the training set is empty" in log and "report.json" in log
+    parsed = read_json(project / "results/curate/api-teacher/parsed_report.json")
+    assert parsed["rows_in"] == 4 and parsed["rows_out"] == 0
+    assert len(read_jsonl(project / TARGET)) == 4  # the paid answers are kept

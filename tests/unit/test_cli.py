@@ -40,7 +40,7 @@ def test_parse_clean_decontaminate_from_the_command_line(tmp_path):
 
 
 def test_a_corrupt_input_line_is_named(tmp_path):
-    (tmp_path / "responses.jsonl").write_text('{"id": "a"}\n{broken\n')
+    (tmp_path / "responses.jsonl").write_text('{"id": "a", "response": "x", "finish_reason": "stop"}\n{broken\n')
     result = subprocess.run(
         [*CLI, "parse", "--input", str(tmp_path / "responses.jsonl"), "--output", str(tmp_path / "p.jsonl")],
         cwd=ROOT,
@@ -49,3 +49,59 @@ def test_a_corrupt_input_line_is_named(tmp_path):
     )
     assert result.returncode != 0
     assert f"{tmp_path / 'responses.jsonl'}:2: not valid JSON" in result.stderr
+
+
+def stage(name: str, source, target, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    return subprocess.run([*CLI, name, "--input", str(source), "--output", str(target), *extra], cwd=ROOT,
+                          capture_output=True, text=True, env={**os.environ, **(env or {})})  # fmt: skip
+
+
+def test_bad_input_is_named_by_file_and_line_and_earlier_output_is_kept(tmp_path):
+    earlier = tmp_path / "out.jsonl"
+    earlier.write_text('{"kept": true}\n')
+    missing = stage("parse", tmp_path / "nowhere.jsonl", earlier)
+    assert missing.returncode == 2 and f"{tmp_path / 'nowhere.jsonl'}: file not found" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+    write_jsonl(tmp_path / "rows.jsonl", [{"id": "a", "lang": "python", "response": "x", "finish_reason": "stop"},
+                                          {"id": "b", "lang": "python"}])  # fmt: skip
+    parse = stage("parse", tmp_path / "rows.jsonl", earlier)
+    assert parse.returncode == 2 and f"{tmp_path / 'rows.jsonl'}:2: row has no 'response', 'finish_reason' fields" in parse.stderr
+    write_jsonl(tmp_path / "pairs.jsonl", [{"id": "a", "seed": "s", "problem": "p"}])
+    for name in ("clean", "decontaminate", "sft"):
+        result = stage(name, tmp_path / "pairs.jsonl", earlier)
+        assert result.returncode == 2 and f"{tmp_path / 'pairs.jsonl'}:1: row has no 'solution' field" in result.stderr, name
+    assert earlier.read_text() == '{"kept": true}\n'
+
+
+def test_an_empty_training_set_is_refused_naming_the_file(tmp_path):
+    (tmp_path / "sft.jsonl").write_text("")
+    result = stage("train", tmp_path / "sft.jsonl", tmp_path / "model")
+    assert result.returncode == 2 and f"{tmp_path / 'sft.jsonl'}: the training set is empty" in result.stderr
+    assert not (tmp_path / "model").exists()
+
+
+def test_tiktoken_unavailable_fails_naming_the_setting_before_any_request(tmp_path):
+    """tiktoken downloads its encoding; where it cannot (here: every download through a dead proxy, an
+    empty cache), generation stops naming `teacher.tokenizer`, and never counts tokens another way."""
+    import yaml
+
+    from ..openai_server import OpenAIServer
+
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    write_jsonl(tmp_path / "seeds.jsonl", [{"id": "python-0", "lang": "python", "seed": "x = 1\n", "index": 0}])
+    with OpenAIServer() as server:
+        config["cache_dir"] = str(tmp_path / "cache")
+        config["teacher"].update(name="remote", model="gpt-3.5-turbo-1106", server="openai", base_url=server.base_url,
+                                 tokenizer="tiktoken:cl100k_base", demonstration="none")  # fmt: skip
+        (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+        dead = "http://127.0.0.1:9"
+        env = {"OPENAI_API_KEY": "sk-test", "TIKTOKEN_CACHE_DIR": str(tmp_path / "tiktoken"), "HTTPS_PROXY": dead,
+               "https_proxy": dead, "HTTP_PROXY": dead, "http_proxy": dead, "NO_PROXY": "127.0.0.1"}  # fmt: skip
+        result = stage("generate", tmp_path / "seeds.jsonl", tmp_path / "responses.jsonl", "--config",
+                       str(tmp_path / "config.yaml"), env=env)  # fmt: skip
+        assert server.received == []
+    assert result.returncode == 2 and "config key 'teacher.tokenizer': tiktoken cannot load 'cl100k_base'" in result.stderr
+    assert not (tmp_path / "responses.jsonl").exists()
