@@ -7,9 +7,13 @@ that this module starts on a free loopback port, waits for, and stops.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import importlib.util
 import logging
+import os
 import queue
+import signal
 import socket
 import subprocess
 import sys
@@ -23,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True) if sys.platform == "linux" else None
 
 
 class ServerError(RuntimeError):
@@ -80,15 +85,22 @@ def wait_until_ready(url: str, timeout_s: float, process: subprocess.Popen | Non
 
 
 class ManagedServer:
-    """Any OpenAI-compatible server started from a command line, for the duration of one job."""
+    """Any OpenAI-compatible server started from a command line, for the duration of one job.
+
+    The server runs in a process group of its own, so stopping it reaches every process it started
+    (vLLM's and SGLang's GPU workers): SIGTERM to the group, then, after `stop_timeout_s`, SIGKILL to
+    whatever is left of it. It also gets SIGTERM when the job's process dies (Linux's parent-death
+    signal), so a job that Snakemake cancels, or one killed outright, takes its server with it.
+    """
 
     def __init__(self, command: list[str], port: int, log_path=None, startup_timeout_s: float = 1800.0,
-                 host: str = "127.0.0.1") -> None:  # fmt: skip
+                 host: str = "127.0.0.1", stop_timeout_s: float = 60.0) -> None:  # fmt: skip
         self.command = command
         self.host = host
         self.port = port
         self.log_path = Path(log_path) if log_path else None
         self.startup_timeout_s = startup_timeout_s
+        self.stop_timeout_s = stop_timeout_s
         self.process: subprocess.Popen | None = None
 
     @property
@@ -102,9 +114,8 @@ class ManagedServer:
             raise ServerError(f"cannot start the model server: {self.command[0]!r} is not installed on this machine")
         sink = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         log.info("starting %s", " ".join(self.command))
-        # In the job's process group: when Snakemake stops the job, the server goes with it. vLLM and
-        # SGLang stop their own GPU workers on SIGTERM.
-        self.process = subprocess.Popen(self.command, stdout=sink, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(self.command, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
+                                        preexec_fn=_terminate_with_parent)  # fmt: skip
         try:
             wait_until_ready(f"{self.base_url}/models", self.startup_timeout_s, self.process)
         except BaseException:
@@ -113,17 +124,49 @@ class ManagedServer:
         return self
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
+        if self.process is None:
             return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        group = self.process.pid  # the leader of its own session: the group's id is its pid
+        if self.process.poll() is None:
+            _signal_group(group, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=self.stop_timeout_s)
+            except subprocess.TimeoutExpired:
+                log.warning("model server did not stop within %.0fs of SIGTERM: killing it", self.stop_timeout_s)
+        deadline = time.monotonic() + (self.stop_timeout_s if self.process.poll() is not None else 0)
+        while _group_members(group) and time.monotonic() < deadline:
+            time.sleep(0.1)  # the workers it started, still shutting down
+        _signal_group(group, signal.SIGKILL)  # whatever is left
+        self.process.wait()
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _terminate_with_parent() -> None:
+    """In the server's process, before exec: SIGTERM when the process that started it dies."""
+    if _LIBC is not None:
+        _LIBC.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _signal_group(group: int, signum: int) -> None:
+    try:
+        os.killpg(group, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _group_members(group: int) -> list[int]:
+    """Live (not zombie) processes of a process group, from /proc."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[2]) == group:
+            members.append(int(stat.parent.name))
+    return members
 
 
 class LlamaCppServer(ManagedServer):

@@ -2,6 +2,7 @@
 
 import shutil
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -44,15 +45,91 @@ def test_a_missing_server_program_is_named(tmp_path):
         gpu_server("vllm", {**SERVE, "model": None}, "teacher")
 
 
-def test_managed_server_starts_waits_for_models_and_stops_its_process_group(tmp_path):
+# A server that starts a worker (as vLLM starts its GPU workers) which ignores SIGTERM; `stubborn`
+# makes the server ignore SIGTERM too. Each notes the SIGTERM it got in a file.
+SERVER = """
+import http.server, pathlib, signal, subprocess, sys, functools
+port, folder, stubborn = int(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3] == "stubborn"
+worker = subprocess.Popen([sys.executable, "-c", "import pathlib, signal, sys, time; "
+    "signal.signal(signal.SIGTERM, lambda *a: pathlib.Path(sys.argv[1]).write_text('term')); time.sleep(600)",
+    str(folder / "worker-term")])
+(folder / "worker.pid").write_text(str(worker.pid))
+def on_term(*args):
+    (folder / "server-term").write_text("term")
+    if not stubborn:
+        raise SystemExit(0)
+signal.signal(signal.SIGTERM, on_term)
+handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+http.server.ThreadingHTTPServer(("127.0.0.1", port), handler).serve_forever()
+"""
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize("stubborn", [False, True])
+def test_stopping_a_server_stops_its_whole_process_group_sigterm_first_then_sigkill(tmp_path, stubborn):
+    """SIGTERM goes to the server and the worker it started; what still runs after the stop timeout
+    (here 1 s; 60 s by default) gets SIGKILL: a server that ignores SIGTERM, a worker that ignores it."""
+    import inspect
+    import time
+
+    (tmp_path / "v1").mkdir()
+    (tmp_path / "v1" / "models").write_text('{"data": []}')
+    (tmp_path / "server.py").write_text(SERVER)
+    port = free_port()
+    command = [sys.executable, str(tmp_path / "server.py"), str(port), str(tmp_path), "stubborn" if stubborn else "-"]
+    with ManagedServer(command, port, tmp_path / "server.log", startup_timeout_s=30, stop_timeout_s=1) as server:
+        assert server.base_url == f"http://127.0.0.1:{port}/v1"
+        worker = int((tmp_path / "worker.pid").read_text())
+        assert alive(server.process.pid) and alive(worker)
+        started = time.monotonic()
+    took = time.monotonic() - started
+    assert not alive(server.process.pid) and not alive(worker)
+    assert (tmp_path / "server-term").read_text() == "term" and (tmp_path / "worker-term").read_text() == "term"
+    assert 1.0 <= took < 10  # the worker outlived SIGTERM for the 1 s allowed, then was killed
+    assert inspect.signature(ManagedServer).parameters["stop_timeout_s"].default == 60.0
+
+
+def test_a_server_goes_when_the_job_that_started_it_is_killed(tmp_path):
+    """SIGKILL of the job (the process that started the server) leaves no server behind."""
+    import os
+    import signal
+    import subprocess
+    import time
+
     (tmp_path / "v1").mkdir()
     (tmp_path / "v1" / "models").write_text('{"data": []}')
     port = free_port()
-    command = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(tmp_path)]
-    with ManagedServer(command, port, tmp_path / "server.log", startup_timeout_s=30) as server:
-        assert server.base_url == f"http://127.0.0.1:{port}/v1"
-        assert server.process.poll() is None
-    assert server.process.poll() is not None
+    job = (
+        "import sys, time\nfrom ossinstruct.server import ManagedServer\n"
+        f"command = [sys.executable, '-m', 'http.server', '{port}', '--bind', '127.0.0.1', '--directory', '{tmp_path}']\n"
+        f"with ManagedServer(command, {port}, startup_timeout_s=30) as server:\n"
+        f"    open('{tmp_path}/server.pid', 'w').write(str(server.process.pid))\n    time.sleep(600)\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", job])
+    pid_file = tmp_path / "server.pid"
+    for _ in range(300):
+        if pid_file.exists() and pid_file.read_text():
+            break
+        time.sleep(0.1)
+    server = int(pid_file.read_text())
+    assert alive(server)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    for _ in range(100):
+        if not alive(server):
+            break
+        time.sleep(0.1)
+    survived = alive(server)
+    if survived:
+        os.kill(server, signal.SIGKILL)  # leave nothing behind, even when the test fails
+    assert not survived
 
 
 def test_server_that_dies_fails_the_start_early(tmp_path):
