@@ -42,6 +42,7 @@ start)
         chmod 0700 /etc/munge && chmod 0600 /etc/munge/munge.key
         runuser -u munge -- /usr/sbin/munged
         for _ in $(seq 50); do munge -n </dev/null >/dev/null 2>&1 && break; sleep 0.1; done
+        cp /run/munge/munged.pid "$dir/munged.pid"  # started here, so `stop` stops it
     fi
     host=$(hostname -s)
     # The node claims what the profile's real requests need (config_overrides: slurmd trusts this
@@ -96,6 +97,8 @@ CONF
         ln -sfn "$dir/$name" "/etc/slurm/$name"
     done
     export SLURM_CONF=$dir/slurm.conf
+    # From here on, a failure stops what was started (munged too, when this script started it).
+    trap 'code=$?; [ "$code" = 0 ] || bash "$0" stop "$dir"' EXIT
     /usr/sbin/slurmctld -c
     /usr/sbin/slurmd
     for _ in $(seq 100); do
@@ -109,10 +112,11 @@ CONF
     ;;
 stop)
     dir=$(realpath -m "${2:?slurm.sh stop DIR}")
-    for pidfile in "$dir/slurmd.pid" "$dir/slurmctld.pid"; do
+    # The daemons this script started (munged only when it started it: DIR/munged.pid).
+    for pidfile in "$dir/slurmd.pid" "$dir/slurmctld.pid" "$dir/munged.pid"; do
         [ -s "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
     done
-    for pidfile in "$dir/slurmd.pid" "$dir/slurmctld.pid"; do
+    for pidfile in "$dir/slurmd.pid" "$dir/slurmctld.pid" "$dir/munged.pid"; do
         for _ in $(seq 50); do
             [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null || break
             sleep 0.1

@@ -14,7 +14,7 @@ import yaml
 
 from ossinstruct.io import read_json
 
-from ..conftest import copy_project, snakemake_command
+from ..conftest import copy_project, require, snakemake_command
 
 pytestmark = [pytest.mark.slow, pytest.mark.extended]
 SCRIPT = Path(__file__).with_name("slurm.sh")
@@ -32,18 +32,29 @@ OVERLAY = {
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
+    """A single-node SLURM for this module; stopped afterwards, munged included when it was started
+    here. Where it cannot be installed or started, the test skips saying why (fails in CI)."""
     install = subprocess.run(["bash", str(SCRIPT), "install"], capture_output=True, text=True)
-    if install.returncode != 0:
-        pytest.skip(f"SLURM cannot be installed here: {install.stderr.strip() or install.stdout.strip()}")
+    require(None if install.returncode == 0 else (install.stderr.strip() or install.stdout.strip()),
+            "SLURM cannot be installed here")  # fmt: skip
     state = tmp_path_factory.mktemp("slurm")
     started = subprocess.run(["bash", str(SCRIPT), "start", str(state)], capture_output=True, text=True)
-    if started.returncode == 3:
-        pytest.skip(f"no test cluster: {started.stderr.strip()}")
-    assert started.returncode == 0, started.stdout + started.stderr
+    if started.returncode != 0:
+        subprocess.run(["bash", str(SCRIPT), "stop", str(state)], capture_output=True)
+        require(started.stderr.strip() or f"slurm.sh start exited {started.returncode}", "no test cluster")
     try:
         yield state
     finally:
         subprocess.run(["bash", str(SCRIPT), "stop", str(state)], capture_output=True)
+        left = [name for name in ("slurmctld", "slurmd", "munged") if _running(name, state)]
+        assert not left, f"still running after slurm.sh stop: {left}"
+
+
+def _running(program: str, state: Path) -> bool:
+    pid_file = state / f"{program}.pid"
+    if not pid_file.is_file() or not pid_file.read_text().strip():
+        return False
+    return Path(f"/proc/{pid_file.read_text().strip()}").exists()
 
 
 def run(project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:

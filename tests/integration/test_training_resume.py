@@ -1,4 +1,5 @@
-"""Training killed with SIGKILL resumes from its last checkpoint instead of starting over."""
+"""Training killed with SIGKILL resumes from its last checkpoint instead of starting over, and ends
+where an uninterrupted run ends: the same weights, the same loss curve."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,43 +20,86 @@ pytestmark = [pytest.mark.slow, pytest.mark.extended]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_a_killed_training_resumes_from_its_last_checkpoint(tmp_path):
+def setup(folder: Path) -> list[str]:
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    config["cache_dir"] = str(tmp_path / "cache")
+    config["cache_dir"] = str(folder / "cache")
     config["train"].update(
         {"max_steps": 4, "per_device_batch_size": 1, "global_batch_size": 1, "save_steps": 1, "max_length": 96}
     )
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.yaml").write_text(yaml.safe_dump(config))
     rows = [
         {"instruction": f"Write a solution to the following coding problem:\nReturn {i}.", "response": f"return {i}"}
         for i in range(8)
     ]
-    write_jsonl(tmp_path / "sft.jsonl", rows)
-    command = [
-        str(Path(sys.executable).with_name("ossinstruct")), "train", "--input", str(tmp_path / "sft.jsonl"),
-        "--output", str(tmp_path / "model"), "--config", str(tmp_path / "config.yaml"),
+    write_jsonl(folder / "sft.jsonl", rows)
+    return [
+        str(Path(sys.executable).with_name("ossinstruct")), "train", "--input", str(folder / "sft.jsonl"),
+        "--output", str(folder / "model"), "--config", str(folder / "config.yaml"),
     ]  # fmt: skip
 
+
+def checkpoint_states(folder: Path) -> dict[int, int]:
+    """step -> modification time (ns) of each checkpoint's trainer_state.json now on disk."""
+    states = {}
+    for path in (folder / "cache" / "checkpoints").glob("*/checkpoint-*/trainer_state.json"):
+        try:
+            states[int(path.parent.name.rsplit("-", 1)[1])] = path.stat().st_mtime_ns
+        except FileNotFoundError:
+            pass  # deleted meanwhile (the Trainer keeps two)
+    return states
+
+
+def test_a_killed_training_resumes_from_its_checkpoint_and_ends_as_an_uninterrupted_run(tmp_path):
+    from safetensors.numpy import load_file
+
+    reference = subprocess.run(setup(tmp_path / "reference"), cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert reference.returncode == 0, reference.stderr[-3000:]
+
+    command = setup(tmp_path / "killed")
     first = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 600
-    checkpoints = []
-    while time.monotonic() < deadline and first.poll() is None:
-        checkpoints = sorted((tmp_path / "cache" / "checkpoints").glob("*/checkpoint-*/trainer_state.json"))
-        if checkpoints:
-            break
-        time.sleep(0.2)
-    assert checkpoints, "no checkpoint was written before the deadline"
+    while time.monotonic() < deadline and first.poll() is None and not checkpoint_states(tmp_path / "killed"):
+        time.sleep(0.05)
     os.kill(first.pid, signal.SIGKILL)
     first.wait()
-    assert not (tmp_path / "model" / "train_metrics.json").exists()
+    before = checkpoint_states(tmp_path / "killed")
+    assert before and max(before) < 4, before
+    assert not (tmp_path / "killed" / "model" / "train_metrics.json").exists()
+    resumed_at = max(before)
 
-    second = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    # Watch the checkpoints while the rerun works: a resume writes only the steps after its checkpoint;
+    # a restart would write checkpoint-1 again.
+    seen: dict[int, set[int]] = {}
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            for step, mtime in checkpoint_states(tmp_path / "killed").items():
+                seen.setdefault(step, set()).add(mtime)
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        second = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    finally:
+        done.set()
+        watcher.join()
     assert second.returncode == 0, second.stderr[-3000:]
-    metrics = read_json(tmp_path / "model" / "train_metrics.json")
-    assert metrics["resumed_from"] is not None and "checkpoint-" in metrics["resumed_from"]
-    assert metrics["optimizer_steps"] == 4
-    assert metrics["tokens_per_s"] > 0 and metrics["epochs"] > 0
-    resumed_at = int(metrics["resumed_from"].rsplit("-", 1)[1])
-    assert resumed_at >= 1
-    # Only the steps after the checkpoint were run again.
-    assert [entry["step"] for entry in metrics["loss_curve"]][-1] == 4
+    rewritten = {step for step in seen if step <= resumed_at and seen[step] - {before.get(step)}}
+    assert not rewritten, f"checkpoints before the resume point were written again: {rewritten}"
+    assert set(range(resumed_at + 1, 5)) <= set(seen), seen
+
+    metrics = read_json(tmp_path / "killed" / "model" / "train_metrics.json")
+    expected = read_json(tmp_path / "reference" / "model" / "train_metrics.json")
+    assert metrics["resumed_from"].endswith(f"checkpoint-{resumed_at}")
+    assert metrics["optimizer_steps"] == expected["optimizer_steps"] == 4
+    assert [e["step"] for e in metrics["loss_curve"]] == [e["step"] for e in expected["loss_curve"]] == [1, 2, 3, 4]
+    for got, want in zip(metrics["loss_curve"], expected["loss_curve"], strict=True):
+        assert got["loss"] == pytest.approx(want["loss"], rel=1e-5) and got["learning_rate"] == want["learning_rate"]
+    weights = load_file(tmp_path / "killed" / "model" / "model.safetensors")
+    reference_weights = load_file(tmp_path / "reference" / "model" / "model.safetensors")
+    assert weights.keys() == reference_weights.keys()
+    for name, tensor in weights.items():
+        assert abs(tensor - reference_weights[name]).max() <= 1e-6, name
