@@ -182,13 +182,19 @@ class OpenAIServer:
             "created": 0,
             "model": body["model"],
             "system_fingerprint": "fp_local",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}],
+            "service_tier": "default",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content, "refusal": None,
+                                                 "annotations": []},
+                         "logprobs": None, "finish_reason": finish}],
             "usage": {
                 "prompt_tokens": prompt_token_count(body),
                 "completion_tokens": math.ceil(len(content) / 3),
                 "total_tokens": prompt_token_count(body) + math.ceil(len(content) / 3),
+                "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+                "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+                                              "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
             },
-        }
+        }  # fmt: skip
 
     async def chat(self, request: Request) -> Response:
         arrived = time.monotonic()
@@ -245,6 +251,7 @@ class OpenAIServer:
                 "object": "file",
                 "bytes": len(content),
                 "created_at": int(time.time()),
+                "expires_at": int(time.time()) + 30 * 86400,
                 "filename": upload.filename,
                 "purpose": form["purpose"],
                 "status": "processed",
@@ -278,11 +285,15 @@ class OpenAIServer:
                 "completion_window": body["completion_window"],
                 "metadata": body.get("metadata"),
                 "status": "validating",
+                "errors": None,
                 "created_at": int(time.time()),
                 "output_file_id": None,
                 "error_file_id": None,
                 "request_counts": {"total": 0, "completed": 0, "failed": 0},
-            }
+                **{f"{event}_at": None for event in ("in_progress", "finalizing", "completed", "failed", "expired",
+                                                     "cancelling", "cancelled")},
+                "expires_at": int(time.time()) + 86400,
+            }  # fmt: skip
         return JSONResponse(self.batches[batch_id])
 
     async def retrieve_batch(self, request: Request) -> Response:
@@ -293,7 +304,7 @@ class OpenAIServer:
             self.batch_polled[batch["id"]] += 1
             polls = self.batch_polled[batch["id"]]
             if batch["status"] == "validating":
-                batch["status"] = "in_progress"
+                batch["status"], batch["in_progress_at"] = "in_progress", int(time.time())
             elif batch["status"] == "in_progress" and polls >= self.batch_polls:
                 self._run_batch(batch)
         return JSONResponse(batch)
@@ -311,21 +322,23 @@ class OpenAIServer:
             body = item["body"]
             fault = self._fault(body.get("seed"))
             if fault in {"500", "429", "malformed", "hang"}:
-                errors.append({"id": "e", "custom_id": item["custom_id"], "response": None,
+                errors.append({"id": f"batch_req_e{len(errors)}", "custom_id": item["custom_id"], "response": None,
                                "error": {"code": "server_error", "message": f"scripted {fault}"}})  # fmt: skip
                 continue
             self.answered[body.get("seed")] += 1
             response = {"status_code": 200, "request_id": "r", "body": self.completion(body, fault)}
-            outputs.append({"id": "o", "custom_id": item["custom_id"], "response": response, "error": None})
+            outputs.append({"id": f"batch_req_{len(outputs)}", "custom_id": item["custom_id"], "response": response,
+                            "error": None})  # fmt: skip
         for kind, rows in (("output_file_id", outputs), ("error_file_id", errors)):
             if rows:
                 file_id = f"file-{len(self.files) + 1}"
                 content = "".join(json.dumps(row) + "\n" for row in rows).encode()
-                self.files[file_id] = {"id": file_id, "object": "file", "bytes": len(content), "created_at": 0,
+                self.files[file_id] = {"id": file_id, "object": "file", "bytes": len(content), "created_at": 0, "expires_at": None,
                                        "filename": f"{kind}.jsonl", "purpose": "batch_output",
                                        "status": "processed", "content": content}  # fmt: skip
                 batch[kind] = file_id
         batch["status"] = "completed"
+        batch["finalizing_at"] = batch["completed_at"] = int(time.time())
         batch["request_counts"] = {"total": len(lines), "completed": len(outputs), "failed": len(errors)}
 
 
