@@ -120,12 +120,13 @@ def test_language_split_paper_rule_and_conservative_variant():
         {"id": "2", "lang": "rust", "problem": "p", "solution": "```rust\nx\n```"},
         {"id": "3", "lang": "shell", "problem": "p", "solution": "```python\nx\n```"},
         {"id": "4", "lang": "python", "problem": "p", "solution": "```\nx\n```"},
+        {"id": "5", "lang": "python", "problem": "p", "solution": "```py\nx\n```"},  # not the paper's fence
     ]
     python, other, aside, report = split_by_language(rows, "paper")
-    assert [r["id"] for r in python] == ["1", "3"] and [r["id"] for r in other] == ["2", "4"] and not aside
+    assert [r["id"] for r in python] == ["1", "3"] and [r["id"] for r in other] == ["2", "4", "5"] and not aside
     python, other, aside, report = split_by_language(rows, "conservative")
     assert [r["id"] for r in python] == ["1"] and [r["id"] for r in other] == ["2"]
-    assert report["set_aside_by_reason"] == {"python_fence_non_python_seed": 1, "python_seed_without_python_fence": 1}
+    assert report["set_aside_by_reason"] == {"python_fence_non_python_seed": 1, "python_seed_without_python_fence": 2}
     assert report["rows_in"] == report["python"] + report["other"] + report["set_aside"]
 
 

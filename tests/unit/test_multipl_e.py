@@ -104,6 +104,7 @@ def test_completions_are_cut_at_the_first_stop_token():
 def test_pass_at_k_is_the_unbiased_estimator():
     assert pass_at_k(50, 0, 1) == 0.0 and pass_at_k(50, 50, 1) == 1.0
     assert pass_at_k(50, 10, 1) == pytest.approx(0.2)
+    assert pass_at_k(2, 1, 1) == pytest.approx(0.5) and pass_at_k(5, 0, 5) == 0.0  # n - c == k: not yet certain
     assert pass_at_k(10, 3, 5) == pytest.approx(1 - (7 * 6 * 5 * 4 * 3) / (10 * 9 * 8 * 7 * 6))
 
 
