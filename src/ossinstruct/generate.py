@@ -440,10 +440,6 @@ def plan_requests(
     seeds: Sequence[dict], settings: dict, count_tokens: Callable[[str], int], model_fingerprint: str = ""
 ) -> tuple[list[Job], int]:
     """One request per seed with the paper's budget; seeds whose prompt leaves no room are skipped."""
-    # The tokens of every message but the seed's prompt (the system text, a demonstration), counted once.
-    system_role = settings["system_role"]
-    fixed = count_tokens("".join(m["content"] for m in build_messages("", settings["demonstration"], system_role)))
-    fixed -= count_tokens(user_prompt(""))
     jobs, skipped = [], 0
     for row in seeds:
         prompt_tokens = count_tokens(user_prompt(row["seed"]))
@@ -452,7 +448,9 @@ def plan_requests(
             skipped += 1
             continue
         body = request_body(row, settings, budget)
-        jobs.append(Job(row, body, request_hash(body, model_fingerprint), fixed + prompt_tokens + budget))
+        # What a provider charges against the token budget: every message's tokens plus max_tokens.
+        charged = count_tokens("".join(message["content"] for message in body["messages"])) + budget
+        jobs.append(Job(row, body, request_hash(body, model_fingerprint), charged))
     return jobs, skipped
 
 

@@ -8,8 +8,10 @@ from ossinstruct.generate import (
     ResponseCache,
     TeacherError,
     build_messages,
+    estimate_tokens,
     generate_responses,
     make_client,
+    plan_requests,
     max_tokens_for,
     request_body,
     request_hash,
@@ -66,6 +68,11 @@ def test_budget_and_request_identity():
     assert request_hash(body) == request_hash(json.loads(json.dumps(body)))
     assert request_hash(body) != request_hash({**body, "max_tokens": 25})
     assert request_hash(body, "gguf:a") != request_hash(body, "gguf:b")
+    # What a provider charges against the token budget: every prompt token plus max_tokens.
+    jobs, _ = plan_requests(SEEDS, settings(), estimate_tokens)
+    for job in jobs:
+        prompt = estimate_tokens("".join(message["content"] for message in job.body["messages"]))
+        assert job.tokens == prompt + job.body["max_tokens"]
 
 
 def test_real_teacher_answers_then_cache_answers_without_any_request(llama_server, tmp_path):

@@ -2,6 +2,7 @@
 fails, a syntax error does not compile, an endless loop is killed, the network is unreachable."""
 
 import json
+import os
 import socket
 import threading
 
@@ -88,6 +89,34 @@ def test_generated_code_cannot_reach_even_the_hosts_loopback():
         )
         outcome = execute("js", reach, timeout_s=5)
     assert outcome["status"] == "failed" and listener.accepted == 0
+
+
+def test_a_timed_out_program_is_killed_with_every_process_it_started():
+    """An endless program that started a child: at the timeout the whole process group goes."""
+    import secrets
+    import time
+    from pathlib import Path
+
+    require(missing_toolchain("js"), "js toolchain (node)")
+    marker = f"{secrets.randbelow(10**6) + 10**6}.5"  # a unique `sleep` argument to find the child by
+    source = f"require('child_process').spawn('sleep', ['{marker}'], {{stdio: 'ignore'}}); while (true) {{}}"
+    assert execute("js", source, timeout_s=2)["status"] == "timeout"
+
+    def children() -> list[int]:
+        found = []
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                if marker.encode() in cmdline.read_bytes():
+                    found.append(int(cmdline.parent.name))
+            except OSError:
+                pass
+        return found
+
+    time.sleep(0.5)
+    left = children()
+    for pid in left:  # leave nothing behind, even when the test fails
+        os.kill(pid, 9)
+    assert left == []
 
 
 def test_without_network_isolation_generated_code_is_refused(monkeypatch, tmp_path):

@@ -138,6 +138,9 @@ def test_a_rate_limited_api_loses_nothing_and_uses_most_of_its_budget(tmp_path):
     print(f"token budget used: {used:.1%}, 429s: {server.rejected}, span {span:.1f}s, wall {report['wall_s']}s")
     assert len(rows) == 120 and report["failed"] == 0
     assert used >= 0.85
+    # The client counts each request as the server does (prompt + max_tokens), so it keeps within the
+    # budget by itself: the server seldom has to refuse (measured: 2 of 120).
+    assert server.rejected <= 12
 
 
 def test_batch_mode_gives_the_online_rows_at_half_price_in_files_within_limits(tmp_path):
