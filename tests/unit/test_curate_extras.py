@@ -57,6 +57,8 @@ def test_minhash_removes_near_duplicates_only_when_enabled():
     kept, excluded, report = clean_pairs(rows)
     assert len(kept) == 3 and report["minhash"] is None
     settings = {"enabled": True, "ngram": 5, "num_perm": 256, "threshold": 0.7, "seed": 1}
+    kept, excluded, report = clean_pairs(rows, minhash={**settings, "enabled": False})  # the default: off
+    assert len(kept) == 3 and not excluded
     kept, excluded, report = clean_pairs(rows, minhash=settings)
     assert sorted(row["id"] for row in kept + excluded) == ["a", "b", "c"]
     assert [row["reason"] for row in excluded] == ["near_duplicate"]

@@ -59,3 +59,25 @@ def test_each_shard_writes_its_own_cache_file_and_reuses_the_others(tmp_path):
     fresh = ResponseCache(own)
     assert fresh.adopt(others, ["k1", "k2", "k9"]) == 2
     fresh.close()
+
+
+def test_scoring_refuses_shards_that_do_not_cover_every_task_in_order(root, tmp_path):
+    """evaluate_model merges the shards' samples and checks them against the task list before EvalPlus."""
+    import pytest
+
+    from ossinstruct.config import load_config
+    from ossinstruct.evaluate import EvaluationError, load_tasks
+    from ossinstruct.io import write_jsonl
+    from ossinstruct.stages import run_score
+
+    config = load_config(root / "config.yaml")
+    settings = {**config["evaluate"], "limit": 3, "prompt_format": "magicoder",
+                "datasets": {k: str(root / v) for k, v in config["evaluate"]["datasets"].items()}}  # fmt: skip
+    tasks = load_tasks(root / config["evaluate"]["datasets"]["humaneval"])[:3]
+    rows = [{"task_id": task["task_id"], "completion": "    return 1\n```"} for task in tasks]
+    write_jsonl(tmp_path / "0.jsonl", rows[:1])
+    write_jsonl(tmp_path / "1.jsonl", rows[2:])  # the second task is missing
+    with pytest.raises(EvaluationError, match="do not cover the 3 tasks in order"):
+        run_score("humaneval", [str(tmp_path / "0.jsonl"), str(tmp_path / "1.jsonl")], "m",
+                  str(tmp_path / "samples.jsonl"), str(tmp_path / "scores.json"), settings, str(tmp_path / "c"))  # fmt: skip
+    assert not (tmp_path / "scores.json").exists()
