@@ -43,7 +43,9 @@ def apply(root: Path, mutant: dict) -> str:
     text = path.read_text()
     found = text.count(mutant["old"])
     if found != 1:
-        raise SystemExit(f"{mutant['id']}: {mutant['file']} holds the string {found} times, not once: {mutant['old']!r}")
+        raise SystemExit(
+            f"{mutant['id']}: {mutant['file']} holds the string {found} times, not once: {mutant['old']!r}"
+        )
     path.write_text(text.replace(mutant["old"], mutant["new"]))
     return text
 

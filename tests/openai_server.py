@@ -333,8 +333,8 @@ class OpenAIServer:
             if rows:
                 file_id = f"file-{len(self.files) + 1}"
                 content = "".join(json.dumps(row) + "\n" for row in rows).encode()
-                self.files[file_id] = {"id": file_id, "object": "file", "bytes": len(content), "created_at": 0, "expires_at": None,
-                                       "filename": f"{kind}.jsonl", "purpose": "batch_output",
+                self.files[file_id] = {"id": file_id, "object": "file", "bytes": len(content), "created_at": 0,
+                                       "expires_at": None, "filename": f"{kind}.jsonl", "purpose": "batch_output",
                                        "status": "processed", "content": content}  # fmt: skip
                 batch[kind] = file_id
         batch["status"] = "completed"

@@ -81,9 +81,13 @@ def main(argv: list[str] | None = None) -> int:
                     args.threads, transport=teacher, price=config["prices"].get(teacher["model"]),
                 )  # fmt: skip
             case "parse":
-                stages.run_parse(args.input, out, side(out, "excluded.jsonl"), side(out, "report.json"), config["curate"])
+                stages.run_parse(
+                    args.input, out, side(out, "excluded.jsonl"), side(out, "report.json"), config["curate"]
+                )
             case "clean":
-                stages.run_clean(args.input, out, side(out, "excluded.jsonl"), side(out, "report.json"), config["curate"])
+                stages.run_clean(
+                    args.input, out, side(out, "excluded.jsonl"), side(out, "report.json"), config["curate"]
+                )
             case "decontaminate":
                 benchmarks = {k: v for k, v in config["curate"]["benchmarks"].items() if v}
                 stages.run_decontaminate(
@@ -101,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
                     args.threads,
                 )
             case "export":
-                stages.run_export(args.input, out, root_student(config, run)[1]["gguf"], config["evaluate"]["gguf_type"])
+                stages.run_export(
+                    args.input, out, root_student(config, run)[1]["gguf"], config["evaluate"]["gguf_type"]
+                )
             case "evaluate":
                 folder = Path(out)
                 stages.run_evaluate(

@@ -55,8 +55,9 @@ def read_jsonl(path: str | os.PathLike, require: Iterable[str] = ()) -> list[dic
     for number, row in iter_jsonl_numbered(path):
         missing = [name for name in require if name not in row]
         if missing:
+            fields = "fields" if len(missing) > 1 else "field"
             raise DataError(
-                f"{path}:{number}: row has no {', '.join(repr(m) for m in missing)} field{'s' if len(missing) > 1 else ''} "
+                f"{path}:{number}: row has no {', '.join(repr(m) for m in missing)} {fields} "
                 f"(this stage needs {', '.join(require)}; the row has {', '.join(sorted(row)) or 'nothing'})"
             )
         rows.append(row)

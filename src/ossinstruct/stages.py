@@ -128,8 +128,9 @@ def run_merge_responses(shard_responses: list[str], shard_reports: list[str], re
 def run_parse(responses: str, parsed: str, excluded: str, report: str, settings: dict | None = None) -> None:
     from .parse import parse_responses
 
-    kept, dropped, summary = parse_responses(read_jsonl(responses, ("id", "response", "finish_reason")),
-                                             (settings or {}).get("parser", "paper"))
+    kept, dropped, summary = parse_responses(
+        read_jsonl(responses, ("id", "response", "finish_reason")), (settings or {}).get("parser", "paper")
+    )
     write_jsonl(excluded, dropped)
     write_jsonl(parsed, kept)
     write_json(report, summary)
@@ -139,7 +140,9 @@ def run_clean(parsed: str, clean: str, excluded: str, report: str, settings: dic
     from .clean import clean_pairs
 
     kept, dropped, summary = clean_pairs(
-        read_jsonl(parsed, ("seed", "problem", "solution")), seed=settings["shuffle_seed"], minhash=settings.get("minhash")
+        read_jsonl(parsed, ("seed", "problem", "solution")),
+        seed=settings["shuffle_seed"],
+        minhash=settings.get("minhash"),
     )
     write_jsonl(excluded, dropped)
     write_jsonl(clean, kept)

@@ -3,8 +3,6 @@ answers, SFT data, training loss curve, benchmark samples and scores."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from ossinstruct.io import read_json
@@ -18,7 +16,11 @@ SAME_BYTES = [
     f"results/generate/{TEACHER}/responses.jsonl",
     f"results/curate/{TEACHER}/decontaminated.jsonl",
     f"results/sft/{TEACHER}.jsonl",
-    *(f"results/eval/{model}/{benchmark}/samples.jsonl" for model in (BASE, RUN) for benchmark in ("humaneval", "mbpp")),
+    *(
+        f"results/eval/{model}/{benchmark}/samples.jsonl"
+        for model in (BASE, RUN)
+        for benchmark in ("humaneval", "mbpp")
+    ),
 ]
 
 

@@ -109,7 +109,10 @@ def test_an_unknown_model_fails_the_job_naming_the_setting(project):
     with OpenAIServer(api_key=SECRET, models=["gpt-3.5-turbo-1106"]) as server:
         result = snakemake(project, *overlay(project, server.base_url, client={"concurrency": 1}))
         assert result.returncode != 0 and len(server.received) == 1
-    assert "404 for model 'teacher-model'" in (project / LOG).read_text() and "teacher.model" in (project / LOG).read_text()
+    assert (
+        "404 for model 'teacher-model'" in (project / LOG).read_text()
+        and "teacher.model" in (project / LOG).read_text()
+    )
 
 
 def test_a_corrupt_answer_cache_fails_naming_the_file_and_is_left_as_it_is(project):

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = '''
+SAMPLE = """
 import pytest
 from tests.conftest import require
 
@@ -18,7 +18,7 @@ def test_skips_on_its_own():
 
 def test_swift_is_never_installable():
     pytest.skip("swift: `swiftc` not found (Debian has no Swift, so scripts/setup.sh cannot install it)")
-'''
+"""
 
 
 def run(tmp_path: Path, ci: str | None) -> subprocess.CompletedProcess:

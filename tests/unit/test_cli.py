@@ -68,11 +68,16 @@ def test_bad_input_is_named_by_file_and_line_and_earlier_output_is_kept(tmp_path
     write_jsonl(tmp_path / "rows.jsonl", [{"id": "a", "lang": "python", "response": "x", "finish_reason": "stop"},
                                           {"id": "b", "lang": "python"}])  # fmt: skip
     parse = stage("parse", tmp_path / "rows.jsonl", earlier)
-    assert parse.returncode == 2 and f"{tmp_path / 'rows.jsonl'}:2: row has no 'response', 'finish_reason' fields" in parse.stderr
+    assert (
+        parse.returncode == 2
+        and f"{tmp_path / 'rows.jsonl'}:2: row has no 'response', 'finish_reason' fields" in parse.stderr
+    )
     write_jsonl(tmp_path / "pairs.jsonl", [{"id": "a", "seed": "s", "problem": "p"}])
     for name in ("clean", "decontaminate", "sft"):
         result = stage(name, tmp_path / "pairs.jsonl", earlier)
-        assert result.returncode == 2 and f"{tmp_path / 'pairs.jsonl'}:1: row has no 'solution' field" in result.stderr, name
+        assert (
+            result.returncode == 2 and f"{tmp_path / 'pairs.jsonl'}:1: row has no 'solution' field" in result.stderr
+        ), name
     assert earlier.read_text() == '{"kept": true}\n'
 
 
@@ -103,5 +108,7 @@ def test_tiktoken_unavailable_fails_naming_the_setting_before_any_request(tmp_pa
         result = stage("generate", tmp_path / "seeds.jsonl", tmp_path / "responses.jsonl", "--config",
                        str(tmp_path / "config.yaml"), env=env)  # fmt: skip
         assert server.received == []
-    assert result.returncode == 2 and "config key 'teacher.tokenizer': tiktoken cannot load 'cl100k_base'" in result.stderr
+    assert (
+        result.returncode == 2 and "config key 'teacher.tokenizer': tiktoken cannot load 'cl100k_base'" in result.stderr
+    )
     assert not (tmp_path / "responses.jsonl").exists()

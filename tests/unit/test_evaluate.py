@@ -114,10 +114,12 @@ def test_evalplus_runs_solutions_without_the_hosts_network(humaneval, tmp_path):
 
     task = humaneval[0]
     with Listener() as listener:
-        probe = (f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {listener.port}), timeout=2).close()\n"
+        probe = (f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {listener.port}), 2).close()\n"
                  "    REACHED = True\nexcept OSError:\n    REACHED = False\n")  # fmt: skip
         body = "    if not REACHED:\n        return None\n" + task["canonical_solution"]
-        write_jsonl(tmp_path / "samples.jsonl", [{"task_id": task["task_id"], "solution": probe + task["prompt"] + body}])
+        write_jsonl(
+            tmp_path / "samples.jsonl", [{"task_id": task["task_id"], "solution": probe + task["prompt"] + body}]
+        )
         dataset = tmp_path / "dataset.jsonl"
         write_jsonl(dataset, humaneval[:1])
         results = run_evalplus("humaneval", tmp_path / "samples.jsonl", dataset, tmp_path / "cache", 300, 1)

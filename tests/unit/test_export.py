@@ -31,7 +31,7 @@ def changed_student(tmp_path_factory):
     with torch.no_grad():
         base = model(torch.tensor([ids])).logits[0].numpy()
         generator = torch.Generator().manual_seed(0)
-        for name, parameter in model.named_parameters():
+        for parameter in model.parameters():
             if parameter.ndim == 2:
                 noise = torch.randn(parameter.shape, generator=generator) * parameter.std() * 0.2
                 parameter.add_(noise)

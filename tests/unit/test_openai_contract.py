@@ -191,6 +191,7 @@ def test_the_batch_api_recorded_objects_give_the_answer_and_name_the_failure(tmp
 
 def test_our_local_server_answers_with_every_recorded_key(tmp_path):
     with OpenAIServer(faults={977: ["429"], 978: ["500"]}) as server:
+
         def post(path, body):
             request = urllib.request.Request(server.base_url + path, data=json.dumps(body).encode(),
                                              headers={"content-type": "application/json"})  # fmt: skip
@@ -211,7 +212,12 @@ def test_our_local_server_answers_with_every_recorded_key(tmp_path):
                 assert float({name.lower(): value for name, value in headers.items()}["retry-after"]) > 0
 
         client = openai.OpenAI(base_url=server.base_url, api_key="sk-test")
-        line = {"custom_id": "a" * 64, "method": "POST", "url": "/v1/chat/completions", "body": {**request, "seed": 979}}
+        line = {
+            "custom_id": "a" * 64,
+            "method": "POST",
+            "url": "/v1/chat/completions",
+            "body": {**request, "seed": 979},
+        }
         upload = client.files.create(file=("in.jsonl", json.dumps(line).encode()), purpose="batch")
         batch = client.batches.create(input_file_id=upload.id, endpoint="/v1/chat/completions",
                                       completion_window="24h")  # fmt: skip

@@ -34,6 +34,7 @@ def test_snippets_match_the_paper_rule_across_chunks():
 
 def test_shuffle_is_the_datasets_shuffle_with_seed_976():
     import datasets
+
     documents = corpus(57)
     rows = extract_seeds(documents, "python", quota=57)
     shuffled = datasets.Dataset.from_dict({"raw_index": list(range(57))}).shuffle(seed=976)

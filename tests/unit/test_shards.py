@@ -78,6 +78,7 @@ def test_scoring_refuses_shards_that_do_not_cover_every_task_in_order(root, tmp_
     write_jsonl(tmp_path / "0.jsonl", rows[:1])
     write_jsonl(tmp_path / "1.jsonl", rows[2:])  # the second task is missing
     with pytest.raises(EvaluationError, match="do not cover the 3 tasks in order"):
-        run_score("humaneval", [str(tmp_path / "0.jsonl"), str(tmp_path / "1.jsonl")], "m",
-                  str(tmp_path / "samples.jsonl"), str(tmp_path / "scores.json"), settings, str(tmp_path / "c"))  # fmt: skip
+        shards = [str(tmp_path / "0.jsonl"), str(tmp_path / "1.jsonl")]
+        run_score("humaneval", shards, "m", str(tmp_path / "samples.jsonl"), str(tmp_path / "scores.json"), settings,
+                  str(tmp_path / "c"))  # fmt: skip
     assert not (tmp_path / "scores.json").exists()

@@ -108,7 +108,8 @@ def test_a_server_goes_when_the_job_that_started_it_is_killed(tmp_path):
     port = free_port()
     job = (
         "import sys, time\nfrom ossinstruct.server import ManagedServer\n"
-        f"command = [sys.executable, '-m', 'http.server', '{port}', '--bind', '127.0.0.1', '--directory', '{tmp_path}']\n"
+        f"command = [sys.executable, '-m', 'http.server', '{port}', '--bind', '127.0.0.1',\n"
+        f"           '--directory', '{tmp_path}']\n"
         f"with ManagedServer(command, {port}, startup_timeout_s=30) as server:\n"
         f"    open('{tmp_path}/server.pid', 'w').write(str(server.process.pid))\n    time.sleep(600)\n"
     )
