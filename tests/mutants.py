@@ -9,7 +9,9 @@ mutant this applies it, runs those tests, and restores the file (also on an inte
     .venv/bin/python -m tests.mutants --root /tmp/wt  # in another checkout (a git worktree)
 
 A mutant is *killed* when the tests fail (pytest exit code 1); it *survives* when they pass, and
-an exit code other than 0 or 1 (a collection error, no test selected) is reported as an error.
+an exit code other than 0 or 1 (a collection error, no test selected), or a failure while setting
+a test up (a fixture), is reported as an error: the promise's own assertion has to fail. Each line
+shows pytest's reason.
 The exit status is 0 only when every mutant was killed. `tests/CLAIMS.md` maps the README's
 promises to these mutants.
 """
@@ -54,16 +56,23 @@ def run(root: Path, mutant: dict, timeout_s: float) -> tuple[str, float, str]:
     original = apply(root, mutant)
     env = {**os.environ, "PYTHONPATH": f"{root / 'src'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     tests = mutant["test"] if isinstance(mutant["test"], list) else [mutant["test"]]
-    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-o", "addopts=", *tests]
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-rfE", "-p", "no:cacheprovider", "-o", "addopts=", *tests]
     started = time.monotonic()
     try:
         result = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=timeout_s)
-        code, tail = result.returncode, (result.stdout + result.stderr).strip().splitlines()[-1:]
+        lines = (result.stdout + result.stderr).strip().splitlines()
+        # What failed and why (pytest's short summary), else the last line.
+        code, tail = (
+            result.returncode,
+            [line for line in lines if line.startswith(("FAILED", "ERROR"))][:1] or lines[-1:],
+        )
     except subprocess.TimeoutExpired:
         code, tail = -1, ["timed out"]
     finally:
         (root / mutant["file"]).write_text(original)
     verdict = {1: "killed", 0: "SURVIVED"}.get(code, f"ERROR (pytest exit {code})")
+    if verdict == "killed" and tail and tail[0].startswith("ERROR"):
+        verdict = "ERROR (set-up)"  # the tests could not even set up: not the promise's assertion failing
     return verdict, time.monotonic() - started, tail[0] if tail else ""
 
 

