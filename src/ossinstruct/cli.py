@@ -37,6 +37,65 @@ def side(output: str, suffix: str) -> str:
     return str(path.with_name(f"{stem}_{suffix}"))
 
 
+def run_stage(args: argparse.Namespace, config: dict, run: str) -> None:
+    """The stage that `args.stage` names, with the config's sections for it."""
+    out = args.output
+    match args.stage:
+        case "seeds":
+            stages.run_seeds(out, side(out, "report.json"), config["seeds"])
+        case "generate":
+            from .teacher import request_settings
+
+            teacher = config["teacher"]
+            stages.run_generate(
+                args.input, out, side(out, "report.json"), request_settings(teacher), config["cache_dir"],
+                args.threads, transport=teacher, price=config["prices"].get(teacher["model"]),
+            )  # fmt: skip
+        case "parse":
+            stages.run_parse(args.input, out, side(out, "excluded.jsonl"), side(out, "report.json"), config["curate"])
+        case "clean":
+            stages.run_clean(args.input, out, side(out, "excluded.jsonl"), side(out, "report.json"), config["curate"])
+        case "decontaminate":
+            benchmarks = {k: v for k, v in config["curate"]["benchmarks"].items() if v}
+            stages.run_decontaminate(
+                args.input, out, side(out, "excluded.jsonl"), side(out, "report.json"), config["curate"], benchmarks
+            )
+        case "sft":
+            stages.run_sft(args.input, out)
+        case "train":
+            stages.run_train(
+                args.input,
+                out,
+                str(Path(out) / "train_metrics.json"),
+                run_settings(config, run),
+                config["cache_dir"],
+                args.threads,
+            )
+        case "export":
+            stages.run_export(args.input, out, root_student(config, run)[1]["gguf"], config["evaluate"]["gguf_type"])
+        case "evaluate":
+            folder = Path(out)
+            stages.run_evaluate(
+                args.benchmark,
+                args.input,
+                args.model_name,
+                str(folder / "samples.jsonl"),
+                str(folder / "scores.json"),
+                {**config["evaluate"], "prompt_format": args.prompt_format},
+                config["cache_dir"],
+                args.threads,
+                str(folder),
+            )
+        case "tables":
+            root = Path(args.input)
+            scores = {
+                model.name: {path.parent.name: str(path) for path in sorted(model.glob("*/scores.json"))}
+                for model in sorted(root.iterdir())
+                if model.is_dir()
+            }
+            stages.run_table1(scores, config["tables"]["table1"]["paper"], out)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ossinstruct", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="stage", required=True)
@@ -67,68 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ModelError, OSError) as error:
         print(f"ossinstruct: {error}", file=sys.stderr)
         return 2
-    out = args.output
     try:
-        match args.stage:
-            case "seeds":
-                stages.run_seeds(out, side(out, "report.json"), config["seeds"])
-            case "generate":
-                from .teacher import request_settings
-
-                teacher = config["teacher"]
-                stages.run_generate(
-                    args.input, out, side(out, "report.json"), request_settings(teacher), config["cache_dir"],
-                    args.threads, transport=teacher, price=config["prices"].get(teacher["model"]),
-                )  # fmt: skip
-            case "parse":
-                stages.run_parse(
-                    args.input, out, side(out, "excluded.jsonl"), side(out, "report.json"), config["curate"]
-                )
-            case "clean":
-                stages.run_clean(
-                    args.input, out, side(out, "excluded.jsonl"), side(out, "report.json"), config["curate"]
-                )
-            case "decontaminate":
-                benchmarks = {k: v for k, v in config["curate"]["benchmarks"].items() if v}
-                stages.run_decontaminate(
-                    args.input, out, side(out, "excluded.jsonl"), side(out, "report.json"), config["curate"], benchmarks
-                )
-            case "sft":
-                stages.run_sft(args.input, out)
-            case "train":
-                stages.run_train(
-                    args.input,
-                    out,
-                    str(Path(out) / "train_metrics.json"),
-                    run_settings(config, run),
-                    config["cache_dir"],
-                    args.threads,
-                )
-            case "export":
-                stages.run_export(
-                    args.input, out, root_student(config, run)[1]["gguf"], config["evaluate"]["gguf_type"]
-                )
-            case "evaluate":
-                folder = Path(out)
-                stages.run_evaluate(
-                    args.benchmark,
-                    args.input,
-                    args.model_name,
-                    str(folder / "samples.jsonl"),
-                    str(folder / "scores.json"),
-                    {**config["evaluate"], "prompt_format": args.prompt_format},
-                    config["cache_dir"],
-                    args.threads,
-                    str(folder),
-                )
-            case "tables":
-                root = Path(args.input)
-                scores = {
-                    model.name: {path.parent.name: str(path) for path in sorted(model.glob("*/scores.json"))}
-                    for model in sorted(root.iterdir())
-                    if model.is_dir()
-                }
-                stages.run_table1(scores, config["tables"]["table1"]["paper"], out)
+        run_stage(args, config, run)
     except (DataError, ConfigError, ModelError, OSError, TeacherError, EvaluationError) as error:
         # Bad input or an unusable teacher: the message names the file and line, the key or the URL.
         print(f"ossinstruct {args.stage}: {error}", file=sys.stderr)
