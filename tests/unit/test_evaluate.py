@@ -110,7 +110,7 @@ def test_real_evalplus_scores_canonical_and_wrong_solutions_in_the_sandbox(root,
 def test_evalplus_runs_solutions_without_the_hosts_network(humaneval, tmp_path):
     """A solution that reaches a listener on the host's loopback would pass; in EvalPlus's run, inside
     its own network namespace, the connection fails, so it does not, and the listener sees nothing."""
-    from ..unit.test_multipl_e import Listener
+    from ..conftest import Listener
 
     task = humaneval[0]
     with Listener() as listener:

@@ -3,15 +3,13 @@ fails, a syntax error does not compile, an endless loop is killed, the network i
 
 import json
 import os
-import socket
-import threading
 
 import pytest
 
 from ossinstruct.evaluate import EvaluationError
 from ossinstruct.multipl_e import LANGUAGES, cut_at_stop, execute, missing_toolchain, pass_at_k, program
 
-from ..conftest import require
+from ..conftest import Listener, require
 
 # For HumanEval_23_strlen (the first task of every shipped file): a right and a wrong body, a body
 # that does not compile (or parse), and one that never ends.
@@ -46,36 +44,6 @@ def test_programs_run_with_the_real_toolchain_in_the_sandbox(root, language):
     assert execute(language, program(task, wrong))["status"] == "failed"
     assert execute(language, program(task, broken))["status"] in {"compile_error", "failed"}
     assert execute(language, program(task, endless), timeout_s=2)["status"] == "timeout"
-
-
-class Listener:
-    """A TCP server on the host's loopback that counts the connections it accepts."""
-
-    def __init__(self):
-        self.socket = socket.create_server(("127.0.0.1", 0))
-        self.port = self.socket.getsockname()[1]
-        self.accepted = 0
-        self.socket.settimeout(0.2)
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-
-    def _serve(self):
-        while not self.stop.is_set():
-            try:
-                connection, _ = self.socket.accept()
-            except OSError:
-                continue
-            self.accepted += 1
-            connection.close()
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join()
-        self.socket.close()
 
 
 def test_generated_code_cannot_reach_even_the_hosts_loopback():
