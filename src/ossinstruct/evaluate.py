@@ -278,6 +278,16 @@ def network_isolation_prefix() -> list[str]:
     return []
 
 
+def require_network_isolation(what: str, opt_out: str = "") -> list[str]:
+    """The `unshare` prefix for running model-generated code; without one, refuse (never run it with
+    the host's network silently). `opt_out` names a setting that allows running without it."""
+    isolation = network_isolation_prefix()
+    if not isolation:
+        hint = f"set {opt_out} to run without it" if opt_out else "root, or unprivileged user namespaces, are needed"
+        raise EvaluationError(f"cannot run {what} without network isolation: `unshare --net` failed ({hint})")
+    return isolation
+
+
 def run_evalplus(
     benchmark: str,
     samples_path: Path,
@@ -291,12 +301,10 @@ def run_evalplus(
     """`evalplus.evaluate` in a subprocess with a hard timeout; returns its per-task results."""
     results_path = samples_path.with_name(samples_path.stem + "_eval_results.json")
     results_path.unlink(missing_ok=True)  # evalplus would silently reuse stale results
-    isolation = network_isolation_prefix()
-    if require_no_network and not isolation:
-        raise EvaluationError(
-            "cannot run model-generated code without network isolation: `unshare --net` failed "
-            "(set evaluate.require_no_network: false to run without it)"
-        )
+    if require_no_network:
+        isolation = require_network_isolation("model-generated code", "evaluate.require_no_network: false")
+    else:
+        isolation = network_isolation_prefix()
     env = dict(os.environ)
     env.update(
         {

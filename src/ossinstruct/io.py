@@ -53,15 +53,20 @@ def read_jsonl(path: str | os.PathLike, require: Iterable[str] = ()) -> list[dic
     require = tuple(require)
     rows = []
     for number, row in iter_jsonl_numbered(path):
-        missing = [name for name in require if name not in row]
-        if missing:
-            fields = "fields" if len(missing) > 1 else "field"
-            raise DataError(
-                f"{path}:{number}: row has no {', '.join(repr(m) for m in missing)} {fields} "
-                f"(this stage needs {', '.join(require)}; the row has {', '.join(sorted(row)) or 'nothing'})"
-            )
+        require_fields(path, number, row, require)
         rows.append(row)
     return rows
+
+
+def require_fields(path: str | os.PathLike, number: int, row: dict, require: tuple[str, ...]) -> None:
+    """A row without one of the fields a stage needs is an error naming the file and line."""
+    missing = [name for name in require if name not in row]
+    if missing:
+        fields = "fields" if len(missing) > 1 else "field"
+        raise DataError(
+            f"{path}:{number}: row has no {', '.join(repr(m) for m in missing)} {fields} "
+            f"(this stage needs {', '.join(require)}; the row has {', '.join(sorted(row)) or 'nothing'})"
+        )
 
 
 def atomic_writer(path: str | os.PathLike, text: bool = True):

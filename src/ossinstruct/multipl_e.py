@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .evaluate import EvaluationError, network_isolation_prefix
+from .evaluate import require_network_isolation
 
 LANGUAGES = ("java", "js", "cpp", "php", "swift", "rust")  # Table 2's order
 JAVA_CLASSPATH = ("/usr/share/java/javatuples.jar",)  # the prompts import org.javatuples (Debian: libjavatuples-java)
@@ -102,12 +102,7 @@ def _run(command: list[str], folder: str, timeout_s: float, isolation: list[str]
 def execute(language: str, source: str, timeout_s: float = 15.0, isolation: list[str] | None = None) -> dict:
     """Build and run one program; `status` is passed, compile_error, failed or timeout."""
     recipe = RECIPES[language]
-    isolation = network_isolation_prefix() if isolation is None else isolation
-    if not isolation:  # model-generated code never runs with the host's network
-        raise EvaluationError(
-            f"cannot run MultiPL-E {language} programs without network isolation: `unshare --net` failed "
-            "(root, or unprivileged user namespaces, are needed)"
-        )
+    isolation = isolation or require_network_isolation(f"MultiPL-E {language} programs")
     with tempfile.TemporaryDirectory(prefix=f"multipl-e-{language}-") as folder:
         (Path(folder) / recipe["file"]).write_text(source, encoding="utf-8")
         if "build" in recipe:
@@ -132,9 +127,7 @@ def execute_samples(language: str, tasks: Sequence[dict], samples: Sequence[dict
                     timeout_s: float = 15.0) -> tuple[list[dict], dict]:  # fmt: skip
     """Every sample run against its task's tests; returns per-sample results and the scores."""
     by_name = {task["name"]: task for task in tasks}
-    isolation = network_isolation_prefix()
-    if not isolation:
-        execute(language, "", timeout_s, isolation)  # refuses, with the reason
+    isolation = require_network_isolation(f"MultiPL-E {language} programs")
     with ThreadPoolExecutor(max_workers=workers) as pool:
         outcomes = list(pool.map(
             lambda sample: execute(language, program(by_name[sample["name"]], sample["completion"]), timeout_s,

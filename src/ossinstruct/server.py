@@ -127,17 +127,19 @@ class ManagedServer:
         if self.process is None:
             return
         group = self.process.pid  # the leader of its own session: the group's id is its pid
-        if self.process.poll() is None:
-            _signal_group(group, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=self.stop_timeout_s)
-            except subprocess.TimeoutExpired:
-                log.warning("model server did not stop within %.0fs of SIGTERM: killing it", self.stop_timeout_s)
-        deadline = time.monotonic() + (self.stop_timeout_s if self.process.poll() is not None else 0)
+        _signal_group(group, signal.SIGTERM)
+        # The server and the workers it started get `stop_timeout_s` in all to shut down.
+        deadline = time.monotonic() + self.stop_timeout_s
         while _group_members(group) and time.monotonic() < deadline:
-            time.sleep(0.1)  # the workers it started, still shutting down
+            self.process.poll()  # reap the server as soon as it exits
+            time.sleep(0.1)
+        if _group_members(group):
+            log.warning("model server did not stop within %.0fs of SIGTERM: killing it", self.stop_timeout_s)
         _signal_group(group, signal.SIGKILL)  # whatever is left
         self.process.wait()
+        gone = time.monotonic() + 5.0  # SIGKILL is delivered asynchronously: return when nothing is left
+        while _group_members(group) and time.monotonic() < gone:
+            time.sleep(0.05)
 
     def __exit__(self, *exc) -> None:
         self.stop()

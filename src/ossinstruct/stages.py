@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from .config import section_defaults
-from .io import DataError, read_json, read_jsonl, write_json, write_jsonl
+from .io import DataError, iter_jsonl_numbered, read_json, read_jsonl, require_fields, write_json, write_jsonl
 
 SEED_FIELDS = ("id", "lang", "seed", "index")  # what the teacher stage reads from a seed row
 
@@ -203,15 +203,17 @@ def run_train(
     from .sft import FORMAT_COLUMNS
     from .train import launch_training, train_student, training_processes
 
-    rows = read_jsonl(sft)
-    if not rows:
+    numbered = list(iter_jsonl_numbered(sft))
+    if not numbered:
         raise DataError(
             f"{sft}: the training set is empty, so run {settings['run']!r} has nothing to learn from. For an "
             "OSS-Instruct set, results/curate/<teacher>/report.json says which step dropped the rows (a small "
             "teacher with the paper's teacher.demonstration: none writes almost no parseable answer)"
         )
-    columns = FORMAT_COLUMNS["completion"] if "prompt" in rows[0] else FORMAT_COLUMNS["instruction"]
-    rows = read_jsonl(sft, columns)
+    columns = FORMAT_COLUMNS["completion"] if "prompt" in numbered[0][1] else FORMAT_COLUMNS["instruction"]
+    for number, row in numbered:
+        require_fields(sft, number, row, columns)
+    rows = [row for _, row in numbered]
     # Checkpoints live outside the outputs (Snakemake deletes those before a job) and are keyed by
     # the settings, the data and (for a run that continues another) the base run's record, so a
     # resumed run never continues someone else's training.
