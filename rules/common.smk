@@ -2,12 +2,12 @@
 import re
 from pathlib import Path
 
-from ossinstruct.config import ConfigError, validate_config
+from ossinstruct.config import ConfigError, split_how, validate_config
 from ossinstruct.models import ModelError, base_folder, check_models, evaluated_models, root_student, run_settings
 from ossinstruct.models import prompt_format, sft_name, table_models, teacher_config, teacher_names
 from ossinstruct.tables import ABLATION_TABLES, table_benchmarks
 from ossinstruct.shards import shard_names
-from ossinstruct.teacher import request_settings
+from ossinstruct.teacher.endpoint import request_settings
 
 try:
     validate_config(config)
@@ -32,14 +32,25 @@ TABLE1_MODELS = table_models(config)
 EVALUATED = evaluated_models(config)
 BENCHMARKS = config["evaluate"]["benchmarks"]
 EVAL_SHARDS = shard_names(config["evaluate"]["shards"])
-# Each rule gets only the `evaluate` keys it uses, so that naming another model or changing how
-# scoring runs never reruns a generation job (GPU time).
+# Each rule gets only the `evaluate` keys that decide its output (config.HOW_KEYS says which keys only
+# say how a job runs: the adapters read those from the config), so that naming another model or
+# changing how scoring runs never reruns a generation job (GPU time).
+EVAL_WHAT = split_how("evaluate", config["evaluate"])[0]
 EVAL_GENERATION = {
-    key: config["evaluate"][key]
-    for key in ("datasets", "limit", "max_new_tokens", "completion_stop", "repeat_penalty", "backend", "batch_size",
-                "gpus", "vllm")
+    key: EVAL_WHAT[key]
+    for key in (
+        "datasets",
+        "limit",
+        "max_new_tokens",
+        "completion_stop",
+        "repeat_penalty",
+        "backend",
+        "batch_size",
+        "gpus",
+        "vllm",
+    )
 }
-EVAL_SCORING = {key: value for key, value in config["evaluate"].items() if key not in ("models", "shards")}
+EVAL_SCORING = EVAL_WHAT
 
 
 def eval_generation_settings(wildcards):
@@ -49,6 +60,8 @@ def eval_generation_settings(wildcards):
 
 def eval_scoring_settings(wildcards):
     return {**EVAL_SCORING, "prompt_format": prompt_format(config, wildcards.model)}
+
+
 SFT_IMPORTS = list(config["sft_data"])
 
 
@@ -72,7 +85,9 @@ def teacher_request_settings(wildcards):
     """What decides a teacher's answers; for another teacher also how many seeds it answers."""
     settings = request_settings(teacher_config(config, wildcards.teacher))
     other = config["teachers"].get(wildcards.teacher, {})
-    return {**settings, "seeds": other["seeds"], "sample_seed": other["sample_seed"]} if other.get("seeds") else settings
+    return (
+        {**settings, "seeds": other["seeds"], "sample_seed": other["sample_seed"]} if other.get("seeds") else settings
+    )
 
 
 def seed_corpus_files(wildcards):
@@ -185,4 +200,3 @@ def ablation_table_inputs(table):
     rows = ablation_table_rows(table)
     files = [path for row in rows for group in ("evalplus", "multipl_e") for path in row[group].values()]
     return files + [row["train_metrics"] for row in rows if row["train_metrics"]]
-

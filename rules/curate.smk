@@ -9,12 +9,12 @@ rule parse_responses:
         parsed="results/curate/{teacher}/parsed.jsonl",
         excluded="results/curate/{teacher}/parsed_excluded.jsonl",
         report="results/curate/{teacher}/parsed_report.json",
-    params:
-        settings={"parser": config["curate"]["parser"]},
     log:
         "logs/curate/{teacher}/parse.log",
     conda:
         "../envs/generate.yaml"
+    params:
+        settings={"parser": config["curate"]["parser"]},
     script:
         "../scripts/parse_responses.py"
 
@@ -26,12 +26,12 @@ rule clean_pairs:
         clean="results/curate/{teacher}/clean.jsonl",
         excluded="results/curate/{teacher}/clean_excluded.jsonl",
         report="results/curate/{teacher}/clean_report.json",
-    params:
-        settings={"shuffle_seed": config["curate"]["shuffle_seed"], "minhash": config["curate"]["minhash"]},
     log:
         "logs/curate/{teacher}/clean.log",
     conda:
         "../envs/generate.yaml"
+    params:
+        settings={"shuffle_seed": config["curate"]["shuffle_seed"], "minhash": config["curate"]["minhash"]},
     script:
         "../scripts/clean_pairs.py"
 
@@ -44,6 +44,10 @@ rule decontaminate_pairs:
         decontaminated="results/curate/{teacher}/decontaminated.jsonl",
         excluded="results/curate/{teacher}/decontaminated_excluded.jsonl",
         report="results/curate/{teacher}/decontaminated_report.json",
+    log:
+        "logs/curate/{teacher}/decontaminate.log",
+    conda:
+        "../envs/generate.yaml"
     params:
         benchmarks=BENCHMARK_SOURCES,
         settings={
@@ -51,10 +55,6 @@ rule decontaminate_pairs:
             "fix_allow_list": config["curate"]["fix_allow_list"],
             "ngram_overlap": config["curate"]["ngram_overlap"],
         },
-    log:
-        "logs/curate/{teacher}/decontaminate.log",
-    conda:
-        "../envs/generate.yaml"
     script:
         "../scripts/decontaminate_pairs.py"
 
@@ -65,7 +65,12 @@ rule summarize_curation:
         clean=rules.clean_pairs.output.report,
         decontaminate=rules.decontaminate_pairs.output.report,
     output:
-        report="results/curate/{teacher}/report.json",
+        report=report(
+            "results/curate/{teacher}/report.json",
+            caption="../report/curation.rst",
+            category="Curation",
+            labels={"teacher": "{teacher}", "file": "report.json"},
+        ),
     log:
         "logs/curate/{teacher}/report.log",
     localrule: True

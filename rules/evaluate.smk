@@ -10,19 +10,19 @@ rule generate_samples:
         dataset=lambda wildcards: config["evaluate"]["datasets"][wildcards.benchmark],
     output:
         samples="results/eval/{model}/{benchmark}/shards/{shard}.jsonl",
-    params:
-        settings=eval_generation_settings,
-        model_file=evaluated_model_file,
-        log_dir="logs/evaluate/{model}/{benchmark}",
-    threads: 2
-    resources:
-        gpu=eval_gpus,
     log:
         "logs/evaluate/{model}/{benchmark}/generate-{shard}.log",
     benchmark:
         "logs/benchmarks/evaluate/{model}/{benchmark}/generate-{shard}.tsv"
     conda:
         "../envs/evaluate.yaml"
+    threads: 2
+    resources:
+        gpu=eval_gpus,
+    params:
+        settings=eval_generation_settings,
+        model_file=evaluated_model_file,
+        log_dir="logs/evaluate/{model}/{benchmark}",
     script:
         "../scripts/generate_samples.py"
 
@@ -33,17 +33,23 @@ rule evaluate_model:
         dataset=lambda wildcards: config["evaluate"]["datasets"][wildcards.benchmark],
     output:
         samples="results/eval/{model}/{benchmark}/samples.jsonl",
-        scores="results/eval/{model}/{benchmark}/scores.json",
-    params:
-        settings=eval_scoring_settings,
-        cache_dir=CACHE_DIR,
-        log_dir="logs/evaluate/{model}/{benchmark}",
-    threads: 2
+        scores=report(
+            "results/eval/{model}/{benchmark}/scores.json",
+            caption="../report/scores.rst",
+            category="Evaluation",
+            subcategory="{model}",
+            labels={"model": "{model}", "benchmark": "{benchmark}"},
+        ),
     log:
         "logs/evaluate/{model}/{benchmark}/score.log",
     benchmark:
         "logs/benchmarks/evaluate/{model}/{benchmark}/score.tsv"
     conda:
         "../envs/evaluate.yaml"
+    threads: 2
+    params:
+        settings=eval_scoring_settings,
+        cache_dir=CACHE_DIR,
+        log_dir="logs/evaluate/{model}/{benchmark}",
     script:
         "../scripts/evaluate_model.py"

@@ -9,13 +9,6 @@ rule generate_responses:
     output:
         responses="results/generate/{teacher}/shards/{shard}/responses.jsonl",
         report="results/generate/{teacher}/shards/{shard}/report.json",
-    params:
-        # Only what decides the answers; see ossinstruct.teacher.request_settings.
-        settings=teacher_request_settings,
-        cache_dir=CACHE_DIR,
-    threads: 2
-    resources:
-        gpu=teacher_gpus,
     log:
         main="logs/generate/{teacher}/{shard}.log",
         server="logs/generate/{teacher}/{shard}.server.log",
@@ -23,6 +16,13 @@ rule generate_responses:
         "logs/benchmarks/generate/{teacher}/{shard}.tsv"
     conda:
         "../envs/generate.yaml"
+    threads: 2
+    resources:
+        gpu=teacher_gpus,
+    params:
+        # Only what decides the answers; see ossinstruct.teacher.request_settings.
+        settings=teacher_request_settings,
+        cache_dir=CACHE_DIR,
     script:
         "../scripts/generate_responses.py"
 
@@ -32,7 +32,12 @@ rule merge_responses:
         unpack(teacher_shard_files),
     output:
         responses="results/generate/{teacher}/responses.jsonl",
-        report="results/generate/{teacher}/report.json",
+        report=report(
+            "results/generate/{teacher}/report.json",
+            caption="../report/generation.rst",
+            category="Generation",
+            labels={"teacher": "{teacher}", "file": "report.json"},
+        ),
     log:
         "logs/generate/{teacher}/merge.log",
     localrule: True

@@ -27,22 +27,22 @@ rule generate_multipl_e:
         prompts="data/benchmarks/multipl-e/humaneval-{language}.jsonl",
     output:
         samples="results/{decoding}/{model}/{language}/samples.jsonl",
-    params:
-        settings=lambda wildcards: DECODINGS[wildcards.decoding],
-        # batch_size only where it decides anything (transformers), so no other backend reruns.
-        evaluate={key: config["evaluate"][key] for key in ("backend", "gpus", "vllm")}
-        | ({"batch_size": config["evaluate"]["batch_size"]} if config["evaluate"]["backend"] == "transformers" else {}),
-        model_file=evaluated_model_file,
-        log_dir="logs/{decoding}/{model}",
-    threads: 2
-    resources:
-        gpu=eval_gpus,
     log:
         "logs/{decoding}/{model}/{language}.generate.log",
     benchmark:
         "logs/benchmarks/{decoding}/{model}/{language}.generate.tsv"
     conda:
         "../envs/evaluate.yaml"
+    threads: 2
+    resources:
+        gpu=eval_gpus,
+    params:
+        settings=lambda wildcards: DECODINGS[wildcards.decoding],
+        # batch_size only where it decides anything (transformers), so no other backend reruns.
+        evaluate={key: EVAL_WHAT[key] for key in ("backend", "gpus", "vllm")}
+        | ({"batch_size": config["evaluate"]["batch_size"]} if config["evaluate"]["backend"] == "transformers" else {}),
+        model_file=evaluated_model_file,
+        log_dir="logs/{decoding}/{model}",
     script:
         "../scripts/generate_multipl_e.py"
 
@@ -54,13 +54,13 @@ rule execute_multipl_e:
     output:
         results="results/{decoding}/{model}/{language}/results.jsonl",
         scores="results/{decoding}/{model}/{language}/scores.json",
-    params:
-        settings={key: MULTIPL_E[key] for key in ("limit", "timeout_s")},
-    threads: 2
     log:
         "logs/{decoding}/{model}/{language}.execute.log",
     conda:
         "../envs/evaluate.yaml"
+    threads: 2
+    params:
+        settings={key: MULTIPL_E[key] for key in ("limit", "timeout_s")},
     script:
         "../scripts/execute_multipl_e.py"
 
@@ -75,13 +75,13 @@ rule make_table2:
         paper=config["tables"]["table2"]["paper"],
     output:
         table=report("results/table2.csv", caption="../report/table2.rst", category="Tables"),
-    params:
-        models=config["tables"]["table2"]["models"] or TABLE1_MODELS,
-        languages=MULTIPL_E_LANGUAGES,
     log:
         "logs/tables/table2.log",
     localrule: True
     conda:
         "../envs/analyze.yaml"
+    params:
+        models=config["tables"]["table2"]["models"] or TABLE1_MODELS,
+        languages=MULTIPL_E_LANGUAGES,
     script:
         "../scripts/make_table2.py"

@@ -10,11 +10,11 @@ rule collect_seeds:
         report="results/seeds/{corpus}_report.json",
         # The documents the seeds came from: Table 6's comment-function pairs are extracted from them.
         documents="results/seeds/{corpus}_documents.jsonl",
-    params:
-        settings=config["seeds"],
     log:
         "logs/seeds/{corpus}.log",
     conda:
         "../envs/generate.yaml"
+    params:
+        settings=config["seeds"],
     script:
         "../scripts/collect_seeds.py"

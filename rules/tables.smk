@@ -11,37 +11,34 @@ rule make_table1:
         paper=config["tables"]["table1"]["paper"],
     output:
         table=report("results/table1.csv", caption="../report/table1.rst", category="Tables"),
-    params:
-        models=TABLE1_MODELS,
-        benchmarks=BENCHMARKS,
     log:
         "logs/tables/table1.log",
     localrule: True
     conda:
         "../envs/analyze.yaml"
+    params:
+        models=TABLE1_MODELS,
+        benchmarks=BENCHMARKS,
     script:
         "../scripts/make_table1.py"
 
 
-# Tables 4-7: each a target of its own (`snakemake results/table5.csv`), not part of `all`: they
+# Tables 4-7: one rule, a target each (`snakemake results/table5.csv`), not part of `all`: they
 # train and evaluate the ablation runs (about 2 x 2 GPU-days at paper scale).
-for _table in ABLATION_TABLES:
-
-    rule:
-        name:
-            f"make_{_table}"
-        input:
-            scores=lambda wildcards, table=_table: ablation_table_inputs(table),
-            paper=config["tables"][_table]["paper"],
-        output:
-            table=f"results/{_table}.csv",
-        params:
-            table=_table,
-            rows=lambda wildcards, table=_table: ablation_table_rows(table),
-        log:
-            f"logs/tables/{_table}.log",
-        localrule: True
-        conda:
-            "../envs/analyze.yaml"
-        script:
-            "../scripts/make_ablation_table.py"
+rule make_ablation_table:
+    input:
+        scores=lambda wildcards: ablation_table_inputs(wildcards.table),
+        paper=lambda wildcards: config["tables"][wildcards.table]["paper"],
+    output:
+        table="results/{table}.csv",
+    log:
+        "logs/tables/{table}.log",
+    wildcard_constraints:
+        table="|".join(ABLATION_TABLES),
+    localrule: True
+    conda:
+        "../envs/analyze.yaml"
+    params:
+        rows=lambda wildcards: ablation_table_rows(wildcards.table),
+    script:
+        "../scripts/make_ablation_table.py"

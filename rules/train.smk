@@ -20,13 +20,13 @@ rule import_sft_data:
         sft_data_source,
     output:
         rows="results/import/{data}.jsonl",
-    params:
-        settings=lambda wildcards: SFT_DATA[wildcards.data],
     log:
         "logs/sft/{data}.import.log",
     localrule: True  # a download: login nodes reach the hub where compute nodes often cannot
     conda:
         "../envs/train.yaml"
+    params:
+        settings=lambda wildcards: SFT_DATA[wildcards.data],
     script:
         "../scripts/import_sft_data.py"
 
@@ -41,14 +41,17 @@ rule decontaminate_sft_data:
         sft="results/sft/{data}.jsonl",
         excluded="results/sft/{data}_excluded.jsonl",
         report="results/sft/{data}_decontamination.json",
-    params:
-        benchmarks=BENCHMARK_SOURCES,
-        data_format=lambda wildcards: SFT_DATA[wildcards.data]["format"],
-        settings={"fix_allow_list": config["curate"]["fix_allow_list"], "ngram_overlap": config["curate"]["ngram_overlap"]},
     log:
         "logs/sft/{data}.decontaminate.log",
     conda:
         "../envs/generate.yaml"
+    params:
+        benchmarks=BENCHMARK_SOURCES,
+        data_format=lambda wildcards: SFT_DATA[wildcards.data]["format"],
+        settings={
+            "fix_allow_list": config["curate"]["fix_allow_list"],
+            "ngram_overlap": config["curate"]["ngram_overlap"],
+        },
     script:
         "../scripts/decontaminate_sft_data.py"
 
@@ -57,20 +60,20 @@ rule train_student:
     input:
         unpack(train_inputs),
     output:
-        model=directory("results/models/{run}/model"),
+        model=protected(directory("results/models/{run}/model")),  # days of GPU time: never deleted by a rerun
         metrics="results/models/{run}/train_metrics.json",
-    params:
-        settings=lambda wildcards: run_settings(config, wildcards.run),
-        cache_dir=CACHE_DIR,
-    threads: 2
-    resources:
-        gpu=train_gpus,
     log:
         "logs/train/{run}.log",
     benchmark:
         "logs/benchmarks/train/{run}.tsv"
     conda:
         "../envs/train.yaml"
+    threads: 2
+    resources:
+        gpu=train_gpus,
+    params:
+        settings=lambda wildcards: split_how("train", run_settings(config, wildcards.run))[0],
+        cache_dir=CACHE_DIR,
     script:
         "../scripts/train_student.py"
 
@@ -80,13 +83,13 @@ rule export_student_gguf:
         model="results/models/{run}/model",
     output:
         gguf="results/models/{run}/model.gguf",
-    params:
-        # The base GGUF whose metadata (tokenizer, architecture) the export copies.
-        base_gguf=lambda wildcards: root_student(config, wildcards.run)[1]["gguf"],
-        gguf_type=config["evaluate"]["gguf_type"],
     log:
         "logs/export/{run}.log",
     conda:
         "../envs/train.yaml"
+    params:
+        # The base GGUF whose metadata (tokenizer, architecture) the export copies.
+        base_gguf=lambda wildcards: root_student(config, wildcards.run)[1]["gguf"],
+        gguf_type=config["evaluate"]["gguf_type"],
     script:
         "../scripts/export_student_gguf.py"

@@ -1,10 +1,11 @@
-# Snakemake adapter: read the snakemake object, call the library, nothing else.
+# Snakemake adapter: read the snakemake object, call the library with keywords, nothing else.
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct import stages
+from ossinstruct import sft
+from ossinstruct.logs import setup_logging
 
-stages.setup_logging(snakemake.log[0])
-stages.run_sft(snakemake.input.decontaminated, snakemake.output.sft)
+setup_logging(snakemake.log[0])
+sft.run(decontaminated=snakemake.input.decontaminated, output=snakemake.output.sft)

@@ -1,4 +1,4 @@
-# Snakemake adapter: read the snakemake object, call the library, nothing else.
+# Snakemake adapter: read the snakemake object, call the library with keywords, nothing else.
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -6,14 +6,15 @@ if TYPE_CHECKING:
 
 import torch
 
-from ossinstruct import stages
+from ossinstruct import analysis
+from ossinstruct.logs import setup_logging
 
+setup_logging(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
-stages.setup_logging(snakemake.log[0])
-stages.run_categories(
-    snakemake.input.rows,
-    snakemake.params.settings,
-    snakemake.output.summary,
-    snakemake.output.figure,
-    snakemake.output.assignments,
+analysis.run_categories(
+    rows=snakemake.input.rows,
+    settings=snakemake.params.settings,
+    summary=snakemake.output.summary,
+    figure=snakemake.output.figure,
+    assignments=snakemake.output.assignments,
 )

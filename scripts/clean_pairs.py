@@ -1,16 +1,17 @@
-# Snakemake adapter: read the snakemake object, call the library, nothing else.
+# Snakemake adapter: read the snakemake object, call the library with keywords, nothing else.
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct import stages
+from ossinstruct import clean
+from ossinstruct.logs import setup_logging
 
-stages.setup_logging(snakemake.log[0])
-stages.run_clean(
-    snakemake.input.parsed,
-    snakemake.output.clean,
-    snakemake.output.excluded,
-    snakemake.output.report,
-    snakemake.params.settings,
+setup_logging(snakemake.log[0])
+clean.run(
+    parsed=snakemake.input.parsed,
+    clean=snakemake.output.clean,
+    excluded=snakemake.output.excluded,
+    report=snakemake.output.report,
+    settings=snakemake.params.settings,
 )

@@ -1,10 +1,16 @@
-# Snakemake adapter: read the snakemake object, call the library, nothing else.
+# Snakemake adapter: read the snakemake object, call the library with keywords, nothing else.
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct import stages
+from ossinstruct import seeds
+from ossinstruct.logs import setup_logging
 
-stages.setup_logging(snakemake.log[0])
-stages.run_seeds(snakemake.output.seeds, snakemake.output.report, snakemake.params.settings, snakemake.output.documents)
+setup_logging(snakemake.log[0])
+seeds.run(
+    output=snakemake.output.seeds,
+    report=snakemake.output.report,
+    settings=snakemake.params.settings,
+    documents=snakemake.output.documents,
+)

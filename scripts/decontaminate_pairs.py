@@ -1,17 +1,18 @@
-# Snakemake adapter: read the snakemake object, call the library, nothing else.
+# Snakemake adapter: read the snakemake object, call the library with keywords, nothing else.
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct import stages
+from ossinstruct import decontaminate
+from ossinstruct.logs import setup_logging
 
-stages.setup_logging(snakemake.log[0])
-stages.run_decontaminate(
-    snakemake.input.clean,
-    snakemake.output.decontaminated,
-    snakemake.output.excluded,
-    snakemake.output.report,
-    snakemake.params.settings,
-    snakemake.params.benchmarks,
+setup_logging(snakemake.log[0])
+decontaminate.run(
+    rows=snakemake.input.clean,
+    kept=snakemake.output.decontaminated,
+    excluded=snakemake.output.excluded,
+    report=snakemake.output.report,
+    settings=snakemake.params.settings,
+    benchmarks=snakemake.params.benchmarks,
 )

@@ -1,18 +1,19 @@
-# Snakemake adapter: read the snakemake object, call the library, nothing else.
+# Snakemake adapter: read the snakemake object, call the library with keywords, nothing else.
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct import stages
+from ossinstruct import decontaminate
+from ossinstruct.logs import setup_logging
 
-stages.setup_logging(snakemake.log[0])
-stages.run_decontaminate_import(
-    snakemake.input.rows,
-    snakemake.output.sft,
-    snakemake.output.excluded,
-    snakemake.output.report,
-    snakemake.params.data_format,
-    snakemake.params.settings,
-    snakemake.params.benchmarks,
+setup_logging(snakemake.log[0])
+decontaminate.run_sft_data(
+    imported=snakemake.input.rows,
+    output=snakemake.output.sft,
+    excluded=snakemake.output.excluded,
+    report=snakemake.output.report,
+    data_format=snakemake.params.data_format,
+    settings=snakemake.params.settings,
+    benchmarks=snakemake.params.benchmarks,
 )

@@ -1,19 +1,20 @@
-# Snakemake adapter: read the snakemake object, call the library, nothing else.
+# Snakemake adapter: read the snakemake object, call the library with keywords, nothing else.
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct import stages
+from ossinstruct import card
+from ossinstruct.logs import setup_logging
 
-stages.setup_logging(snakemake.log[0])
-stages.run_dataset_card(
-    snakemake.input.rows,
-    snakemake.input.seeds_report,
-    snakemake.input.generation_report,
-    snakemake.input.curation_report,
-    snakemake.params.config,
-    snakemake.output.data,
-    snakemake.output.manifest,
-    snakemake.output.card,
+setup_logging(snakemake.log[0])
+card.run(
+    rows=snakemake.input.rows,
+    seeds_report=snakemake.input.seeds_report,
+    generation_report=snakemake.input.generation_report,
+    curation_report=snakemake.input.curation_report,
+    config=snakemake.params.config,
+    data=snakemake.output.data,
+    manifest=snakemake.output.manifest,
+    card=snakemake.output.card,
 )

@@ -1,18 +1,19 @@
-# Snakemake adapter: read the snakemake object, call the library, nothing else.
+# Snakemake adapter: read the snakemake object, call the library with keywords, nothing else.
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct import stages
+from ossinstruct import multipl_e
+from ossinstruct.logs import setup_logging
 
-stages.setup_logging(snakemake.log[0])
-stages.run_multipl_e_execute(
-    snakemake.wildcards.language,
-    snakemake.input.prompts,
-    snakemake.input.samples,
-    snakemake.output.results,
-    snakemake.output.scores,
-    snakemake.params.settings,
+setup_logging(snakemake.log[0])
+multipl_e.run_execute(
+    language=snakemake.wildcards.language,
+    prompts=snakemake.input.prompts,
+    samples=snakemake.input.samples,
+    results=snakemake.output.results,
+    scores=snakemake.output.scores,
+    settings=snakemake.params.settings,
     threads=snakemake.threads,
 )

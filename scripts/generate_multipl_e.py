@@ -1,20 +1,22 @@
-# Snakemake adapter: read the snakemake object, call the library, nothing else.
+# Snakemake adapter: read the snakemake object, call the library with keywords, nothing else.
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct import stages
+from ossinstruct import multipl_e
+from ossinstruct.config import with_how
+from ossinstruct.logs import setup_logging
 
-stages.setup_logging(snakemake.log[0])
-stages.run_multipl_e_generate(
-    snakemake.wildcards.language,
-    snakemake.input.prompts,
-    snakemake.params.model_file,
-    snakemake.wildcards.model,
-    snakemake.output.samples,
-    snakemake.params.settings,
-    snakemake.params.evaluate,
+setup_logging(snakemake.log[0])
+multipl_e.run_generate(
+    language=snakemake.wildcards.language,
+    prompts=snakemake.input.prompts,
+    model_file=snakemake.params.model_file,
+    model_name=snakemake.wildcards.model,
+    samples=snakemake.output.samples,
+    settings=snakemake.params.settings,
+    evaluate=with_how("evaluate", snakemake.params.evaluate, snakemake.config),
     threads=snakemake.threads,
     log_dir=snakemake.params.log_dir,
 )

@@ -1,18 +1,20 @@
-# Snakemake adapter: read the snakemake object, call the library, nothing else.
+# Snakemake adapter: read the snakemake object, call the library with keywords, nothing else.
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct import stages
+from ossinstruct.config import with_how
+from ossinstruct.evaluate import samples
+from ossinstruct.logs import setup_logging
 
-stages.setup_logging(snakemake.log[0])
-stages.run_generate_samples(
-    snakemake.wildcards.benchmark,
-    snakemake.params.model_file,
-    snakemake.wildcards.model,
-    snakemake.output.samples,
-    snakemake.params.settings,
+setup_logging(snakemake.log[0])
+samples.run(
+    benchmark=snakemake.wildcards.benchmark,
+    model_file=snakemake.params.model_file,
+    model_name=snakemake.wildcards.model,
+    samples=snakemake.output.samples,
+    settings=with_how("evaluate", snakemake.params.settings, snakemake.config),
     shard=snakemake.wildcards.shard,
     threads=snakemake.threads,
     log_dir=snakemake.params.log_dir,

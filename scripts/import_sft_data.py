@@ -1,10 +1,11 @@
-# Snakemake adapter: read the snakemake object, call the library, nothing else.
+# Snakemake adapter: read the snakemake object, call the library with keywords, nothing else.
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct import stages
+from ossinstruct import sft
+from ossinstruct.logs import setup_logging
 
-stages.setup_logging(snakemake.log[0])
-stages.run_import_sft(snakemake.wildcards.data, snakemake.params.settings, snakemake.output.rows)
+setup_logging(snakemake.log[0])
+sft.run_import(name=snakemake.wildcards.data, settings=snakemake.params.settings, output=snakemake.output.rows)

@@ -1,10 +1,16 @@
-# Snakemake adapter: read the snakemake object, call the library, nothing else.
+# Snakemake adapter: read the snakemake object, call the library with keywords, nothing else.
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct import stages
+from ossinstruct import tables
+from ossinstruct.logs import setup_logging
 
-stages.setup_logging(snakemake.log[0])
-stages.run_ablation_table(snakemake.params.table, snakemake.params.rows, snakemake.input.paper, snakemake.output.table)
+setup_logging(snakemake.log[0])
+tables.run_ablation_table(
+    table=snakemake.wildcards.table,
+    rows=snakemake.params.rows,
+    paper=snakemake.input.paper,
+    output=snakemake.output.table,
+)

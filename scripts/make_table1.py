@@ -1,14 +1,15 @@
-# Snakemake adapter: read the snakemake object, call the library, nothing else.
+# Snakemake adapter: read the snakemake object, call the library with keywords, nothing else.
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct import stages
+from ossinstruct import tables
+from ossinstruct.logs import setup_logging
 
-stages.setup_logging(snakemake.log[0])
-scores = {
-    model: {benchmark: f"results/eval/{model}/{benchmark}/scores.json" for benchmark in snakemake.params.benchmarks}
-    for model in snakemake.params.models
-}
-stages.run_table1(scores, snakemake.input.paper, snakemake.output.table)
+setup_logging(snakemake.log[0])
+tables.run_table1(
+    scores=tables.by_model(snakemake.input.scores, snakemake.params.models, snakemake.params.benchmarks),
+    paper=snakemake.input.paper,
+    output=snakemake.output.table,
+)

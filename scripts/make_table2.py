@@ -1,14 +1,15 @@
-# Snakemake adapter: read the snakemake object, call the library, nothing else.
+# Snakemake adapter: read the snakemake object, call the library with keywords, nothing else.
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct import stages
+from ossinstruct import tables
+from ossinstruct.logs import setup_logging
 
-stages.setup_logging(snakemake.log[0])
-scores = {
-    model: {language: f"results/multipl-e/{model}/{language}/scores.json" for language in snakemake.params.languages}
-    for model in snakemake.params.models
-}
-stages.run_table2(scores, snakemake.input.paper, snakemake.output.table)
+setup_logging(snakemake.log[0])
+tables.run_table2(
+    scores=tables.by_model(snakemake.input.scores, snakemake.params.models, snakemake.params.languages),
+    paper=snakemake.input.paper,
+    output=snakemake.output.table,
+)

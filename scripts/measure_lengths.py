@@ -1,10 +1,16 @@
-# Snakemake adapter: read the snakemake object, call the library, nothing else.
+# Snakemake adapter: read the snakemake object, call the library with keywords, nothing else.
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct import stages
+from ossinstruct import analysis
+from ossinstruct.logs import setup_logging
 
-stages.setup_logging(snakemake.log[0])
-stages.run_lengths(snakemake.input.rows, snakemake.params.tokenizer, snakemake.output.summary, snakemake.output.figure)
+setup_logging(snakemake.log[0])
+analysis.run_lengths(
+    rows=snakemake.input.rows,
+    tokenizer=snakemake.params.tokenizer,
+    summary=snakemake.output.summary,
+    figure=snakemake.output.figure,
+)

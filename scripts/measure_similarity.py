@@ -1,17 +1,18 @@
-# Snakemake adapter: read the snakemake object, call the library, nothing else.
+# Snakemake adapter: read the snakemake object, call the library with keywords, nothing else.
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct import stages
+from ossinstruct import analysis
+from ossinstruct.logs import setup_logging
 
-stages.setup_logging(snakemake.log[0])
-stages.run_similarity(
-    snakemake.input.rows,
-    snakemake.params.compare,
-    snakemake.input.humaneval,
-    snakemake.output.summary,
-    snakemake.output.figure,
-    f"OSS-Instruct ({snakemake.wildcards.teacher})",
+setup_logging(snakemake.log[0])
+analysis.run_similarity(
+    rows=snakemake.input.rows,
+    compare=dict(zip(snakemake.params.compare, snakemake.input.compared, strict=True)),
+    humaneval=snakemake.input.humaneval,
+    summary=snakemake.output.summary,
+    figure=snakemake.output.figure,
+    name=f"OSS-Instruct ({snakemake.wildcards.teacher})",
 )

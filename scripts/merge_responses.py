@@ -1,12 +1,16 @@
-# Snakemake adapter: read the snakemake object, call the library, nothing else.
+# Snakemake adapter: read the snakemake object, call the library with keywords, nothing else.
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct import stages
+from ossinstruct.logs import setup_logging
+from ossinstruct.teacher import generate
 
-stages.setup_logging(snakemake.log[0])
-stages.run_merge_responses(
-    snakemake.input.responses, snakemake.input.reports, snakemake.output.responses, snakemake.output.report
+setup_logging(snakemake.log[0])
+generate.merge(
+    shard_responses=snakemake.input.responses,
+    shard_reports=snakemake.input.reports,
+    responses=snakemake.output.responses,
+    report=snakemake.output.report,
 )

@@ -1,18 +1,22 @@
-# Snakemake adapter: read the snakemake object, call the library, nothing else.
+# Snakemake adapter: read the snakemake object, call the library with keywords, nothing else.
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct import stages
+from ossinstruct import train
+from ossinstruct.config import split_how
+from ossinstruct.logs import setup_logging
+from ossinstruct.models import run_settings
 
-stages.setup_logging(snakemake.log[0])
-stages.run_train(
-    snakemake.input.sft,
-    snakemake.output.model,
-    snakemake.output.metrics,
-    snakemake.params.settings,
-    snakemake.params.cache_dir,
+setup_logging(snakemake.log[0])
+train.run(
+    sft=snakemake.input.sft,
+    model_dir=snakemake.output.model,
+    metrics=snakemake.output.metrics,
+    settings=snakemake.params.settings,
+    how=split_how("train", run_settings(snakemake.config, snakemake.wildcards.run))[1],
+    cache_dir=snakemake.params.cache_dir,
     threads=snakemake.threads,
     base_metrics=snakemake.input.get("base_metrics"),
 )

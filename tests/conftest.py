@@ -46,7 +46,7 @@ def llama_server():
 def smol_tokenizer():
     from transformers import AutoTokenizer
 
-    from ossinstruct.server import resolve_model_file
+    from ossinstruct.paths import resolve_model_file
 
     path = resolve_model_file(SMOLLM2)
     return AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import socket
 import threading
 import time
 from collections import Counter
@@ -25,6 +24,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from ossinstruct.server import free_port
 
 
 def prompt_token_count(body: dict) -> int:
@@ -109,7 +110,7 @@ class OpenAIServer:
         self.batch_polled: Counter = Counter()
         self.lock = threading.RLock()
         self.system_role = system_role  # False: the chat template rejects a system message, as Mixtral's does
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -183,18 +184,27 @@ class OpenAIServer:
             "model": body["model"],
             "system_fingerprint": "fp_local",
             "service_tier": "default",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content, "refusal": None,
-                                                 "annotations": []},
-                         "logprobs": None, "finish_reason": finish}],
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content, "refusal": None, "annotations": []},
+                    "logprobs": None,
+                    "finish_reason": finish,
+                }
+            ],
             "usage": {
                 "prompt_tokens": prompt_token_count(body),
                 "completion_tokens": math.ceil(len(content) / 3),
                 "total_tokens": prompt_token_count(body) + math.ceil(len(content) / 3),
                 "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-                "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
-                                              "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
+                "completion_tokens_details": {
+                    "reasoning_tokens": 0,
+                    "audio_tokens": 0,
+                    "accepted_prediction_tokens": 0,
+                    "rejected_prediction_tokens": 0,
+                },
             },
-        }  # fmt: skip
+        }
 
     async def chat(self, request: Request) -> Response:
         arrived = time.monotonic()
@@ -211,20 +221,42 @@ class OpenAIServer:
                 self.unauthorized += 1
             return _error(401, "Incorrect API key provided.", type_="invalid_request_error", code="invalid_api_key")
         if self.served_models is not None and body.get("model") not in self.served_models:
-            return _error(404, f"The model `{body.get('model')}` does not exist or you do not have access to it.",
-                          type_="invalid_request_error", code="model_not_found")  # fmt: skip
+            return _error(
+                404,
+                f"The model `{body.get('model')}` does not exist or you do not have access to it.",
+                type_="invalid_request_error",
+                code="model_not_found",
+            )
         roles = [message["role"] for message in body["messages"]]
         if not self.system_role and "system" in roles:  # vLLM's answer when the template raises
-            return JSONResponse({"object": "error", "type": "BadRequestError", "param": None, "code": 400,
-                                 "message": "Conversation roles must alternate user/assistant/user/assistant/..."},
-                                status_code=400)  # fmt: skip
+            return JSONResponse(
+                {
+                    "object": "error",
+                    "type": "BadRequestError",
+                    "param": None,
+                    "code": 400,
+                    "message": "Conversation roles must alternate user/assistant/user/assistant/...",
+                },
+                status_code=400,
+            )
         fault = self._fault(body.get("seed"))
         if fault == "429":
-            return _error(429, "Rate limit reached (scripted)", retry_after=self.retry_after_s,
-                          form=self.retry_after_form, type_="requests", code="rate_limit_exceeded")  # fmt: skip
+            return _error(
+                429,
+                "Rate limit reached (scripted)",
+                retry_after=self.retry_after_s,
+                form=self.retry_after_form,
+                type_="requests",
+                code="rate_limit_exceeded",
+            )
         if fault == "400":
-            return _error(400, "This model's maximum context length is 8192 tokens (scripted).",
-                          type_="invalid_request_error", code="context_length_exceeded", param="messages")  # fmt: skip
+            return _error(
+                400,
+                "This model's maximum context length is 8192 tokens (scripted).",
+                type_="invalid_request_error",
+                code="context_length_exceeded",
+                param="messages",
+            )
         if fault == "500":
             return _error(500, "The server had an error while processing your request. Sorry about that!")
         if fault == "hang":
@@ -290,10 +322,20 @@ class OpenAIServer:
                 "output_file_id": None,
                 "error_file_id": None,
                 "request_counts": {"total": 0, "completed": 0, "failed": 0},
-                **{f"{event}_at": None for event in ("in_progress", "finalizing", "completed", "failed", "expired",
-                                                     "cancelling", "cancelled")},
+                **{
+                    f"{event}_at": None
+                    for event in (
+                        "in_progress",
+                        "finalizing",
+                        "completed",
+                        "failed",
+                        "expired",
+                        "cancelling",
+                        "cancelled",
+                    )
+                },
                 "expires_at": int(time.time()) + 86400,
-            }  # fmt: skip
+            }
         return JSONResponse(self.batches[batch_id])
 
     async def retrieve_batch(self, request: Request) -> Response:
@@ -322,20 +364,35 @@ class OpenAIServer:
             body = item["body"]
             fault = self._fault(body.get("seed"))
             if fault in {"500", "429", "malformed", "hang"}:
-                errors.append({"id": f"batch_req_e{len(errors)}", "custom_id": item["custom_id"], "response": None,
-                               "error": {"code": "server_error", "message": f"scripted {fault}"}})  # fmt: skip
+                errors.append(
+                    {
+                        "id": f"batch_req_e{len(errors)}",
+                        "custom_id": item["custom_id"],
+                        "response": None,
+                        "error": {"code": "server_error", "message": f"scripted {fault}"},
+                    }
+                )
                 continue
             self.answered[body.get("seed")] += 1
             response = {"status_code": 200, "request_id": "r", "body": self.completion(body, fault)}
-            outputs.append({"id": f"batch_req_{len(outputs)}", "custom_id": item["custom_id"], "response": response,
-                            "error": None})  # fmt: skip
+            outputs.append(
+                {"id": f"batch_req_{len(outputs)}", "custom_id": item["custom_id"], "response": response, "error": None}
+            )
         for kind, rows in (("output_file_id", outputs), ("error_file_id", errors)):
             if rows:
                 file_id = f"file-{len(self.files) + 1}"
                 content = "".join(json.dumps(row) + "\n" for row in rows).encode()
-                self.files[file_id] = {"id": file_id, "object": "file", "bytes": len(content), "created_at": 0,
-                                       "expires_at": None, "filename": f"{kind}.jsonl", "purpose": "batch_output",
-                                       "status": "processed", "content": content}  # fmt: skip
+                self.files[file_id] = {
+                    "id": file_id,
+                    "object": "file",
+                    "bytes": len(content),
+                    "created_at": 0,
+                    "expires_at": None,
+                    "filename": f"{kind}.jsonl",
+                    "purpose": "batch_output",
+                    "status": "processed",
+                    "content": content,
+                }
                 batch[kind] = file_id
         batch["status"] = "completed"
         batch["finalizing_at"] = batch["completed_at"] = int(time.time())
@@ -346,8 +403,15 @@ def _public(file: dict) -> dict:
     return {key: value for key, value in file.items() if key != "content"}
 
 
-def _error(status: int, message: str, retry_after: float | None = None, form: str = "both", type_: str | None = None,
-           code: str | None = None, param: str | None = None) -> Response:  # fmt: skip
+def _error(
+    status: int,
+    message: str,
+    retry_after: float | None = None,
+    form: str = "both",
+    type_: str | None = None,
+    code: str | None = None,
+    param: str | None = None,
+) -> Response:
     """An error as OpenAI sends one: `{"error": {message, type, param, code}}`, with retry-after headers."""
     headers = {}
     if retry_after is not None:
@@ -362,12 +426,6 @@ def _error(status: int, message: str, retry_after: float | None = None, form: st
     type_ = type_ or ("server_error" if status >= 500 else "invalid_request_error")
     body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
     return JSONResponse(body, status_code=status, headers=headers)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main(argv: list[str] | None = None) -> None:

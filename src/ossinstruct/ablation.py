@@ -19,6 +19,7 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 
+from .io import read_jsonl, write_json, write_jsonl
 from .parse import step_report
 
 log = logging.getLogger(__name__)
@@ -69,14 +70,18 @@ GRAMMARS = {
     "python": ("tree_sitter_python", "language", {"function_definition"}, {"comment"}),
     "cpp": ("tree_sitter_cpp", "language", {"function_definition"}, {"comment"}),
     "java": ("tree_sitter_java", "language", {"method_declaration"}, {"comment", "block_comment", "line_comment"}),
-    "typescript": ("tree_sitter_typescript", "language_typescript", {"function_declaration", "method_definition"},
-                   {"comment"}),
+    "typescript": (
+        "tree_sitter_typescript",
+        "language_typescript",
+        {"function_declaration", "method_definition"},
+        {"comment"},
+    ),
     "shell": ("tree_sitter_bash", "language", {"function_definition"}, {"comment"}),
     "csharp": ("tree_sitter_c_sharp", "language", {"method_declaration"}, {"comment"}),
     "rust": ("tree_sitter_rust", "language", {"function_item"}, {"line_comment", "block_comment"}),
     "php": ("tree_sitter_php", "language_php", {"method_declaration"}, {"comment"}),
     "swift": ("tree_sitter_swift", "language", {"function_declaration"}, {"comment", "multiline_comment"}),
-}  # fmt: skip
+}
 
 
 def parser_for(lang: str):
@@ -151,10 +156,13 @@ def _comment_groups(code: bytes, comments: list) -> list[dict]:
                 continue
         groups.append([node])
     return [
-        {"text": "\n".join(n.text.decode("utf-8", "replace").rstrip("\n") for n in group),
-         "last_line": _last_line(group[-1]), "end_byte": group[-1].end_byte}
+        {
+            "text": "\n".join(n.text.decode("utf-8", "replace").rstrip("\n") for n in group),
+            "last_line": _last_line(group[-1]),
+            "end_byte": group[-1].end_byte,
+        }
         for group in groups
-    ]  # fmt: skip
+    ]
 
 
 def _docstring(function, code: bytes, lang: str, groups: list[dict]) -> str:
@@ -204,8 +212,16 @@ def seed_function_pairs(seed: dict, text: str, parser) -> list[dict]:
         if pair is None:
             continue
         covered = function.start_point[0] <= last and function.end_point[0] >= first
-        rows.append({"id": f"{seed['id']}-cf-{number}", "lang": lang, "seed_id": seed["id"],
-                     "source": seed["source"], "covered": covered, **pair})  # fmt: skip
+        rows.append(
+            {
+                "id": f"{seed['id']}-cf-{number}",
+                "lang": lang,
+                "seed_id": seed["id"],
+                "source": seed["source"],
+                "covered": covered,
+                **pair,
+            }
+        )
     return rows
 
 
@@ -243,8 +259,13 @@ def select_pairs(rows: Sequence[dict], max_pairs: int | None, seed: int) -> tupl
     sampled = rng.sample(others, k=min(wanted, len(others)))
     chosen = (covered + sampled)[: max_pairs if max_pairs is not None else None]
     rng.shuffle(chosen)
-    return chosen, {"covered": len(covered), "others": len(others), "sampled_others": len(sampled),
-                    "rows_out": len(chosen), "shortfall": max(0, wanted - len(others))}  # fmt: skip
+    return chosen, {
+        "covered": len(covered),
+        "others": len(others),
+        "sampled_others": len(sampled),
+        "rows_out": len(chosen),
+        "shortfall": max(0, wanted - len(others)),
+    }
 
 
 def dedup_pairs(rows: Sequence[dict]) -> tuple[list[dict], list[dict], dict]:
@@ -253,3 +274,31 @@ def dedup_pairs(rows: Sequence[dict]) -> tuple[list[dict], list[dict], dict]:
 
     kept, excluded = first_wins(rows, ("prompt", "completion"))
     return kept, excluded, step_report("dedup_pairs", kept, excluded)
+
+
+def run_language_split(*, decontaminated: str, python: str, other: str, aside: str, report: str, split: str) -> None:
+    """Table 5's data: the curated rows split by language under the `paper` or `conservative` rule."""
+    py_rows, other_rows, aside_rows, summary = split_by_language(read_jsonl(decontaminated), split)
+    write_jsonl(python, py_rows)
+    write_jsonl(other, other_rows)
+    write_jsonl(aside, aside_rows)
+    write_json(report, summary)
+
+
+def run_comment_function_pairs(
+    *, seeds: str, documents: str, output: str, excluded: str, report: str, settings: dict
+) -> None:
+    """Table 6's baseline data: comment-function pairs from the documents the seeds came from, those
+    overlapping a seed snippet first, then a seeded sample of the rest up to `max_pairs`."""
+    texts = {row["source"]: row["content"] for row in read_jsonl(documents)}
+    rows, summary = extract_pairs(read_jsonl(seeds), texts)
+    dropped: list[dict] = []
+    dedup = None
+    if settings["dedup"]:
+        rows, dropped, dedup = dedup_pairs(rows)
+    kept, selection = select_pairs(rows, settings["max_pairs"], settings["seed"])
+    if not kept:
+        raise ValueError("comment-function pairs: no function with a docstring or comment in any seed document")
+    write_jsonl(excluded, dropped)
+    write_jsonl(output, kept)
+    write_json(report, {**summary, "dedup": dedup, "selection": selection, "rows_out": len(kept)})

@@ -17,6 +17,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .io import read_jsonl, write_json, write_jsonl
+from .paths import short_name
+
 log = logging.getLogger(__name__)
 
 CATEGORIES = (
@@ -32,13 +35,6 @@ CATEGORIES = (
     "Data Science and Machine Learning Problems",
 )
 LENGTH_BUCKET, LENGTH_MAX = 20, 700
-
-
-def short_name(spec: str) -> str:
-    """A model's name for a plot: the package of a `pkg:` spec, else the last path component."""
-    if spec.startswith("pkg:"):
-        return spec[4:].split("/")[0]
-    return spec.rstrip("/").split("/")[-1].removesuffix(".gguf")
 
 
 def row_text(row: dict) -> str:
@@ -120,9 +116,9 @@ def load_tokenizer(spec: str):
     """A tokenizer that works offline: a GGUF file (`pkg:` or a path) or a Hugging Face folder / id."""
     from transformers import AutoTokenizer
 
-    from .server import resolve_model_path
+    from .paths import is_gguf, resolve_model_path
 
-    if spec.startswith("pkg:") or spec.endswith(".gguf"):
+    if is_gguf(spec):
         path = resolve_model_path(spec)
         if path.is_file():
             return AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
@@ -138,7 +134,7 @@ class Embedder:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
-        from .server import resolve_model_path
+        from .paths import resolve_model_path
 
         path = str(resolve_model_path(spec)) if spec.startswith("pkg:") else spec
         self.tokenizer = AutoTokenizer.from_pretrained(path)
@@ -157,9 +153,12 @@ class Embedder:
         for start in range(0, len(order), self.batch_size):
             indices = order[start : start + self.batch_size]
             batch = self.tokenizer(
-                [texts[i] for i in indices], padding=True, truncation=True,
-                max_length=self.max_length, return_tensors="pt",
-            ).to(self.device)  # fmt: skip
+                [texts[i] for i in indices],
+                padding=True,
+                truncation=True,
+                max_length=self.max_length,
+                return_tensors="pt",
+            ).to(self.device)
             with torch.inference_mode():
                 hidden = self.model(**batch).last_hidden_state
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
@@ -183,3 +182,44 @@ def category_summary(assigned: np.ndarray, categories: Sequence[str] = CATEGORIE
             for name, count in zip(categories, counts, strict=True)
         ],
     }
+
+
+def run_similarity(*, rows: str, compare: dict[str, str], humaneval: str, summary: str, figure: str, name: str) -> None:
+    """Figure 3: every row's largest TF-IDF similarity to HumanEval, for our set and the compared ones
+    (`compare`: name -> the set's decontaminated rows, `results/sft/<name>.jsonl`)."""
+    from .figures import similarity_figure
+
+    sets = {name: [row_text(row) for row in read_jsonl(rows)]}
+    for other, path in compare.items():
+        sets[other] = [row_text(row) for row in read_jsonl(path)]
+    scores = max_similarity(sets, humaneval_texts(read_jsonl(humaneval)))
+    result = similarity_summary(scores)
+    write_json(summary, result)
+    similarity_figure(result, figure)
+
+
+def run_lengths(*, rows: str, tokenizer: str, summary: str, figure: str) -> None:
+    from .figures import length_figure
+
+    data = read_jsonl(rows)
+    loaded = load_tokenizer(tokenizer)
+    problems = count_tokens(loaded, [row["problem"] for row in data])
+    solutions = count_tokens(loaded, [row["solution"] for row in data])
+    result = {**length_summary(problems, solutions), "rows": len(data), "tokenizer": tokenizer}
+    write_json(summary, result)
+    length_figure(result, figure, short_name(tokenizer))
+
+
+def run_categories(*, rows: str, settings: dict, summary: str, figure: str, assignments: str) -> None:
+    """Each row's problem embedded and assigned to the nearest of the paper's 10 categories."""
+    from .figures import category_figure
+
+    data = read_jsonl(rows)
+    embed = Embedder(settings["embedding_model"], settings["embedding_batch_size"])
+    assigned = assign_categories(embed([row["problem"] for row in data]), embed(list(CATEGORIES)))
+    result = {**category_summary(assigned), "embedding_model": settings["embedding_model"]}
+    write_jsonl(
+        assignments, [{"id": row["id"], "category": CATEGORIES[i]} for row, i in zip(data, assigned, strict=True)]
+    )
+    write_json(summary, result)
+    category_figure(result, figure, short_name(settings["embedding_model"]))

@@ -21,6 +21,7 @@ import re
 from pathlib import Path
 
 from .io import DataError, read_jsonl
+from .paths import dataset_source
 
 FAMILY_ORDER = (
     "mbpp_docstrings",
@@ -90,12 +91,12 @@ def _rows(source: str | Path, split: str = "test") -> list[dict]:
     """Rows of a JSONL file, or of a dataset: `hf:<id>[@<revision>]` on the Hub (needs the network)
     or a local folder in the same layout, both read by the same `datasets.load_dataset` call."""
     source = str(source)
-    if source.startswith("hf:") or Path(source).is_dir():
+    if dataset_source(source) is not None:
         import datasets
 
-        name, _, revision = source[3:].partition("@") if source.startswith("hf:") else (source, "", "")
+        name, revision = dataset_source(source)
         try:
-            return list(datasets.load_dataset(name, split=split, revision=revision or None))
+            return list(datasets.load_dataset(name, split=split, revision=revision))
         except Exception as error:  # noqa: BLE001 - offline, gated or misspelt
             raise DataError(
                 f"benchmark data {source}: cannot load ({type(error).__name__}: {str(error)[:200]})"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+from .io import read_jsonl, write_json, write_jsonl
 from .parse import step_report
 
 FIELDS = ("seed", "problem", "solution")
@@ -78,3 +79,14 @@ def clean_pairs(
         kept, near = minhash_dedup(kept, minhash)
         excluded += near
     return kept, excluded, {**step_report("clean", kept, excluded), "minhash": minhash if minhash else None}
+
+
+def run(*, parsed: str, clean: str, excluded: str, report: str, settings: dict) -> None:
+    kept, dropped, summary = clean_pairs(
+        read_jsonl(parsed, ("seed", "problem", "solution")),
+        seed=settings["shuffle_seed"],
+        minhash=settings.get("minhash"),
+    )
+    write_jsonl(excluded, dropped)
+    write_jsonl(clean, kept)
+    write_json(report, summary)

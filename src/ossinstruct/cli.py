@@ -10,12 +10,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import stages
 from .config import ConfigError, load_config
 from .evaluate import EvaluationError
-from .generate import TeacherError
 from .io import DataError
+from .logs import setup_logging
 from .models import ModelError, check_models, root_student, run_settings
+from .sandbox import SandboxError
+from .teacher.errors import TeacherError
 
 STAGES = {
     "seeds": "draw seed snippets from the configured source trees (no --input)",
@@ -39,61 +40,92 @@ def side(output: str, suffix: str) -> str:
 
 def run_stage(args: argparse.Namespace, config: dict, run: str) -> None:
     """The stage that `args.stage` names, with the config's sections for it."""
-    out = args.output
+    out, given = args.output, args.input if hasattr(args, "input") else None
+    report, excluded = side(out, "report.json"), side(out, "excluded.jsonl")
     match args.stage:
         case "seeds":
-            stages.run_seeds(out, side(out, "report.json"), config["seeds"])
+            from . import seeds
+
+            seeds.run(output=out, report=report, settings=config["seeds"])
         case "generate":
-            from .teacher import request_settings
+            from .teacher import generate
+            from .teacher.endpoint import request_settings
 
             teacher = config["teacher"]
-            stages.run_generate(
-                args.input, out, side(out, "report.json"), request_settings(teacher), config["cache_dir"],
-                args.threads, transport=teacher, price=config["prices"].get(teacher["model"]),
-            )  # fmt: skip
+            generate.run(
+                seeds=given,
+                responses=out,
+                report=report,
+                settings=request_settings(teacher),
+                cache_dir=config["cache_dir"],
+                threads=args.threads,
+                transport=teacher,
+                price=config["prices"].get(teacher["model"]),
+            )
         case "parse":
-            stages.run_parse(args.input, out, side(out, "excluded.jsonl"), side(out, "report.json"), config["curate"])
+            from . import parse
+
+            parse.run(responses=given, parsed=out, excluded=excluded, report=report, settings=config["curate"])
         case "clean":
-            stages.run_clean(args.input, out, side(out, "excluded.jsonl"), side(out, "report.json"), config["curate"])
+            from . import clean
+
+            clean.run(parsed=given, clean=out, excluded=excluded, report=report, settings=config["curate"])
         case "decontaminate":
+            from . import decontaminate
+
             benchmarks = {k: v for k, v in config["curate"]["benchmarks"].items() if v}
-            stages.run_decontaminate(
-                args.input, out, side(out, "excluded.jsonl"), side(out, "report.json"), config["curate"], benchmarks
+            decontaminate.run(
+                rows=given, kept=out, excluded=excluded, report=report, settings=config["curate"], benchmarks=benchmarks
             )
         case "sft":
-            stages.run_sft(args.input, out)
+            from . import sft
+
+            sft.run(decontaminated=given, output=out)
         case "train":
-            stages.run_train(
-                args.input,
-                out,
-                str(Path(out) / "train_metrics.json"),
-                run_settings(config, run),
-                config["cache_dir"],
-                args.threads,
+            from . import train
+
+            train.run(
+                sft=given,
+                model_dir=out,
+                metrics=str(Path(out) / "train_metrics.json"),
+                settings=run_settings(config, run),
+                cache_dir=config["cache_dir"],
+                threads=args.threads,
             )
         case "export":
-            stages.run_export(args.input, out, root_student(config, run)[1]["gguf"], config["evaluate"]["gguf_type"])
+            from . import export
+
+            export.run(
+                model_dir=given,
+                output=out,
+                base_gguf=root_student(config, run)[1]["gguf"],
+                gguf_type=config["evaluate"]["gguf_type"],
+            )
         case "evaluate":
+            from .evaluate import samples
+
             folder = Path(out)
-            stages.run_evaluate(
-                args.benchmark,
-                args.input,
-                args.model_name,
-                str(folder / "samples.jsonl"),
-                str(folder / "scores.json"),
-                {**config["evaluate"], "prompt_format": args.prompt_format},
-                config["cache_dir"],
-                args.threads,
-                str(folder),
+            samples.run_evaluate(
+                benchmark=args.benchmark,
+                model_file=given,
+                model_name=args.model_name,
+                samples=str(folder / "samples.jsonl"),
+                scores=str(folder / "scores.json"),
+                settings={**config["evaluate"], "prompt_format": args.prompt_format},
+                cache_dir=config["cache_dir"],
+                threads=args.threads,
+                log_dir=str(folder),
             )
         case "tables":
-            root = Path(args.input)
+            from . import tables
+
+            root = Path(given)
             scores = {
                 model.name: {path.parent.name: str(path) for path in sorted(model.glob("*/scores.json"))}
                 for model in sorted(root.iterdir())
                 if model.is_dir()
             }
-            stages.run_table1(scores, config["tables"]["table1"]["paper"], out)
+            tables.run_table1(scores=scores, paper=config["tables"]["table1"]["paper"], output=out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,14 +141,16 @@ def main(argv: list[str] | None = None) -> int:
             command.add_argument("--benchmark", choices=["humaneval", "mbpp"], required=True)
             command.add_argument("--model-name", default="model", help="name recorded in scores.json")
             command.add_argument(
-                "--prompt-format", choices=["completion", "magicoder"], default="magicoder",
+                "--prompt-format",
+                choices=["completion", "magicoder"],
+                default="magicoder",
                 help="completion: the task prompt continued (base models); magicoder: the template",
-            )  # fmt: skip
+            )
         if name in ("train", "export"):
             command.add_argument("--run", default=None, help="a name in the config's `runs` (default: the first)")
         command.add_argument("--threads", type=int, default=2, help="CPU threads for model work")
     args = parser.parse_args(argv)
-    stages.setup_logging()
+    setup_logging()
     try:
         config = load_config(args.config)
         check_models(config)
@@ -128,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         run_stage(args, config, run)
-    except (DataError, ConfigError, ModelError, OSError, TeacherError, EvaluationError) as error:
+    except (DataError, ConfigError, ModelError, OSError, TeacherError, EvaluationError, SandboxError) as error:
         # Bad input or an unusable teacher: the message names the file and line, the key or the URL.
         print(f"ossinstruct {args.stage}: {error}", file=sys.stderr)
         return 2

@@ -89,3 +89,55 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA) -> dict:
 def load_config(path: str | Path, schema_path: str | Path = SCHEMA) -> dict:
     config = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     return validate_config(config, schema_path)
+
+
+# Settings that only say *how* a job runs, never *what* it produces: they stay out of the rules'
+# `params` (a change reruns nothing) and out of every cache key; the adapters read them from the
+# config at run time. Dotted keys name a key of a nested section.
+HOW_KEYS = {
+    "teacher": ("mode", "base_url", "api_key_env", "client", "batch", "serve", "shards"),
+    "train": ("save_steps",),  # how often a checkpoint is written: a resume point, not the weights
+    "evaluate": (
+        "parallel",  # EvalPlus worker processes
+        "timeout_s",  # the scoring job's limit
+        "require_no_network",  # refuse when isolation is missing (a run either happens isolated or not at all)
+        "models",  # which models `all` evaluates: names the jobs, not their content
+        "shards",  # how many jobs share a benchmark's generation (the merged samples are the same)
+        "vllm.concurrency",  # requests in flight to the model server
+        "vllm.startup_timeout_s",
+    ),
+}
+
+
+def split_how(section: str, settings: dict) -> tuple[dict, dict]:
+    """(what, how) of a config section: `how` holds the `HOW_KEYS[section]` present (nested under
+    their parent key), `what` everything else."""
+    what, how = copy.deepcopy(settings), {}
+    for dotted in HOW_KEYS[section]:
+        *parents, leaf = dotted.split(".")
+        source, target = what, how
+        for parent in parents:
+            source = source.get(parent)
+            if not isinstance(source, dict):
+                break
+            target = target.setdefault(parent, {})
+        else:
+            if leaf in source:
+                target[leaf] = source.pop(leaf)
+    return what, how
+
+
+def join_how(what: dict, how: dict) -> dict:
+    """The section whole again: `how`'s keys put back into (a copy of) `what`."""
+    joined = copy.deepcopy(what)
+    for key, value in how.items():
+        if isinstance(value, dict) and isinstance(joined.get(key), dict):
+            joined[key] = join_how(joined[key], value)
+        else:
+            joined[key] = copy.deepcopy(value)
+    return joined
+
+
+def with_how(section: str, what: dict, config: dict) -> dict:
+    """A rule's `what` settings (its params) joined with the config's `how` keys of `section`, read at run time."""
+    return join_how(what, split_how(section, config[section])[1])

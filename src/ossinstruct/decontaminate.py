@@ -12,13 +12,17 @@ position among them is the paper's first hit, so the result is identical.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
 from collections.abc import Sequence
 
 import ahocorasick_rs
 
+from .io import read_jsonl, write_json, write_jsonl
 from .parse import step_report
+
+log = logging.getLogger(__name__)
 
 
 class Matcher:
@@ -52,7 +56,7 @@ def build_automaton(families: dict[str, list[str]]) -> Matcher:
     return Matcher(families)
 
 
-def row_text(row: dict, columns: Sequence[str]) -> str:
+def searched_text(row: dict, columns: Sequence[str]) -> str:
     return "\n\n".join(row[column].lower() for column in columns)
 
 
@@ -70,7 +74,7 @@ def decontaminate(
     automaton = build_automaton(families)
     kept, excluded = [], []
     for row in rows:
-        hit = first_hit(automaton, row_text(row, columns))
+        hit = first_hit(automaton, searched_text(row, columns))
         if hit is None:
             kept.append(row)
         else:
@@ -106,7 +110,7 @@ def ngram_overlap(rows: Sequence[dict], families: dict[str, list[str]], n: int, 
     with_any = 0
     for row in rows:
         hit: set[str] = set()
-        for gram in ngrams(row_text(row, columns), n):
+        for gram in ngrams(searched_text(row, columns), n):
             if gram in owner:
                 hit |= owner[gram]
         if hit:
@@ -131,7 +135,7 @@ def naive_decontaminate(
     """The paper's loop, kept as the reference for tests and the benchmark script."""
     kept, excluded = [], []
     for row in rows:
-        text = row_text(row, columns)
+        text = searched_text(row, columns)
         hit = next(
             ((family, s) for family, strings in families.items() for s in strings if s.lower() in text),
             None,
@@ -141,3 +145,38 @@ def naive_decontaminate(
         else:
             excluded.append({**row, "reason": f"{hit[0]}_match", "matched": hit[1]})
     return kept, excluded
+
+
+def run(*, rows: str, kept: str, excluded: str, report: str, settings: dict, benchmarks: dict) -> None:
+    """Stage 3c: drop the rows of `rows` that contain a benchmark string (`settings.columns` searched)."""
+    from .benchmarks import load_benchmark_strings
+
+    families, skipped = load_benchmark_strings(benchmarks, settings["fix_allow_list"])
+    clean, dropped, summary = decontaminate(
+        read_jsonl(rows, settings["columns"]), families, settings["columns"], settings.get("ngram_overlap", 0)
+    )
+    summary["skipped_families"] = skipped
+    summary["complete"] = not skipped
+    if skipped:
+        log.warning("decontamination is incomplete: no data for %s", ", ".join(skipped))
+    write_jsonl(excluded, dropped)
+    write_jsonl(kept, clean)
+    write_json(report, summary)
+
+
+def run_sft_data(
+    *, imported: str, output: str, excluded: str, report: str, data_format: str, settings: dict, benchmarks: dict
+) -> None:
+    """An imported set through the same decontamination as OSS-Instruct (the paper decontaminated every
+    set it trained on), on its own text columns (`sft.FORMAT_COLUMNS`), before any template."""
+    from .sft import FORMAT_COLUMNS
+
+    columns = list(FORMAT_COLUMNS[data_format])
+    run(
+        rows=imported,
+        kept=output,
+        excluded=excluded,
+        report=report,
+        settings={**settings, "columns": columns},
+        benchmarks=benchmarks,
+    )

@@ -18,8 +18,8 @@ from pathlib import Path
 import yaml
 
 from .config import validate_config
-from .generate import build_messages
 from .models import check_models, evaluated_models, lineage, run_settings
+from .teacher.prompts import build_messages
 
 ROOT = Path(__file__).resolve().parents[2]
 TASKS = {"humaneval": 164, "mbpp": 399}  # EvalPlus HumanEval+ and MBPP+ v0.1.0 (the paper's)
@@ -81,8 +81,16 @@ def estimate(config: dict, assume: dict, params_b: float | None = None) -> dict:
         hours = 6 * params * tokens / throughput / 3600 if params else None
         gpu_hours += hours or 0.0
         wall = hours / max(1, settings["gpus"]) if hours is not None else None
-        train.append({"run": run, "tokens": round(tokens), "params": params, "gpus": settings["gpus"],
-                      "gpu_hours": _round(hours, 1), "wall_hours": _round(wall, 1)})  # fmt: skip
+        train.append(
+            {
+                "run": run,
+                "tokens": round(tokens),
+                "params": params,
+                "gpus": settings["gpus"],
+                "gpu_hours": _round(hours, 1),
+                "wall_hours": _round(wall, 1),
+            }
+        )
     evaluations = []
     limit = config["evaluate"]["limit"]
     for model in evaluated_models(config):
@@ -132,14 +140,18 @@ def main(argv: list[str] | None = None) -> int:
     assume = {key: getattr(args, key) for key in ASSUMPTIONS}
     result = estimate(config, assume, args.params_b)
     usd = f"${result['teacher_usd']:,.2f}" if result["teacher_usd"] is not None else "no price in `prices`"
-    print(f"teacher {result['teacher']}: {result['seeds']} requests, {result['teacher_prompt_tokens']:,} prompt + "
-          f"{result['teacher_completion_tokens']:,} completion tokens, {usd}")  # fmt: skip
+    print(
+        f"teacher {result['teacher']}: {result['seeds']} requests, {result['teacher_prompt_tokens']:,} prompt + "
+        f"{result['teacher_completion_tokens']:,} completion tokens, {usd}"
+    )
     for run in result["training"]:
         if run["params"] is None:
             print(f"train {run['run']}: {run['tokens']:,} tokens; parameters unknown (pass --params-b)")
             continue
-        print(f"train {run['run']}: {run['tokens']:,} tokens x {run['params'] / 1e9:g}B parameters, "
-              f"{run['gpu_hours']} GPU-hours ({run['wall_hours']} h on {run['gpus']} GPUs)")  # fmt: skip
+        print(
+            f"train {run['run']}: {run['tokens']:,} tokens x {run['params'] / 1e9:g}B parameters, "
+            f"{run['gpu_hours']} GPU-hours ({run['wall_hours']} h on {run['gpus']} GPUs)"
+        )
     eval_hours = sum(item["gpu_hours"] for item in result["evaluations"])
     print(f"evaluate: {len(result['evaluations'])} jobs, {eval_hours:.1f} GPU-hours")
     print(f"total: {result['gpu_hours']} GPU-hours")

@@ -34,7 +34,7 @@ def export_gguf(model_dir: str, base_gguf: str, output: str, gguf_type: str = "q
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
 
-    from .server import resolve_model_file
+    from .paths import resolve_model_file
 
     reader = gguf.GGUFReader(str(resolve_model_file(base_gguf)))
     arch = reader.fields["general.architecture"].contents()
@@ -59,8 +59,11 @@ def export_gguf(model_dir: str, base_gguf: str, output: str, gguf_type: str = "q
         writer.add_key_value(name, field.contents(), field.types[0], sub_type=sub_type)
     writer.add_file_type(FILE_TYPES[gguf_type])
 
-    quant = {"f32": gguf.GGMLQuantizationType.F32, "f16": gguf.GGMLQuantizationType.F16,
-             "q8_0": gguf.GGMLQuantizationType.Q8_0}[gguf_type]  # fmt: skip
+    quant = {
+        "f32": gguf.GGMLQuantizationType.F32,
+        "f16": gguf.GGMLQuantizationType.F16,
+        "q8_0": gguf.GGMLQuantizationType.Q8_0,
+    }[gguf_type]
     for tensor in reader.tensors:
         hf_name = by_gguf_name.get(tensor.name)
         if hf_name is None:
@@ -82,3 +85,7 @@ def export_gguf(model_dir: str, base_gguf: str, output: str, gguf_type: str = "q
     writer.write_tensors_to_file()
     writer.close()
     log.info("exported %s as %s (%d tensors) to %s", model_dir, gguf_type, len(reader.tensors), output)
+
+
+def run(*, model_dir: str, output: str, base_gguf: str, gguf_type: str) -> None:
+    export_gguf(model_dir, base_gguf, output, gguf_type)

@@ -26,8 +26,15 @@ def similarity_figure(summary: dict, output: str | os.PathLike) -> None:
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for axis, (color, (name, data)) in zip(axes[:, 0], zip(colors, sets.items(), strict=False), strict=False):
         total = max(1, sum(data["counts"]))
-        axis.bar(edges[:-1], [100 * c / total for c in data["counts"]], width=width, align="edge", color=color,
-                 alpha=0.8, label=f"{name} ({data['rows']:,} rows)")  # fmt: skip
+        axis.bar(
+            edges[:-1],
+            [100 * c / total for c in data["counts"]],
+            width=width,
+            align="edge",
+            color=color,
+            alpha=0.8,
+            label=f"{name} ({data['rows']:,} rows)",
+        )
         if data["mean"] is not None:
             axis.axvline(data["mean"], color="black", linestyle="--", linewidth=1, label=f"mean {data['mean']:.3f}")
         axis.set_ylabel("rows (%)")
@@ -47,14 +54,26 @@ def length_figure(summary: dict, output: str | os.PathLike, tokenizer_name: str)
     figure, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
     for axis, part, color in zip(axes, ("problem", "solution"), ("tab:blue", "tab:orange"), strict=True):
         data = summary[part]
-        axis.bar(edges[:-1], data["counts"], width=summary["bucket"], align="edge", color=color, alpha=0.85,
-                 label=f"{part}s (mean {data['mean']} tokens)")  # fmt: skip
+        axis.bar(
+            edges[:-1],
+            data["counts"],
+            width=summary["bucket"],
+            align="edge",
+            color=color,
+            alpha=0.85,
+            label=f"{part}s (mean {data['mean']} tokens)",
+        )
         axis.set_xlabel(f"tokens per {part} ({tokenizer_name})")
         axis.set_xlim(0, edges[-1])
         axis.legend(frameon=False)
         if data["over_max"]:
-            axis.annotate(f"{data['over_max']} rows ≥ {edges[-1]}", xy=(0.98, 0.80), xycoords="axes fraction",
-                          ha="right", fontsize=8)  # fmt: skip
+            axis.annotate(
+                f"{data['over_max']} rows ≥ {edges[-1]}",
+                xy=(0.98, 0.80),
+                xycoords="axes fraction",
+                ha="right",
+                fontsize=8,
+            )
     axes[0].set_ylabel("rows")
     figure.suptitle("Length distribution of problems and solutions")
     figure.tight_layout()
@@ -69,8 +88,9 @@ def category_figure(summary: dict, output: str | os.PathLike, model_name: str) -
     figure, axis = plt.subplots(figsize=(9.5, 4.4))
     bars = axis.barh([row["category"] for row in rows], [row["share"] for row in rows], color="tab:green", alpha=0.85)
     for bar, row in zip(bars, rows, strict=True):
-        axis.text(bar.get_width() + 0.3, bar.get_y() + bar.get_height() / 2, f"{row['share']:.1f}%", va="center",
-                  fontsize=8)  # fmt: skip
+        axis.text(
+            bar.get_width() + 0.3, bar.get_y() + bar.get_height() / 2, f"{row['share']:.1f}%", va="center", fontsize=8
+        )
     axis.set_xlabel(f"rows (%) of {summary['rows']:,}; nearest category by {model_name} embeddings")
     axis.set_xlim(0, max([row["share"] for row in rows] + [1]) * 1.15)
     figure.suptitle("Categories of the generated problems")

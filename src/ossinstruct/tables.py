@@ -11,7 +11,8 @@ A paper row also names the paper's table it comes from (`paper_table`: the DeepS
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping
+import itertools
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .io import read_json
@@ -102,9 +103,13 @@ def table_benchmarks(table: str) -> list[str]:
 
 
 def ablation_row(
-    table: str, model: str, data: str, evalplus: Mapping[str, str | Path], multipl_e: Mapping[str, str | Path],
+    table: str,
+    model: str,
+    data: str,
+    evalplus: Mapping[str, str | Path],
+    multipl_e: Mapping[str, str | Path],
     train_metrics: str | Path | None = None,
-) -> dict:  # fmt: skip
+) -> dict:
     """One reproduced row: the model, its fine-tuning data (`-` for a base model) and rows, and each
     column. `multipl_e` is the mean greedy pass@1 over the languages whose toolchain was present;
     `multipl_e_languages` names them, so that an average over fewer than the paper's six shows."""
@@ -136,3 +141,36 @@ def write_ablation_table(table: str, path: str | Path, rows: list[dict], paper: 
         writer = csv.DictWriter(handle, fieldnames=[*columns, "source"], restval="")
         writer.writeheader()
         writer.writerows(rows + reported)
+
+
+def by_model(paths: Sequence[str], models: Sequence[str], columns: Sequence[str]) -> dict[str, dict[str, str]]:
+    """The rule's score files (`expand` order: each model, then each benchmark or language) by model
+    and column; each file must say it holds that model's and column's scores where it records them."""
+    if len(paths) != len(models) * len(columns):
+        raise ValueError(f"{len(paths)} score files for {len(models)} models x {len(columns)} columns")
+    grouped: dict[str, dict[str, str]] = {}
+    for path, (model, column) in zip(paths, itertools.product(models, columns), strict=True):
+        recorded = read_json(path)
+        for key, expected in (("model", model), ("benchmark", column), ("language", column)):
+            if key in recorded and recorded[key] != expected:
+                raise ValueError(f"{path}: holds {key} {recorded[key]!r}, expected {expected!r}")
+        grouped.setdefault(model, {})[column] = str(path)
+    return grouped
+
+
+def run_table1(*, scores: dict[str, dict[str, str]], paper: str, output: str) -> None:
+    rows = [reproduced_row(model, by_benchmark) for model, by_benchmark in scores.items()]
+    write_table(output, rows + paper_rows(paper))
+
+
+def run_table2(*, scores: dict[str, dict[str, str]], paper: str, output: str) -> None:
+    write_table2(output, [table2_row(model, by_language) for model, by_language in scores.items()], paper)
+
+
+def run_ablation_table(*, table: str, rows: list[dict], paper: str, output: str) -> None:
+    """Tables 4-7: each model's row from its scores (and its training record), then the paper's."""
+    reproduced = [
+        ablation_row(table, row["model"], row["data"], row["evalplus"], row["multipl_e"], row["train_metrics"])
+        for row in rows
+    ]
+    write_ablation_table(table, output, reproduced, paper)

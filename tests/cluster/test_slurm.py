@@ -21,13 +21,18 @@ SCRIPT = Path(__file__).with_name("slurm.sh")
 EVAL = "results/eval/smollm2-135m-instruct/mbpp"
 TARGETS = ["results/seeds/tiny.jsonl", f"{EVAL}/scores.json"]
 OVERLAY = {
-    "seeds": {"corpus": "tiny", "languages": {
-        "python": {"quota": 5, "roots": ["{stdlib}"], "extensions": [".py"]},
-        "cpp": {"quota": 1, "roots": ["/usr/include"], "extensions": [".h"]}, "shell": {"quota": 0}}},
+    "seeds": {
+        "corpus": "tiny",
+        "languages": {
+            "python": {"quota": 5, "roots": ["{stdlib}"], "extensions": [".py"]},
+            "cpp": {"quota": 1, "roots": ["/usr/include"], "extensions": [".h"]},
+            "shell": {"quota": 0},
+        },
+    },
     # Two GPU-tagged generation jobs (one `gpu` on the node: SLURM runs them one after the other),
     # then EvalPlus scoring as a CPU job.
     "evaluate": {"limit": 4, "max_new_tokens": 32, "gpus": 1, "shards": 2},
-}  # fmt: skip
+}
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +40,10 @@ def cluster(tmp_path_factory):
     """A single-node SLURM for this module; stopped afterwards, munged included when it was started
     here. Where it cannot be installed or started, the test skips saying why (fails in CI)."""
     install = subprocess.run(["bash", str(SCRIPT), "install"], capture_output=True, text=True)
-    require(None if install.returncode == 0 else (install.stderr.strip() or install.stdout.strip()),
-            "SLURM cannot be installed here")  # fmt: skip
+    require(
+        None if install.returncode == 0 else (install.stderr.strip() or install.stdout.strip()),
+        "SLURM cannot be installed here",
+    )
     state = tmp_path_factory.mktemp("slurm")
     started = subprocess.run(["bash", str(SCRIPT), "start", str(state)], capture_output=True, text=True)
     if started.returncode != 0:
@@ -71,9 +78,16 @@ def test_a_target_runs_through_sbatch_and_equals_a_local_run(cluster, tmp_path, 
     (tmp_path / "local").mkdir()
     on_slurm = copy_project(tmp_path / "slurm")
     result = run(
-        on_slurm, "--profile", "profiles/slurm", "--slurm-status-command", "squeue", "--slurm-no-account",
-        "--slurm-init-seconds-before-status-checks", "1", env=env,
-    )  # fmt: skip
+        on_slurm,
+        "--profile",
+        "profiles/slurm",
+        "--slurm-status-command",
+        "squeue",
+        "--slurm-no-account",
+        "--slurm-init-seconds-before-status-checks",
+        "1",
+        env=env,
+    )
     assert result.returncode == 0, result.stdout + result.stderr[-5000:]
 
     # Every job went through sbatch: SLURM's own record of the finished jobs, by partition.
@@ -84,8 +98,9 @@ def test_a_target_runs_through_sbatch_and_equals_a_local_run(cluster, tmp_path, 
     # ...and the plugin's per-job logs are named by those SLURM job ids.
     logged = {path.stem for path in (on_slurm / "logs/slurm").rglob("*.log")}
     assert logged == {job_id for job_id, _, _ in jobs}
-    gpu_jobs = re.findall(r"sched: Allocate JobId=(\d+) NodeList=\S+ #CPUs=8 Partition=gpu",
-                          (cluster / "slurmctld.log").read_text())  # fmt: skip
+    gpu_jobs = re.findall(
+        r"sched: Allocate JobId=(\d+) NodeList=\S+ #CPUs=8 Partition=gpu", (cluster / "slurmctld.log").read_text()
+    )
     assert len(gpu_jobs) == 2
     # Both GPU jobs were queued at once; the node's single `gpu` made SLURM run them one at a time.
     spans = sorted(re.findall(r"Partition=gpu .*?StartTime=(\S+) EndTime=(\S+)", finished))

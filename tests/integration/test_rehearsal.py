@@ -36,8 +36,14 @@ def rehearsal(tmp_path_factory):
     env = {**os.environ, "OPENAI_API_KEY": "sk-rehearsal"}
     with OpenAIServer(port=18471) as gpt, OpenAIServer(port=18472, system_role=False) as mixtral:
         started = time.monotonic()
-        run = subprocess.run([*snakemake_command(), *TARGETS, "--cores", "2", *REHEARSAL], cwd=project, env=env,
-                             capture_output=True, text=True, timeout=1800)  # fmt: skip
+        run = subprocess.run(
+            [*snakemake_command(), *TARGETS, "--cores", "2", *REHEARSAL],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
         elapsed = time.monotonic() - started
     print(f"rehearsal: {elapsed:.0f} s")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
@@ -47,8 +53,13 @@ def rehearsal(tmp_path_factory):
 
 def test_every_rule_of_the_paper_dag_runs(rehearsal):
     project, output, elapsed = rehearsal
-    dry = subprocess.run([*snakemake_command(), *TARGETS, "-n", "--forceall", *PAPER], cwd=project,
-                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    dry = subprocess.run(
+        [*snakemake_command(), *TARGETS, "-n", "--forceall", *PAPER],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert dry.returncode == 0, dry.stderr[-3000:]
     paper = rules_in(dry.stdout)
     assert len(paper) >= 28 and {"train_student", "decontaminate_sft_data", "comment_function_pairs"} <= paper
@@ -64,8 +75,9 @@ def test_the_rehearsal_exercises_the_papers_rules(rehearsal):
     assert report["complete"] and report["strings_per_family"]["ds_1000_prompts"] == 2
     assert report["strings_per_family"]["apps_docstrings"] == 2
     dropped = read_jsonl(r / "curate/gpt-3.5-turbo-1106/decontaminated_excluded.jsonl")
-    assert [(row["reason"], row["matched"]) for row in dropped] == [("human_eval_solutions_match",
-                                                                     "return ''.join(strings)")]  # fmt: skip
+    assert [(row["reason"], row["matched"]) for row in dropped] == [
+        ("human_eval_solutions_match", "return ''.join(strings)")
+    ]
     # MagicoderS's data: evol-codealpaca, decontaminated before training on it (its MBPP row goes).
     excluded = read_jsonl(r / "sft/evol-codealpaca_excluded.jsonl")
     assert [row["reason"] for row in excluded] == ["mbpp_docstrings_match"]
@@ -88,9 +100,14 @@ def test_the_rehearsal_exercises_the_papers_rules(rehearsal):
     with open(r / "table1.csv", newline="") as handle:
         table = list(csv.DictReader(handle))
     formats = {row["model"]: row["prompt_format"] for row in table if row["source"] == "reproduced"}
-    assert formats == {"codellama-python-7b": "completion", "magicoder-cl-7b": "magicoder",
-                       "magicoders-cl-7b": "magicoder", "deepseek-coder-6.7b-base": "completion",
-                       "magicoder-ds-6.7b": "magicoder", "magicoders-ds-6.7b": "magicoder"}  # fmt: skip
+    assert formats == {
+        "codellama-python-7b": "completion",
+        "magicoder-cl-7b": "magicoder",
+        "magicoders-cl-7b": "magicoder",
+        "deepseek-coder-6.7b-base": "completion",
+        "magicoder-ds-6.7b": "magicoder",
+        "magicoders-ds-6.7b": "magicoder",
+    }
     assert {row["n_tasks"] for row in table if row["source"] == "paper"} == {"164/399"}
     scores = read_json(r / "eval/codellama-python-7b/mbpp/scores.json")
     assert scores["generation"]["sanitizer"] == "lines" and scores["n_tasks"] == 3

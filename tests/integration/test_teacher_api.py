@@ -26,21 +26,35 @@ def overlay(project: Path, base_url: str, target: str = TARGET, **teacher) -> li
         (project / "corpus" / f"m{i}.py").write_text("".join(f"x{i}_{j} = {j}\n" for j in range(20)))
     config = {
         "cache_dir": str(project / "cache"),
-        "seeds": {"corpus": "api-test", "languages": {
-            "python": {"quota": 4, "source": "local", "roots": [str(project / "corpus")], "extensions": [".py"]},
-            "cpp": {"quota": 0}, "shell": {"quota": 0}}},
-        "teacher": {"name": "api-teacher", "model": "teacher-model", "server": "openai", "base_url": base_url,
-                    "api_key_env": "OSSINSTRUCT_SECRET_TEST", "tokenizer": "estimate", "demonstration": "none",
-                    "max_new_tokens": 100, **teacher},
-    }  # fmt: skip
+        "seeds": {
+            "corpus": "api-test",
+            "languages": {
+                "python": {"quota": 4, "source": "local", "roots": [str(project / "corpus")], "extensions": [".py"]},
+                "cpp": {"quota": 0},
+                "shell": {"quota": 0},
+            },
+        },
+        "teacher": {
+            "name": "api-teacher",
+            "model": "teacher-model",
+            "server": "openai",
+            "base_url": base_url,
+            "api_key_env": "OSSINSTRUCT_SECRET_TEST",
+            "tokenizer": "estimate",
+            "demonstration": "none",
+            "max_new_tokens": 100,
+            **teacher,
+        },
+    }
     (project / "api.yaml").write_text(yaml.safe_dump(config))
     return [target, "--configfile", "api.yaml", "--cores", "2"]
 
 
 def snakemake(project: Path, *args: str, key: str = SECRET) -> subprocess.CompletedProcess:
     env = {**os.environ, "OSSINSTRUCT_SECRET_TEST": key}
-    return subprocess.run([*snakemake_command(), *args], cwd=project, capture_output=True, text=True, env=env,
-                          timeout=600)  # fmt: skip
+    return subprocess.run(
+        [*snakemake_command(), *args], cwd=project, capture_output=True, text=True, env=env, timeout=600
+    )
 
 
 def test_api_teacher_through_snakemake_keeps_the_key_secret_and_reruns_only_on_request_changes(project):
@@ -62,10 +76,7 @@ def test_api_teacher_through_snakemake_keeps_the_key_secret_and_reruns_only_on_r
         assert "generate_responses" in result.stdout and "collect_seeds:" not in result.stdout
 
     # Everything the run wrote: results, logs, Snakemake's metadata, the cache.
-    leaks = [
-        str(path) for path in project.rglob("*")
-        if path.is_file() and SECRET.encode() in path.read_bytes()
-    ]  # fmt: skip
+    leaks = [str(path) for path in project.rglob("*") if path.is_file() and SECRET.encode() in path.read_bytes()]
     assert not leaks
     assert (project / ".snakemake").is_dir() and (project / "cache" / "teacher-responses.sqlite").is_file()
 

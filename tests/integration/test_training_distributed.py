@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.extended]
 def test_two_processes_keep_the_global_batch_and_write_one_model(tmp_path, caplog):
     from transformers import AutoModelForCausalLM
 
-    from ossinstruct.stages import run_train
+    from ossinstruct import train
 
     rows = [
         {"instruction": f"Write a solution to the following coding problem:\nReturn {i}.", "response": f"return {i}"}
@@ -27,14 +27,35 @@ def test_two_processes_keep_the_global_batch_and_write_one_model(tmp_path, caplo
     ]
     write_jsonl(tmp_path / "sft.jsonl", rows)
     settings = {
-        "run": "ddp", "student": {"gguf": SMOLLM2}, "max_length": 64, "epochs": 1, "max_steps": 0,
-        "per_device_batch_size": 1, "global_batch_size": 4, "learning_rate": 5e-5, "lr_scheduler": "linear",
-        "warmup_steps": 0, "optimizer": "adafactor", "max_grad_norm": None, "bf16": False, "seed": 42,
-        "save_steps": 1000, "packing": False, "liger": False, "loss_weighting": "micro_batch", "gpus": 2,
-    }  # fmt: skip
+        "run": "ddp",
+        "student": {"gguf": SMOLLM2},
+        "max_length": 64,
+        "epochs": 1,
+        "max_steps": 0,
+        "per_device_batch_size": 1,
+        "global_batch_size": 4,
+        "learning_rate": 5e-5,
+        "lr_scheduler": "linear",
+        "warmup_steps": 0,
+        "optimizer": "adafactor",
+        "max_grad_norm": None,
+        "bf16": False,
+        "seed": 42,
+        "save_steps": 1000,
+        "packing": False,
+        "liger": False,
+        "loss_weighting": "micro_batch",
+        "gpus": 2,
+    }
     with caplog.at_level(logging.INFO, logger="ossinstruct.train"):
-        run_train(str(tmp_path / "sft.jsonl"), str(tmp_path / "model"), str(tmp_path / "metrics.json"), settings,
-                  str(tmp_path / "cache"), threads=2)  # fmt: skip
+        train.run(
+            sft=str(tmp_path / "sft.jsonl"),
+            model_dir=str(tmp_path / "model"),
+            metrics=str(tmp_path / "metrics.json"),
+            settings=settings,
+            cache_dir=str(tmp_path / "cache"),
+            threads=2,
+        )
     metrics = read_json(tmp_path / "metrics.json")
     assert metrics["devices"] == 2
     assert metrics["gradient_accumulation_steps"] == 2  # 4 rows = 2 processes x 1 row x 2 steps

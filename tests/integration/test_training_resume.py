@@ -34,9 +34,15 @@ def setup(folder: Path) -> list[str]:
     ]
     write_jsonl(folder / "sft.jsonl", rows)
     return [
-        str(Path(sys.executable).with_name("ossinstruct")), "train", "--input", str(folder / "sft.jsonl"),
-        "--output", str(folder / "model"), "--config", str(folder / "config.yaml"),
-    ]  # fmt: skip
+        str(Path(sys.executable).with_name("ossinstruct")),
+        "train",
+        "--input",
+        str(folder / "sft.jsonl"),
+        "--output",
+        str(folder / "model"),
+        "--config",
+        str(folder / "config.yaml"),
+    ]
 
 
 def checkpoint_states(folder: Path) -> dict[int, int]:

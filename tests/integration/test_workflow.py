@@ -115,7 +115,7 @@ def test_every_artifact_holds_what_it_should(built):
     # Training changed the weights (the export of changed weights is checked in test_export.py)...
     from safetensors.numpy import load_file
 
-    from ossinstruct.train import load_student
+    from ossinstruct.train.student import load_student
 
     trained = load_file(r / f"models/{RUN}/model/model.safetensors")
     base = {name: tensor.numpy() for name, tensor in load_student({"gguf": SMOLLM2})[0].state_dict().items()}
@@ -275,8 +275,11 @@ def test_table6_trains_on_comment_function_pairs_and_scores_greedy_multipl_e(pro
     imported = read_jsonl(project / "results/sft/comment-function-pairs.jsonl")
     pairs = read_jsonl(project / "results/ablation/comment-function/tiny/pairs.jsonl")
     assert 0 < len(imported) <= 16
-    assert imported[0] == {"id": "comment-function-pairs-0", "prompt": pairs[0]["prompt"],
-                           "completion": pairs[0]["completion"]}  # fmt: skip
+    assert imported[0] == {
+        "id": "comment-function-pairs-0",
+        "prompt": pairs[0]["prompt"],
+        "completion": pairs[0]["completion"],
+    }
     assert read_json(project / "results/models/tiny-pairs/train_metrics.json")["rows"] == len(imported)
     rows = (project / "results/table6.csv").read_text().splitlines()
     assert rows[0] == "model,data,training_rows,prompt_format,humaneval_plus,multipl_e,multipl_e_languages,source"

@@ -86,47 +86,75 @@ def write_hub_data(folder: Path) -> None:
     hub = folder / "hub"
     for lang, count in DOCUMENTS.items():  # starcoderdata: <language>/train-*.parquet
         rows = [
-            {"max_stars_repo_path": f"src/ops_{i}.{lang}", "max_stars_repo_name": "ossinstruct/rehearsal",
-             "max_stars_count": i, "id": f"{lang}-{i}", "content": text}
+            {
+                "max_stars_repo_path": f"src/ops_{i}.{lang}",
+                "max_stars_repo_name": "ossinstruct/rehearsal",
+                "max_stars_count": i,
+                "id": f"{lang}-{i}",
+                "content": text,
+            }
             for i, text in enumerate(documents(lang, count))
-        ]  # fmt: skip
+        ]
         write_parquet(hub / "bigcode/starcoderdata" / lang / "train-00000-of-00001.parquet", rows)
     swift = [  # the-stack: data/<language>/data-*.parquet
-        {"hexsha": f"{i:040x}", "size": len(text), "ext": "swift", "lang": "Swift",
-         "max_stars_repo_path": f"Sources/Ops{i}.swift", "content": text}
+        {
+            "hexsha": f"{i:040x}",
+            "size": len(text),
+            "ext": "swift",
+            "lang": "Swift",
+            "max_stars_repo_path": f"Sources/Ops{i}.swift",
+            "content": text,
+        }
         for i, text in enumerate(documents("swift", 4))
-    ]  # fmt: skip
+    ]
     write_parquet(hub / "bigcode/the-stack/data/swift/data-00000-of-00001.parquet", swift)
     evol = [
-        {"instruction": "Write a Python function that reverses a list in place.",
-         "output": "```python\ndef reverse(items):\n    items.reverse()\n```"},
-        {"instruction": "Explain what a JavaScript closure is, with an example.",
-         "output": "A closure keeps the variables of the scope it was made in:\n```js\nconst f = () => { let n = 0; "
-                   "return () => ++n; };\n```"},
-        {"instruction": "Write a python function to remove first and last occurrence of a given character from "
-                        "the string.",  # MBPP task 11: removed by decontamination
-         "output": "```python\ndef remove_occ(s, ch):\n    return s.replace(ch, '', 1)[::-1].replace(ch, '', 1)[::-1]\n```"},
-        {"instruction": "Write a SQL query that counts the rows of a table named orders.",
-         "output": "```sql\nSELECT COUNT(*) FROM orders;\n```"},
-    ]  # fmt: skip
+        {
+            "instruction": "Write a Python function that reverses a list in place.",
+            "output": "```python\ndef reverse(items):\n    items.reverse()\n```",
+        },
+        {
+            "instruction": "Explain what a JavaScript closure is, with an example.",
+            "output": "A closure keeps the variables of the scope it was made in:\n```js\nconst f = () => { let n = 0; "
+            "return () => ++n; };\n```",
+        },
+        {
+            "instruction": "Write a python function to remove first and last occurrence of a given character from "
+            "the string.",  # MBPP task 11: removed by decontamination
+            "output": "```python\ndef remove_occ(s, ch):\n    return s.replace(ch, '', 1)[::-1].replace(ch, '', 1)[::-1]\n```",
+        },
+        {
+            "instruction": "Write a SQL query that counts the rows of a table named orders.",
+            "output": "```sql\nSELECT COUNT(*) FROM orders;\n```",
+        },
+    ]
     write_jsonl(hub / "theblackcat102/evol-codealpaca-v1/train.jsonl", evol)
     apps = [
-        {"problem_id": 4000 + i, "question": question, "solutions": "[]", "input_output": "{}",
-         "difficulty": "introductory", "url": f"https://example.invalid/{i}", "starter_code": ""}
-        for i, question in enumerate([
-            "You are given two integers a and b. Print their sum.\n\n-----Input-----\nTwo integers.\n",
-            "Given a string s, print it reversed.\n\n-----Input-----\nOne line.\n",
-        ])
-    ]  # fmt: skip
+        {
+            "problem_id": 4000 + i,
+            "question": question,
+            "solutions": "[]",
+            "input_output": "{}",
+            "difficulty": "introductory",
+            "url": f"https://example.invalid/{i}",
+            "starter_code": "",
+        }
+        for i, question in enumerate(
+            [
+                "You are given two integers a and b. Print their sum.\n\n-----Input-----\nTwo integers.\n",
+                "Given a string s, print it reversed.\n\n-----Input-----\nOne line.\n",
+            ]
+        )
+    ]
     write_jsonl(hub / "codeparrot/apps/test.jsonl", apps)
     ds1000 = folder / "ds1000_data"
     prompts = {
         "Pandas/Insertion/q0": "Problem:\nI have a DataFrame df and want the sum of column a.\nA:\n<code>\n"
-                               "import pandas as pd\ndf = pd.DataFrame({'a': [1, 2]})\n</code>\nresult = ... "
-                               "# put solution in this variable\nBEGIN SOLUTION\n<code>\n[insert]\n</code>\n",
+        "import pandas as pd\ndf = pd.DataFrame({'a': [1, 2]})\n</code>\nresult = ... "
+        "# put solution in this variable\nBEGIN SOLUTION\n<code>\n[insert]\n</code>\n",
         "Matplotlib/Insertion/q0": "import matplotlib.pyplot as plt\nx = [1, 2, 3]\n\n# plot x against itself\n"
-                                   "# SOLUTION START\n[insert]\n# SOLUTION END\n",
-    }  # fmt: skip
+        "# SOLUTION START\n[insert]\n# SOLUTION END\n",
+    }
     for path, text in prompts.items():
         (ds1000 / path).mkdir(parents=True, exist_ok=True)
         (ds1000 / path / "prompt.txt").write_text(text, encoding="utf-8")
@@ -143,10 +171,17 @@ def build_models(folder: Path) -> None:
     for name, (layers, width, seed) in MODELS.items():
         torch.manual_seed(seed)
         config = LlamaConfig(
-            vocab_size=len(tokenizer), hidden_size=width, intermediate_size=2 * width, num_hidden_layers=layers,
-            num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
-            bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, tie_word_embeddings=True,
-        )  # fmt: skip
+            vocab_size=len(tokenizer),
+            hidden_size=width,
+            intermediate_size=2 * width,
+            num_hidden_layers=layers,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            max_position_embeddings=2048,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            tie_word_embeddings=True,
+        )
         model = LlamaForCausalLM(config)
         model.save_pretrained(folder / name)
         tokenizer.save_pretrained(folder / name)

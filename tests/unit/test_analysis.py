@@ -17,7 +17,7 @@ from ossinstruct.analysis import (
     max_similarity,
     similarity_summary,
 )
-from ossinstruct.evaluate import load_tasks
+from ossinstruct.evaluate.prompts import load_tasks
 from ossinstruct.figures import category_figure, length_figure, similarity_figure
 
 

@@ -28,10 +28,25 @@ def run(tmp_path: Path, ci: str | None) -> subprocess.CompletedProcess:
         env["CI"] = ci
     env["PYTHONPATH"] = str(ROOT)
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "tests.conftest", "-p", "no:cacheprovider",
-         "-o", "addopts=", str(tmp_path / "test_sample.py")],
-        cwd=tmp_path, capture_output=True, text=True, env=env,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-rs",
+            "-p",
+            "tests.conftest",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            str(tmp_path / "test_sample.py"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
 
 
 def test_in_ci_a_skip_is_a_failure_except_what_setup_cannot_install(tmp_path):

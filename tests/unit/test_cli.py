@@ -54,8 +54,13 @@ def test_a_corrupt_input_line_is_named(tmp_path):
 def stage(name: str, source, target, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
     import os
 
-    return subprocess.run([*CLI, name, "--input", str(source), "--output", str(target), *extra], cwd=ROOT,
-                          capture_output=True, text=True, env={**os.environ, **(env or {})})  # fmt: skip
+    return subprocess.run(
+        [*CLI, name, "--input", str(source), "--output", str(target), *extra],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_bad_input_is_named_by_file_and_line_and_earlier_output_is_kept(tmp_path):
@@ -65,8 +70,10 @@ def test_bad_input_is_named_by_file_and_line_and_earlier_output_is_kept(tmp_path
     assert missing.returncode == 2 and f"{tmp_path / 'nowhere.jsonl'}: file not found" in missing.stderr
     assert "Traceback" not in missing.stderr
 
-    write_jsonl(tmp_path / "rows.jsonl", [{"id": "a", "lang": "python", "response": "x", "finish_reason": "stop"},
-                                          {"id": "b", "lang": "python"}])  # fmt: skip
+    write_jsonl(
+        tmp_path / "rows.jsonl",
+        [{"id": "a", "lang": "python", "response": "x", "finish_reason": "stop"}, {"id": "b", "lang": "python"}],
+    )
     parse = stage("parse", tmp_path / "rows.jsonl", earlier)
     assert (
         parse.returncode == 2
@@ -99,14 +106,33 @@ def test_tiktoken_unavailable_fails_naming_the_setting_before_any_request(tmp_pa
     write_jsonl(tmp_path / "seeds.jsonl", [{"id": "python-0", "lang": "python", "seed": "x = 1\n", "index": 0}])
     with OpenAIServer() as server:
         config["cache_dir"] = str(tmp_path / "cache")
-        config["teacher"].update(name="remote", model="gpt-3.5-turbo-1106", server="openai", base_url=server.base_url,
-                                 tokenizer="tiktoken:cl100k_base", demonstration="none")  # fmt: skip
+        config["teacher"].update(
+            name="remote",
+            model="gpt-3.5-turbo-1106",
+            server="openai",
+            base_url=server.base_url,
+            tokenizer="tiktoken:cl100k_base",
+            demonstration="none",
+        )
         (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
         dead = "http://127.0.0.1:9"
-        env = {"OPENAI_API_KEY": "sk-test", "TIKTOKEN_CACHE_DIR": str(tmp_path / "tiktoken"), "HTTPS_PROXY": dead,
-               "https_proxy": dead, "HTTP_PROXY": dead, "http_proxy": dead, "NO_PROXY": "127.0.0.1"}  # fmt: skip
-        result = stage("generate", tmp_path / "seeds.jsonl", tmp_path / "responses.jsonl", "--config",
-                       str(tmp_path / "config.yaml"), env=env)  # fmt: skip
+        env = {
+            "OPENAI_API_KEY": "sk-test",
+            "TIKTOKEN_CACHE_DIR": str(tmp_path / "tiktoken"),
+            "HTTPS_PROXY": dead,
+            "https_proxy": dead,
+            "HTTP_PROXY": dead,
+            "http_proxy": dead,
+            "NO_PROXY": "127.0.0.1",
+        }
+        result = stage(
+            "generate",
+            tmp_path / "seeds.jsonl",
+            tmp_path / "responses.jsonl",
+            "--config",
+            str(tmp_path / "config.yaml"),
+            env=env,
+        )
         assert server.received == []
     assert (
         result.returncode == 2 and "config key 'teacher.tokenizer': tiktoken cannot load 'cl100k_base'" in result.stderr

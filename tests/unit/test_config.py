@@ -85,8 +85,17 @@ def test_the_paper_config_overlays_cleanly(config, root):
     update_config(merged, yaml.safe_load((root / "configs/paper.yaml").read_text()))  # Snakemake's deep merge
     checked = check(merged, root)
     quotas = {lang: spec["quota"] for lang, spec in checked["seeds"]["languages"].items()}
-    assert quotas == {"python": 40000, "cpp": 5000, "java": 5000, "typescript": 5000, "shell": 5000,
-                      "csharp": 5000, "rust": 5000, "php": 5000, "swift": 5000}  # fmt: skip
+    assert quotas == {
+        "python": 40000,
+        "cpp": 5000,
+        "java": 5000,
+        "typescript": 5000,
+        "shell": 5000,
+        "csharp": 5000,
+        "rust": 5000,
+        "php": 5000,
+        "swift": 5000,
+    }
     assert checked["seeds"]["languages"]["csharp"]["hf"]["data_dir"] == "c-sharp"
     assert checked["seeds"]["languages"]["swift"]["hf"]["dataset"] == "bigcode/the-stack"
     assert checked["teacher"]["model"] == "gpt-3.5-turbo-1106" and checked["teacher"]["max_new_tokens"] == 2500
@@ -129,10 +138,21 @@ def test_every_schema_default_is_filled_in_every_section_and_named_entry(root):
     config = validate_config(copy.deepcopy(minimal))
     declared = list(_declared_defaults(load_schema(SCHEMA), config))
     paths = {".".join(path) for path, _, _ in declared}
-    for expected in ("seeds.languages.python.source", "seeds.languages.python.hf.split", "teachers.weak.sample_seed",
-                     "students.s.prompt_format", "runs.r.prompt_format", "sft_data.d.split", "sft_data.d.limit",
-                     "teacher.client.timeout_s", "teacher.batch.discount", "multipl_e.max_length",
-                     "analysis.compare", "train.loss_weighting", "evaluate.sanitizer"):  # fmt: skip
+    for expected in (
+        "seeds.languages.python.source",
+        "seeds.languages.python.hf.split",
+        "teachers.weak.sample_seed",
+        "students.s.prompt_format",
+        "runs.r.prompt_format",
+        "sft_data.d.split",
+        "sft_data.d.limit",
+        "teacher.client.timeout_s",
+        "teacher.batch.discount",
+        "multipl_e.max_length",
+        "analysis.compare",
+        "train.loss_weighting",
+        "evaluate.sanitizer",
+    ):
         assert expected in paths, expected
 
     def given(path):  # set by the minimal config itself

@@ -18,7 +18,7 @@ REAL_TEACHER_STYLES = [
     ("[Problem Description] Sort it.\nMore.\n[Solution] code", ("Sort it.\nMore.", "code")),
     ("1. [Problem Description]: Sort it.\n2. [Solution]: code", ("Sort it.", "code")),
     ("### Problem\nSort it.\n### Solution:\ncode", ("Sort it.", "code")),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("text", "expected"), REAL_TEACHER_STYLES)
@@ -33,8 +33,10 @@ def test_robust_parser_does_not_take_a_sentence_for_a_header():
 
 
 def test_both_parsers_report_what_they_dropped_and_why():
-    rows = [{"id": str(i), "lang": "python", "finish_reason": "stop", "response": text}
-            for i, (text, _) in enumerate(REAL_TEACHER_STYLES)]  # fmt: skip
+    rows = [
+        {"id": str(i), "lang": "python", "finish_reason": "stop", "response": text}
+        for i, (text, _) in enumerate(REAL_TEACHER_STYLES)
+    ]
     paper_kept, _, paper = parse_responses(rows, "paper")
     robust_kept, _, robust = parse_responses(rows, "robust")
     assert robust["parser"] == "robust" and len(robust_kept) == 5 and robust["dropped"] == 0
@@ -87,12 +89,21 @@ def test_apps_ds1000_and_multipl_e_families(root, tmp_path):
     APPS and DS-1000 read from their official layouts (the Hub repo's folder, the ds1000_data folder,
     the new-format rows) by the same calls a Hub id takes."""
     standins = root / "tests/data/rehearsal"
-    families, skipped = load_benchmark_strings({
-        "apps": standins / "hub/codeparrot/apps", "ds1000": standins / "ds1000_data",
-        "multipl_e": root / "data/benchmarks/multipl-e", "mbpp": root / "data/benchmarks/mbpp.jsonl",
-    })  # fmt: skip
-    assert list(families) == ["mbpp_docstrings", "mbpp_solutions", "apps_docstrings", "ds_1000_prompts",
-                              "multipl_e_prompts"]  # fmt: skip
+    families, skipped = load_benchmark_strings(
+        {
+            "apps": standins / "hub/codeparrot/apps",
+            "ds1000": standins / "ds1000_data",
+            "multipl_e": root / "data/benchmarks/multipl-e",
+            "mbpp": root / "data/benchmarks/mbpp.jsonl",
+        }
+    )
+    assert list(families) == [
+        "mbpp_docstrings",
+        "mbpp_solutions",
+        "apps_docstrings",
+        "ds_1000_prompts",
+        "multipl_e_prompts",
+    ]
     assert (
         families["apps_docstrings"][0]
         == "You are given two integers a and b. Print their sum.\n\n-----Input-----\nTwo integers."
@@ -101,7 +112,7 @@ def test_apps_ds1000_and_multipl_e_families(root, tmp_path):
         "import matplotlib.pyplot as plt\nx = [1, 2, 3]\n\n# plot x against itself\n# ",
         "Problem:\nI have a DataFrame df and want the sum of column a.\nA:\n<code>\nimport pandas as pd\n"
         "df = pd.DataFrame({'a': [1, 2]})\n</code>\nresult = ... # put solution in this variable\n",
-    ]  # fmt: skip
+    ]
     assert any(code.endswith("\r\n") or "\r\n" in code for code in families["mbpp_solutions"])  # not stripped
     assert len(families["multipl_e_prompts"]) == 955  # 6 languages, comment blocks only
     assert all("#include" not in text for text in families["multipl_e_prompts"])
@@ -183,8 +194,11 @@ def test_pairs_overlapping_the_seed_come_first_then_a_seeded_sample():
 
 
 def test_pairs_report_a_missing_grammar_and_dedup_is_an_option():
-    seeds = [{**seed_of("python", "a.py"), "id": "a"}, {**seed_of("python", "b.py"), "id": "b"},
-             seed_of("cobol", "x.cob")]  # fmt: skip
+    seeds = [
+        {**seed_of("python", "a.py"), "id": "a"},
+        {**seed_of("python", "b.py"), "id": "b"},
+        seed_of("cobol", "x.cob"),
+    ]
     docs = {"a.py": SOURCES["python"], "b.py": SOURCES["python"], "x.cob": "IDENTIFICATION DIVISION."}
     rows, report = extract_pairs(seeds, docs)
     assert report["no_grammar"] == ["cobol"] and report["languages"]["python"]["pairs"] == 2

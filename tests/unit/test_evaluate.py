@@ -3,19 +3,18 @@ from pathlib import Path
 
 import pytest
 
-from ossinstruct.evaluate import (
-    EvaluationError,
+from ossinstruct.evaluate import EvaluationError
+from ossinstruct.evaluate.prompts import (
     build_prompt,
     humaneval_prompt,
     load_tasks,
     mbpp_prompt,
-    run_evalplus,
-    score,
     stop_strings,
-    subset_dataset,
     to_solution,
 )
+from ossinstruct.evaluate.scoring import run_evalplus, score, subset_dataset
 from ossinstruct.io import write_jsonl
+from ossinstruct.sandbox import SandboxError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,8 +86,9 @@ def test_the_completion_format_continues_the_task_prompt_and_sanitises(humaneval
     body = "    return any(abs(a - b) < threshold for a in numbers for b in numbers if a is not b)\n"
     solution = to_solution("humaneval", task, body + "\n\nprint(has_close_elements([1.0], 0.5))\n", "completion")
     assert solution == (task["prompt"] + body).strip()
-    mbpp_solution = to_solution("mbpp", mbpp[0], "def similar_elements(a, b):\n  return set(a) & set(b)\nx = 1\n",
-                                "completion")  # fmt: skip
+    mbpp_solution = to_solution(
+        "mbpp", mbpp[0], "def similar_elements(a, b):\n  return set(a) & set(b)\nx = 1\n", "completion"
+    )
     assert mbpp_solution.endswith('"""\ndef similar_elements(a, b):\n  return set(a) & set(b)')
 
 
@@ -114,8 +114,10 @@ def test_evalplus_runs_solutions_without_the_hosts_network(humaneval, tmp_path):
 
     task = humaneval[0]
     with Listener() as listener:
-        probe = (f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {listener.port}), 2).close()\n"
-                 "    REACHED = True\nexcept OSError:\n    REACHED = False\n")  # fmt: skip
+        probe = (
+            f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {listener.port}), 2).close()\n"
+            "    REACHED = True\nexcept OSError:\n    REACHED = False\n"
+        )
         body = "    if not REACHED:\n        return None\n" + task["canonical_solution"]
         write_jsonl(
             tmp_path / "samples.jsonl", [{"task_id": task["task_id"], "solution": probe + task["prompt"] + body}]
@@ -129,7 +131,7 @@ def test_evalplus_runs_solutions_without_the_hosts_network(humaneval, tmp_path):
 def test_evalplus_refuses_to_run_without_network_isolation(humaneval, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # no `unshare` to be found
     write_jsonl(tmp_path / "samples.jsonl", [{"task_id": humaneval[0]["task_id"], "solution": "x = 1\n"}])
-    with pytest.raises(EvaluationError, match="without network isolation"):
+    with pytest.raises(SandboxError, match="without network isolation"):
         run_evalplus("humaneval", tmp_path / "samples.jsonl", tmp_path / "d.jsonl", tmp_path / "cache", 60, 1)
 
 
@@ -146,8 +148,8 @@ def test_evalplus_past_its_limit_is_killed(humaneval, tmp_path):
 def test_transformers_backend_batches_with_left_padding_and_keeps_the_prompt_order(mbpp):
     """The transformers backend (GPU path, here on the CPU): the real student, greedy, batches of
     prompts of different lengths give the same text as one prompt at a time, in the prompts' order."""
-    from ossinstruct.evaluate import transformers_completions
-    from ossinstruct.train import load_student
+    from ossinstruct.evaluate.backends import transformers_completions
+    from ossinstruct.train.student import load_student
 
     from ..conftest import SMOLLM2
 

@@ -23,7 +23,7 @@ def changed_student(tmp_path_factory):
     instead of these would compute the base model's logits, which differ."""
     import torch
 
-    from ossinstruct.train import load_student
+    from ossinstruct.train.student import load_student
 
     folder = tmp_path_factory.mktemp("changed")
     model, tokenizer = load_student({"gguf": SMOLLM2})

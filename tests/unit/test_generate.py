@@ -2,23 +2,22 @@ import json
 
 import pytest
 
-from ossinstruct import stages
-from ossinstruct.generate import (
+from ossinstruct.io import read_jsonl, write_jsonl
+from ossinstruct.server import free_port
+from ossinstruct.teacher import generate
+from ossinstruct.teacher.cache import ResponseCache
+from ossinstruct.teacher.client import make_client
+from ossinstruct.teacher.errors import TeacherError
+from ossinstruct.teacher.generate import generate_responses, plan_requests
+from ossinstruct.teacher.prompts import (
     SYSTEM_PROMPT,
-    ResponseCache,
-    TeacherError,
     build_messages,
-    estimate_tokens,
-    generate_responses,
-    make_client,
     max_tokens_for,
-    plan_requests,
     request_body,
     request_hash,
     user_prompt,
 )
-from ossinstruct.io import read_jsonl, write_jsonl
-from ossinstruct.server import free_port
+from ossinstruct.teacher.tokens import estimate_tokens
 
 SEEDS = [
     {"id": "python-0", "lang": "python", "seed": "def add(a, b):\n    return a + b\n", "index": 0},
@@ -110,12 +109,12 @@ def test_openai_mode_reaches_any_compatible_server_and_keeps_the_key_secret(llam
     secret = "sk-test-very-secret-value-123"
     monkeypatch.setenv("OSSINSTRUCT_TEST_KEY", secret)
     write_jsonl(tmp_path / "seeds.jsonl", SEEDS[:1])
-    stages.run_generate(
-        str(tmp_path / "seeds.jsonl"),
-        str(tmp_path / "responses.jsonl"),
-        str(tmp_path / "report.json"),
-        settings(server="openai", base_url=llama_server.base_url),
-        str(tmp_path / "cache"),
+    generate.run(
+        seeds=str(tmp_path / "seeds.jsonl"),
+        responses=str(tmp_path / "responses.jsonl"),
+        report=str(tmp_path / "report.json"),
+        settings=settings(server="openai", base_url=llama_server.base_url),
+        cache_dir=str(tmp_path / "cache"),
         transport={"client": QUIET},
     )
     assert len(read_jsonl(tmp_path / "responses.jsonl")) == 1
@@ -129,12 +128,12 @@ def test_unreachable_teacher_fails_naming_the_url(tmp_path, monkeypatch):
     write_jsonl(tmp_path / "seeds.jsonl", SEEDS)
     url = f"http://127.0.0.1:{free_port()}/v1"
     with pytest.raises(TeacherError, match=f"teacher at {url} is unreachable"):
-        stages.run_generate(
-            str(tmp_path / "seeds.jsonl"),
-            str(tmp_path / "r.jsonl"),
-            str(tmp_path / "r.json"),
-            settings(server="openai", base_url=url),
-            str(tmp_path / "cache"),
+        generate.run(
+            seeds=str(tmp_path / "seeds.jsonl"),
+            responses=str(tmp_path / "r.jsonl"),
+            report=str(tmp_path / "r.json"),
+            settings=settings(server="openai", base_url=url),
+            cache_dir=str(tmp_path / "cache"),
         )
     assert not (tmp_path / "r.jsonl").exists()
 
@@ -143,10 +142,10 @@ def test_missing_api_key_fails_before_any_request(tmp_path, monkeypatch):
     monkeypatch.delenv("OSSINSTRUCT_TEST_KEY", raising=False)
     write_jsonl(tmp_path / "seeds.jsonl", SEEDS)
     with pytest.raises(TeacherError, match="OSSINSTRUCT_TEST_KEY is not set"):
-        stages.run_generate(
-            str(tmp_path / "seeds.jsonl"),
-            str(tmp_path / "r.jsonl"),
-            str(tmp_path / "r.json"),
-            settings(server="openai", base_url="http://127.0.0.1:9/v1"),
-            str(tmp_path / "c"),
+        generate.run(
+            seeds=str(tmp_path / "seeds.jsonl"),
+            responses=str(tmp_path / "r.jsonl"),
+            report=str(tmp_path / "r.json"),
+            settings=settings(server="openai", base_url="http://127.0.0.1:9/v1"),
+            cache_dir=str(tmp_path / "c"),
         )

@@ -46,22 +46,34 @@ def test_a_run_gets_the_shared_settings_with_its_own_overrides_and_its_base_weig
     [
         ({"runs": {"r": {"base": "nobody", "data": "oss-instruct"}}}, r"'runs.r.base': unknown model 'nobody'"),
         ({"runs": {"r": {"base": "smollm2-135m-instruct", "data": "evol"}}}, r"'runs.r.data': unknown data set"),
-        ({"runs": {"r": {"base": "smollm2-135m-instruct", "data": "oss-instruct", "train": {"max_lenght": 9}}}},
-         r"'runs.r.train.max_lenght': unknown key"),
-        ({"runs": {"a": {"base": "b", "data": "oss-instruct"}, "b": {"base": "a", "data": "oss-instruct"}}},
-         r"'runs.a.base': a cycle"),
-        ({"tables": {"table1": {"models": ["smollm2-135m-instruct", "typo"]}}},
-         r"'tables.table1.models': unknown model 'typo'"),
-        ({"students": {"hf-only": {"path": "org/model"}}, "evaluate": {"models": ["hf-only"]}},
-         r"'evaluate.backend': llama_cpp evaluates GGUF models, and 'hf-only'"),
+        (
+            {"runs": {"r": {"base": "smollm2-135m-instruct", "data": "oss-instruct", "train": {"max_lenght": 9}}}},
+            r"'runs.r.train.max_lenght': unknown key",
+        ),
+        (
+            {"runs": {"a": {"base": "b", "data": "oss-instruct"}, "b": {"base": "a", "data": "oss-instruct"}}},
+            r"'runs.a.base': a cycle",
+        ),
+        (
+            {"tables": {"table1": {"models": ["smollm2-135m-instruct", "typo"]}}},
+            r"'tables.table1.models': unknown model 'typo'",
+        ),
+        (
+            {"students": {"hf-only": {"path": "org/model"}}, "evaluate": {"models": ["hf-only"]}},
+            r"'evaluate.backend': llama_cpp evaluates GGUF models, and 'hf-only'",
+        ),
         ({"students": {"both": {"path": "org/model", "gguf": "x.gguf"}}}, r"'students.both': give exactly one"),
         ({"evaluate": {"backend": "vllm", "gpus": 0}}, r"'evaluate.gpus': the vllm backend needs"),
-        ({"tables": {"table5": {"models": ["smollm2-135m-instruct", "magicoder-python"]}}},
-         r"'tables.table5.models': unknown model 'magicoder-python'"),
-        ({"students": {"hf-only": {"path": "org/model"}}, "tables": {"table6": {"models": ["hf-only"]}}},
-         r"'evaluate.backend': llama_cpp evaluates GGUF models, and 'hf-only'"),
+        (
+            {"tables": {"table5": {"models": ["smollm2-135m-instruct", "magicoder-python"]}}},
+            r"'tables.table5.models': unknown model 'magicoder-python'",
+        ),
+        (
+            {"students": {"hf-only": {"path": "org/model"}}, "tables": {"table6": {"models": ["hf-only"]}}},
+            r"'evaluate.backend': llama_cpp evaluates GGUF models, and 'hf-only'",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_bad_model_name_fails_naming_the_key(root, change, message):
     config = load(root, copy.deepcopy(change))
     with pytest.raises(ModelError, match=message):

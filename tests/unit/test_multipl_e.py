@@ -6,23 +6,27 @@ import os
 
 import pytest
 
-from ossinstruct.evaluate import EvaluationError
-from ossinstruct.multipl_e import LANGUAGES, cut_at_stop, execute, missing_toolchain, pass_at_k, program
+from ossinstruct.evaluate.prompts import cut_at
+from ossinstruct.multipl_e import LANGUAGES, execute, missing_toolchain, pass_at_k, program
+from ossinstruct.sandbox import SandboxError
 
 from ..conftest import Listener, require
 
 # For HumanEval_23_strlen (the first task of every shipped file): a right and a wrong body, a body
 # that does not compile (or parse), and one that never ends.
 BODIES = {
-    "cpp": ("    return string.size();\n}", "    return 7;\n}", "    return string.size(\n}",
-            "    while (true) {}\n}"),
+    "cpp": ("    return string.size();\n}", "    return 7;\n}", "    return string.size(\n}", "    while (true) {}\n}"),
     "js": ("  return string.length;\n}", "  return 7;\n}", "  return string.length(;\n}", "  while (true) {}\n}"),
-    "java": ("        return string.length();\n    }\n", "        return 7l;\n    }\n",
-             "        return string.length(;\n    }\n", "        while (true) {}\n    }\n"),
+    "java": (
+        "        return string.length();\n    }\n",
+        "        return 7l;\n    }\n",
+        "        return string.length(;\n    }\n",
+        "        while (true) {}\n    }\n",
+    ),
     "php": ("    return strlen($string);\n}", "    return 7;\n}", "    return (;\n}", "    while (true) {}\n}"),
     "rust": ("    string.len() as isize\n}", "    7\n}", "    string.len( as isize\n}", "    loop {}\n}"),
     "swift": ("    return string.count\n}", "    return 7\n}", "    return string.count(\n}", "    while true {}\n}"),
-}  # fmt: skip
+}
 
 
 def first_task(root, language):
@@ -38,8 +42,11 @@ def test_programs_run_with_the_real_toolchain_in_the_sandbox(root, language):
     task = first_task(root, language)
     right, wrong, broken, endless = BODIES[language]
     if language == "php":  # PHP's own strlen() clashes with the task's function name (a MultiPL-E quirk)
-        task = {**task, "prompt": task["prompt"].replace("strlen(", "my_strlen("),
-                "tests": task["tests"].replace("strlen(", "my_strlen(")}  # fmt: skip
+        task = {
+            **task,
+            "prompt": task["prompt"].replace("strlen(", "my_strlen("),
+            "tests": task["tests"].replace("strlen(", "my_strlen("),
+        }
     assert execute(language, program(task, right))["status"] == "passed"
     assert execute(language, program(task, wrong))["status"] == "failed"
     assert execute(language, program(task, broken))["status"] in {"compile_error", "failed"}
@@ -89,13 +96,13 @@ def test_a_timed_out_program_is_killed_with_every_process_it_started():
 
 def test_without_network_isolation_generated_code_is_refused(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # no `unshare` to be found
-    with pytest.raises(EvaluationError, match="without network isolation"):
+    with pytest.raises(SandboxError, match="without network isolation"):
         execute("js", "process.exit(0)", timeout_s=5)
 
 
 def test_completions_are_cut_at_the_first_stop_token():
-    assert cut_at_stop("  return 1;\n}\nfunction g() {}", ["\nfunction ", "\n//"]) == "  return 1;\n}"
-    assert cut_at_stop("no stop here", ["\n}"]) == "no stop here"
+    assert cut_at("  return 1;\n}\nfunction g() {}", ["\nfunction ", "\n//"]) == "  return 1;\n}"
+    assert cut_at("no stop here", ["\n}"]) == "no stop here"
 
 
 def test_pass_at_k_is_the_unbiased_estimator():
@@ -108,8 +115,11 @@ def test_pass_at_k_is_the_unbiased_estimator():
 def test_a_program_is_the_stripped_prompt_the_cut_completion_and_the_tests_as_in_the_harness():
     from ossinstruct.multipl_e import program, prompt
 
-    task = {"prompt": "// add\nfunction add(a, b) {\n", "tests": "console.assert(add(1, 2) === 3);",
-            "stop_tokens": ["\nfunction ", "\n/*"]}  # fmt: skip
+    task = {
+        "prompt": "// add\nfunction add(a, b) {\n",
+        "tests": "console.assert(add(1, 2) === 3);",
+        "stop_tokens": ["\nfunction ", "\n/*"],
+    }
     assert prompt(task) == "// add\nfunction add(a, b) {"
     completion = "\n  return a + b;\n}\nfunction extra() {}\n"
     assert program(task, completion) == (

@@ -21,24 +21,27 @@ import pytest
 from openai.types import Batch, FileObject
 from openai.types.chat import ChatCompletion
 
-from ossinstruct.generate import (
-    FatalTeacherError,
-    ResponseCache,
-    TeacherFailures,
-    answer_from_completion,
-    estimate_tokens,
-    generate_responses,
-    make_client,
-)
+from ossinstruct.teacher.cache import ResponseCache
+from ossinstruct.teacher.client import answer_from_completion, make_client
+from ossinstruct.teacher.errors import FatalTeacherError, TeacherFailures
+from ossinstruct.teacher.generate import generate_responses
+from ossinstruct.teacher.tokens import estimate_tokens
 
 from ..openai_server import OpenAIServer
 
 RECORDED = json.loads((Path(__file__).parents[1] / "data/openai/recorded.json").read_text())
 SETTINGS = {
-    "name": "contract", "model": "gpt-3.5-turbo-1106", "server": "openai", "demonstration": "none",
-    "system_role": "system", "temperature": 0.0, "seed": 976, "max_new_tokens": 100, "context_length": 8192,
+    "name": "contract",
+    "model": "gpt-3.5-turbo-1106",
+    "server": "openai",
+    "demonstration": "none",
+    "system_role": "system",
+    "temperature": 0.0,
+    "seed": 976,
+    "max_new_tokens": 100,
+    "context_length": 8192,
     "extra_body": {},
-}  # fmt: skip
+}
 SEEDS = [{"id": f"python-{i}", "lang": "python", "seed": f"x = {i}\n", "index": i} for i in range(2)]
 CLIENT = {"progress": False, "timeout_s": 5.0, "max_retries": 3, "backoff_s": 0.01, "max_backoff_s": 0.02}
 
@@ -121,9 +124,19 @@ def ok(body) -> tuple[int, dict, object]:
 def generate(base_url: str, tmp_path: Path, seeds=SEEDS[:1], mode="online", **client):
     cache = ResponseCache(tmp_path / "cache.sqlite")
     try:
-        return generate_responses(seeds, SETTINGS, [make_client(base_url, "sk-test", 5.0)], cache, estimate_tokens,
-                                  "", base_url, {**CLIENT, **client}, None, mode,
-                                  {"poll_interval_s": 0.01, "max_wait_s": 30})  # fmt: skip
+        return generate_responses(
+            seeds,
+            SETTINGS,
+            [make_client(base_url, "sk-test", 5.0)],
+            cache,
+            estimate_tokens,
+            "",
+            base_url,
+            {**CLIENT, **client},
+            None,
+            mode,
+            {"poll_interval_s": 0.01, "max_wait_s": 30},
+        )
     finally:
         cache.close()
 
@@ -151,11 +164,14 @@ def test_a_recorded_answer_after_a_recorded_429_and_500_is_read_and_kept(tmp_pat
     assert times[1] - times[0] >= 0.95  # the recorded `retry-after: 1`
 
 
-@pytest.mark.parametrize(("code", "raised", "match"), [
-    ("401", FatalTeacherError, "rejected the API key"),
-    ("404", FatalTeacherError, r"404 for model .*teacher\.model"),
-    ("400", TeacherFailures, r"http_400.*maximum context length"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("code", "raised", "match"),
+    [
+        ("401", FatalTeacherError, "rejected the API key"),
+        ("404", FatalTeacherError, r"404 for model .*teacher\.model"),
+        ("400", TeacherFailures, r"http_400.*maximum context length"),
+    ],
+)
 def test_recorded_client_errors_stop_or_fail_without_retrying(tmp_path, code, raised, match):
     with Replay({("POST", "/v1/chat/completions"): [error(code)]}) as replay:
         with pytest.raises(raised, match=match):
@@ -193,8 +209,9 @@ def test_our_local_server_answers_with_every_recorded_key(tmp_path):
     with OpenAIServer(faults={977: ["429"], 978: ["500"]}) as server:
 
         def post(path, body):
-            request = urllib.request.Request(server.base_url + path, data=json.dumps(body).encode(),
-                                             headers={"content-type": "application/json"})  # fmt: skip
+            request = urllib.request.Request(
+                server.base_url + path, data=json.dumps(body).encode(), headers={"content-type": "application/json"}
+            )
             try:
                 with urllib.request.urlopen(request) as response:
                     return response.status, dict(response.headers), json.load(response)
@@ -219,8 +236,7 @@ def test_our_local_server_answers_with_every_recorded_key(tmp_path):
             "body": {**request, "seed": 979},
         }
         upload = client.files.create(file=("in.jsonl", json.dumps(line).encode()), purpose="batch")
-        batch = client.batches.create(input_file_id=upload.id, endpoint="/v1/chat/completions",
-                                      completion_window="24h")  # fmt: skip
+        batch = client.batches.create(input_file_id=upload.id, endpoint="/v1/chat/completions", completion_window="24h")
         assert paths(RECORDED["file"]) <= paths(upload.model_dump())
         for _ in range(10):
             batch = client.batches.retrieve(batch.id)

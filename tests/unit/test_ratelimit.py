@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from ossinstruct.ratelimit import RateLimiter
+from ossinstruct.teacher.ratelimit import RateLimiter
 
 
 class Clock:

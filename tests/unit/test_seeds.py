@@ -101,9 +101,15 @@ def test_collect_reports_unmet_quotas_and_missing_roots(tmp_path):
 def test_the_report_fingerprints_the_corpus_so_machines_can_be_compared(tmp_path):
     (tmp_path / "a.py").write_text("a = 1\n")
     (tmp_path / "b.py").write_text("b = 2\n")
-    settings = {"seed": 976, "chunk_size": 1000, "min_lines": 1, "max_lines": 15, "max_considered": 100,
-                "max_file_bytes": 10_000, "languages": {"python": {"quota": 2, "roots": [str(tmp_path)],
-                                                                   "extensions": [".py"]}}}  # fmt: skip
+    settings = {
+        "seed": 976,
+        "chunk_size": 1000,
+        "min_lines": 1,
+        "max_lines": 15,
+        "max_considered": 100,
+        "max_file_bytes": 10_000,
+        "languages": {"python": {"quota": 2, "roots": [str(tmp_path)], "extensions": [".py"]}},
+    }
 
     def fingerprint():
         return collect_seeds(settings)[1]["languages"]["python"]["documents_sha256"]
@@ -130,8 +136,15 @@ def paper_seeds(texts, quota, chunk_size):
 
 
 def settings_for(source: dict, quota=12, chunk_size=8, max_considered=150000):
-    return {"seed": 976, "chunk_size": chunk_size, "min_lines": 1, "max_lines": 15, "max_considered": max_considered,
-            "max_file_bytes": 10**6, "languages": {"python": {"quota": quota, **source}}}  # fmt: skip
+    return {
+        "seed": 976,
+        "chunk_size": chunk_size,
+        "min_lines": 1,
+        "max_lines": 15,
+        "max_considered": max_considered,
+        "max_file_bytes": 10**6,
+        "languages": {"python": {"quota": quota, **source}},
+    }
 
 
 def test_a_jsonl_corpus_gives_the_paper_seeds():

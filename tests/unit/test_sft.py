@@ -51,7 +51,7 @@ def test_pad_batch_pads_right_with_ignored_labels():
 
 
 def test_effective_batch_arithmetic():
-    from ossinstruct.train import gradient_accumulation
+    from ossinstruct.train.trainer import gradient_accumulation
 
     # The paper's run: 2 GPUs x 2 rows x 128 steps = 512.
     assert gradient_accumulation(512, 2, 2) == 128

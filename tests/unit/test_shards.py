@@ -3,9 +3,8 @@ that a differently sharded rerun reuses instead of asking the teacher again."""
 
 import pytest
 
-from ossinstruct.generate import ResponseCache
 from ossinstruct.shards import merge_generation_reports, parse_shard, shard_names, shard_slice
-from ossinstruct.stages import response_cache_files
+from ossinstruct.teacher.cache import ResponseCache, cache_files
 
 
 @pytest.mark.parametrize("total", [0, 1, 7, 64, 101])
@@ -24,10 +23,23 @@ def test_a_shard_that_does_not_exist_is_refused():
 
 def test_merged_report_adds_counts_and_keeps_every_failure():
     def report(seeds, failures, cause):
-        return {"teacher": "t", "seeds": seeds, "requests": seeds, "cache_hits": 0, "answered": seeds - len(failures),
-                "attempts": seeds + 1, "failed": len(failures), "failures": failures, "prompt_tokens": 10 * seeds,
-                "cost_usd": 0.5, "retries_by_cause": {cause: 1}, "finish_reasons": {"stop": seeds},
-                "wall_s": seeds, "median_latency_s": 1.0, "shard": "x"}  # fmt: skip
+        return {
+            "teacher": "t",
+            "seeds": seeds,
+            "requests": seeds,
+            "cache_hits": 0,
+            "answered": seeds - len(failures),
+            "attempts": seeds + 1,
+            "failed": len(failures),
+            "failures": failures,
+            "prompt_tokens": 10 * seeds,
+            "cost_usd": 0.5,
+            "retries_by_cause": {cause: 1},
+            "finish_reasons": {"stop": seeds},
+            "wall_s": seeds,
+            "median_latency_s": 1.0,
+            "shard": "x",
+        }
 
     merged = merge_generation_reports([report(4, [], "timeout"), report(6, [{"id": "s9"}], "http_500")])
     assert merged["seeds"] == 10 and merged["answered"] == 9 and merged["failed"] == 1
@@ -38,14 +50,14 @@ def test_merged_report_adds_counts_and_keeps_every_failure():
 
 
 def test_each_shard_writes_its_own_cache_file_and_reuses_the_others(tmp_path):
-    own, others = response_cache_files(str(tmp_path), "t", "0-of-1")
+    own, others = cache_files(str(tmp_path), "t", "0-of-1")
     assert own == tmp_path / "teacher-responses.sqlite" and others == []
     unsharded = ResponseCache(own)
     unsharded.put("k1", {"r": 1}, {"response": "one"})
     unsharded.put("k2", {"r": 2}, {"response": "two"})
     unsharded.close()
 
-    own, others = response_cache_files(str(tmp_path), "t", "1-of-2")
+    own, others = cache_files(str(tmp_path), "t", "1-of-2")
     assert own == tmp_path / "teacher-responses.d" / "t.shard-1-of-2.sqlite" and others == [
         tmp_path / "teacher-responses.sqlite"
     ]
@@ -55,7 +67,7 @@ def test_each_shard_writes_its_own_cache_file_and_reuses_the_others(tmp_path):
     shard.close()
     # A file that is not a cache is skipped with a warning: its answers would simply be asked again.
     (tmp_path / "teacher-responses.d" / "broken.sqlite").write_text("not a database")
-    own, others = response_cache_files(str(tmp_path), "t", "0-of-2")
+    own, others = cache_files(str(tmp_path), "t", "0-of-2")
     fresh = ResponseCache(own)
     assert fresh.adopt(others, ["k1", "k2", "k9"]) == 2
     fresh.close()
@@ -66,19 +78,30 @@ def test_scoring_refuses_shards_that_do_not_cover_every_task_in_order(root, tmp_
     import pytest
 
     from ossinstruct.config import load_config
-    from ossinstruct.evaluate import EvaluationError, load_tasks
+    from ossinstruct.evaluate import EvaluationError, scoring
+    from ossinstruct.evaluate.prompts import load_tasks
     from ossinstruct.io import write_jsonl
-    from ossinstruct.stages import run_score
 
     config = load_config(root / "config.yaml")
-    settings = {**config["evaluate"], "limit": 3, "prompt_format": "magicoder",
-                "datasets": {k: str(root / v) for k, v in config["evaluate"]["datasets"].items()}}  # fmt: skip
+    settings = {
+        **config["evaluate"],
+        "limit": 3,
+        "prompt_format": "magicoder",
+        "datasets": {k: str(root / v) for k, v in config["evaluate"]["datasets"].items()},
+    }
     tasks = load_tasks(root / config["evaluate"]["datasets"]["humaneval"])[:3]
     rows = [{"task_id": task["task_id"], "completion": "    return 1\n```"} for task in tasks]
     write_jsonl(tmp_path / "0.jsonl", rows[:1])
     write_jsonl(tmp_path / "1.jsonl", rows[2:])  # the second task is missing
     with pytest.raises(EvaluationError, match="do not cover the 3 tasks in order"):
         shards = [str(tmp_path / "0.jsonl"), str(tmp_path / "1.jsonl")]
-        run_score("humaneval", shards, "m", str(tmp_path / "samples.jsonl"), str(tmp_path / "scores.json"), settings,
-                  str(tmp_path / "c"))  # fmt: skip
+        scoring.run(
+            benchmark="humaneval",
+            shard_samples=shards,
+            model_name="m",
+            samples=str(tmp_path / "samples.jsonl"),
+            scores=str(tmp_path / "scores.json"),
+            settings=settings,
+            cache_dir=str(tmp_path / "c"),
+        )
     assert not (tmp_path / "scores.json").exists()

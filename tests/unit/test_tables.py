@@ -7,15 +7,18 @@ from ossinstruct.tables import ablation_row, table_benchmarks, write_ablation_ta
 
 
 def test_an_ablation_row_averages_the_present_languages_and_names_them(tmp_path, root):
-    write_json(tmp_path / "he.json", {"pass@1": {"base": 40.0, "plus": 35.5}, "n_tasks": 164,
-                                      "generation": {"prompt_format": "magicoder"}})  # fmt: skip
+    write_json(
+        tmp_path / "he.json",
+        {"pass@1": {"base": 40.0, "plus": 35.5}, "n_tasks": 164, "generation": {"prompt_format": "magicoder"}},
+    )
     write_json(tmp_path / "js.json", {"language": "js", "pass@1": 30.0, "n_tasks": 161, "samples_per_task": 1})
     write_json(tmp_path / "cpp.json", {"language": "cpp", "pass@1": 25.0, "n_tasks": 161, "samples_per_task": 1})
     write_json(tmp_path / "swift.json", {"language": "swift", "missing": "no swiftc", "pass@1": None})
     write_json(tmp_path / "train.json", {"rows": 43000})
     multipl_e = {language: tmp_path / f"{language}.json" for language in ("js", "cpp", "swift")}
-    row = ablation_row("table5", "run", "oss-instruct-python", {"humaneval": tmp_path / "he.json"}, multipl_e,
-                       tmp_path / "train.json")  # fmt: skip
+    row = ablation_row(
+        "table5", "run", "oss-instruct-python", {"humaneval": tmp_path / "he.json"}, multipl_e, tmp_path / "train.json"
+    )
     assert row["humaneval_plus"] == 35.5 and row["training_rows"] == 43000
     assert row["multipl_e"] == 27.5 and row["multipl_e_languages"] == "cpp js"  # swift: missing, not a zero
     base = ablation_row("table5", "base", "-", {"humaneval": tmp_path / "he.json"}, {"swift": multipl_e["swift"]})
@@ -41,8 +44,10 @@ def test_table1_paper_rows_say_what_the_paper_measured_and_where_they_come_from(
     from ossinstruct.tables import paper_rows, reproduced_row, write_table
 
     for benchmark, n in (("humaneval", 164), ("mbpp", 399)):
-        write_json(tmp_path / f"{benchmark}.json", {"pass@1": {"base": 10.0, "plus": 5.0}, "n_tasks": n,
-                                                    "generation": {"prompt_format": "completion"}})  # fmt: skip
+        write_json(
+            tmp_path / f"{benchmark}.json",
+            {"pass@1": {"base": 10.0, "plus": 5.0}, "n_tasks": n, "generation": {"prompt_format": "completion"}},
+        )
     ours = reproduced_row("base", {b: tmp_path / f"{b}.json" for b in ("humaneval", "mbpp")})
     write_table(tmp_path / "table1.csv", [ours, *paper_rows(root / "data/paper/table1.csv")])
     with open(tmp_path / "table1.csv", newline="") as handle:
@@ -52,4 +57,7 @@ def test_table1_paper_rows_say_what_the_paper_measured_and_where_they_come_from(
     assert rows["Magicoder-CL-7B"]["prompt_format"] == "magicoder"
     assert {row["n_tasks"] for name, row in rows.items() if name != "base"} == {"164/399"}
     assert [name for name, row in rows.items() if row["paper_table"] == "4"] == [
-        "DeepSeek-Coder-Base-6.7B", "Magicoder-DS-6.7B", "MagicoderS-DS-6.7B"]  # fmt: skip
+        "DeepSeek-Coder-Base-6.7B",
+        "Magicoder-DS-6.7B",
+        "MagicoderS-DS-6.7B",
+    ]

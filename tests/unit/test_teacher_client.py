@@ -4,15 +4,11 @@ import json
 
 import pytest
 
-from ossinstruct.generate import (
-    FatalTeacherError,
-    ResponseCache,
-    TeacherError,
-    TeacherFailures,
-    estimate_tokens,
-    generate_responses,
-    make_client,
-)
+from ossinstruct.teacher.cache import ResponseCache
+from ossinstruct.teacher.client import make_client
+from ossinstruct.teacher.errors import FatalTeacherError, TeacherError, TeacherFailures
+from ossinstruct.teacher.generate import generate_responses
+from ossinstruct.teacher.tokens import estimate_tokens
 
 from ..openai_server import OpenAIServer, prompt_token_count
 
@@ -20,9 +16,17 @@ SEEDS = [
     {"id": f"python-{i}", "lang": "python", "seed": f"def f{i}(x):\n    return x + {i}\n", "index": i} for i in range(8)
 ]
 SETTINGS = {
-    "name": "remote", "model": "teacher-model", "server": "openai", "demonstration": "none", "system_role": "system",
-    "temperature": 0.0, "seed": 976, "max_new_tokens": 100, "context_length": 8192, "extra_body": {},
-}  # fmt: skip
+    "name": "remote",
+    "model": "teacher-model",
+    "server": "openai",
+    "demonstration": "none",
+    "system_role": "system",
+    "temperature": 0.0,
+    "seed": 976,
+    "max_new_tokens": 100,
+    "context_length": 8192,
+    "extra_body": {},
+}
 FAST = {"progress": False, "timeout_s": 1.0, "max_retries": 3, "backoff_s": 0.05, "max_backoff_s": 0.2}
 
 
@@ -30,8 +34,17 @@ def run(server, tmp_path, seeds=SEEDS, concurrency=4, cache_name="cache.sqlite",
     cache = ResponseCache(tmp_path / cache_name)
     clients = [make_client(server.base_url, "sk-test", {**FAST, **client}["timeout_s"])] * concurrency
     try:
-        return generate_responses(seeds, SETTINGS, clients, cache, estimate_tokens, "", server.base_url,
-                                  {**FAST, **client}, {"prompt": 1.0, "completion": 2.0})  # fmt: skip
+        return generate_responses(
+            seeds,
+            SETTINGS,
+            clients,
+            cache,
+            estimate_tokens,
+            "",
+            server.base_url,
+            {**FAST, **client},
+            {"prompt": 1.0, "completion": 2.0},
+        )
     finally:
         cache.close()
 
@@ -99,7 +112,7 @@ def test_a_bad_request_fails_that_request_alone_with_the_servers_message(tmp_pat
 def test_retry_after_is_read_in_seconds_milliseconds_and_as_an_http_date():
     from email.utils import formatdate
 
-    from ossinstruct.generate import parse_retry_after
+    from ossinstruct.teacher.client import parse_retry_after
 
     assert parse_retry_after(None, "7") == 7.0
     assert parse_retry_after("1500", "2") == 1.5  # retry-after-ms is the more precise, and wins
@@ -133,8 +146,15 @@ def test_a_rate_limited_api_loses_nothing_and_uses_most_of_its_budget(tmp_path):
     # retry-after); each request counts ~390 prompt + 100 max tokens, so the token budget binds (~10/s).
     seeds = [{**SEEDS[0], "id": f"python-{i}", "index": i, "seed": f"x = {i}\n"} for i in range(120)]
     with OpenAIServer(delay_s=0.05, requests_per_minute=1200, tokens_per_minute=300_000) as server:
-        rows, report = run(server, tmp_path, seeds=seeds, concurrency=16, max_retries=8,
-                           requests_per_minute=1200, tokens_per_minute=300_000)  # fmt: skip
+        rows, report = run(
+            server,
+            tmp_path,
+            seeds=seeds,
+            concurrency=16,
+            max_retries=8,
+            requests_per_minute=1200,
+            tokens_per_minute=300_000,
+        )
         span = server.accepted_times[-1] - server.accepted_times[0] + 1.0  # +1 s: the bucket's first second
         used = server.accepted_tokens / (300_000 / 60 * span)
     print(f"token budget used: {used:.1%}, 429s: {server.rejected}, span {span:.1f}s, wall {report['wall_s']}s")
@@ -151,11 +171,26 @@ def test_batch_mode_gives_the_online_rows_at_half_price_in_files_within_limits(t
         cache = ResponseCache(tmp_path / "batch.sqlite")
         client = make_client(server.base_url, "sk-test", 5.0)
         batch = {"max_requests_per_file": 3, "poll_interval_s": 0.01, "max_wait_s": 30}
-        rows, report = generate_responses(SEEDS, SETTINGS, [client], cache, estimate_tokens, "", server.base_url,
-                                          FAST, {"prompt": 1.0, "completion": 2.0}, "batch", batch)  # fmt: skip
+        rows, report = generate_responses(
+            SEEDS,
+            SETTINGS,
+            [client],
+            cache,
+            estimate_tokens,
+            "",
+            server.base_url,
+            FAST,
+            {"prompt": 1.0, "completion": 2.0},
+            "batch",
+            batch,
+        )
         assert len(server.batches) == 3  # 8 requests, at most 3 per file
-        lines = [json.loads(line) for f in server.files.values() if f["purpose"] == "batch"
-                 for line in f["content"].decode().splitlines()]  # fmt: skip
+        lines = [
+            json.loads(line)
+            for f in server.files.values()
+            if f["purpose"] == "batch"
+            for line in f["content"].decode().splitlines()
+        ]
         assert {line["url"] for line in lines} == {"/v1/chat/completions"} and len(lines) == 8
     assert rows == online
     assert report["batch"]["batches_submitted"] == 3 and report["failed"] == 0
@@ -173,8 +208,9 @@ def test_a_rerun_resumes_running_batches_instead_of_resubmitting(tmp_path):
         cache.close()
         assert len(server.batches) == 2
         cache = ResponseCache(cache_path)
-        rows, report = generate_responses(SEEDS, SETTINGS, [client], cache, estimate_tokens, "", "", FAST, None,
-                                          "batch", {**batch, "max_wait_s": 30})  # fmt: skip
+        rows, report = generate_responses(
+            SEEDS, SETTINGS, [client], cache, estimate_tokens, "", "", FAST, None, "batch", {**batch, "max_wait_s": 30}
+        )
         cache.close()
         assert len(server.batches) == 2  # nothing submitted twice
         assert report["batch"]["batches_resumed"] == 2 and report["batch"]["batches_submitted"] == 0
@@ -190,8 +226,9 @@ def test_failed_batch_requests_are_recorded_and_resubmitted_alone(tmp_path):
             generate_responses(SEEDS, SETTINGS, [client], cache, estimate_tokens, "", "", FAST, None, "batch", batch)
         assert failure.value.report["failed_by_cause"] == {"batch_server_error": 1}
         assert failure.value.report["failures"][0]["id"] == "python-3"
-        rows, report = generate_responses(SEEDS, SETTINGS, [client], cache, estimate_tokens, "", "", FAST, None,
-                                          "batch", batch)  # fmt: skip
+        rows, report = generate_responses(
+            SEEDS, SETTINGS, [client], cache, estimate_tokens, "", "", FAST, None, "batch", batch
+        )
         cache.close()
         assert report["cache_hits"] == 7 and report["batch"]["requests_submitted"] == 1 and len(rows) == 8
 
@@ -205,7 +242,7 @@ def test_a_teacher_without_a_system_role_takes_the_system_text_in_the_user_turn(
     """Mixtral-8x7B-Instruct's chat template rejects a system message (vLLM answers 400): with the
     paper's messages the run stops at once and names `teacher.system_role`; with `merge` the system
     text opens the first user turn, separated by a blank line, and every seed is answered."""
-    from ossinstruct.generate import SYSTEM_PROMPT, build_messages, user_prompt
+    from ossinstruct.teacher.prompts import SYSTEM_PROMPT, build_messages, user_prompt
 
     with OpenAIServer(system_role=False) as server:
         with pytest.raises(FatalTeacherError, match=r"http_400.*set teacher.system_role: merge"):
@@ -215,8 +252,9 @@ def test_a_teacher_without_a_system_role_takes_the_system_text_in_the_user_turn(
         cache = ResponseCache(tmp_path / "merged.sqlite")
         client = make_client(server.base_url, "sk-test", 1.0)
         try:
-            rows, report = generate_responses(SEEDS[:2], merged, [client], cache, estimate_tokens, "", server.base_url,
-                                              FAST)  # fmt: skip
+            rows, report = generate_responses(
+                SEEDS[:2], merged, [client], cache, estimate_tokens, "", server.base_url, FAST
+            )
         finally:
             cache.close()
     assert report["answered"] == 2 and all(row["response"].startswith("[Problem Description]") for row in rows)

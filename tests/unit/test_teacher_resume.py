@@ -25,10 +25,16 @@ def config_file(tmp_path: Path, base_url: str, cache: str) -> Path:
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     config["cache_dir"] = str(tmp_path / cache)
     config["teacher"].update(
-        name="remote", model="teacher-model", server="openai", base_url=base_url, api_key_env="OSSINSTRUCT_TEST_KEY",
-        tokenizer="estimate", demonstration="none", max_new_tokens=100,
+        name="remote",
+        model="teacher-model",
+        server="openai",
+        base_url=base_url,
+        api_key_env="OSSINSTRUCT_TEST_KEY",
+        tokenizer="estimate",
+        demonstration="none",
+        max_new_tokens=100,
         client={"concurrency": 4, "progress": False, "timeout_s": 10, "max_retries": 2},
-    )  # fmt: skip
+    )
     path = tmp_path / f"{cache}.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -36,8 +42,16 @@ def config_file(tmp_path: Path, base_url: str, cache: str) -> Path:
 
 def generate(config: Path, output: Path) -> subprocess.Popen:
     seeds = str(output.parent / "seeds.jsonl")
-    command = [str(Path(sys.executable).with_name("ossinstruct")), "generate", "--input", seeds,
-               "--output", str(output), "--config", str(config)]  # fmt: skip
+    command = [
+        str(Path(sys.executable).with_name("ossinstruct")),
+        "generate",
+        "--input",
+        seeds,
+        "--output",
+        str(output),
+        "--config",
+        str(config),
+    ]
     env = {**os.environ, "OSSINSTRUCT_TEST_KEY": "sk-test"}
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 

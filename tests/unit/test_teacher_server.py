@@ -7,13 +7,18 @@ from pathlib import Path
 import pytest
 
 from ossinstruct.server import ManagedServer, ServerError, free_port, gpu_server, sglang_command, vllm_command
-from ossinstruct.teacher import request_settings
+from ossinstruct.teacher.endpoint import request_settings
 
 SERVE = {
-    "model": "deepseek-ai/deepseek-coder-6.7b-instruct", "gpus": 2, "tensor_parallel_size": 2,
-    "max_model_len": 8192, "dtype": "bfloat16", "port": None, "startup_timeout_s": 60,
+    "model": "deepseek-ai/deepseek-coder-6.7b-instruct",
+    "gpus": 2,
+    "tensor_parallel_size": 2,
+    "max_model_len": 8192,
+    "dtype": "bfloat16",
+    "port": None,
+    "startup_timeout_s": 60,
     "extra_args": ["--enforce-eager"],
-}  # fmt: skip
+}
 
 
 def test_vllm_command_is_built_from_config():
@@ -141,8 +146,16 @@ def test_server_that_dies_fails_the_start_early(tmp_path):
 
 def test_only_answer_deciding_keys_reach_the_rules_params():
     teacher = {
-        "name": "t", "model": "m", "server": "vllm", "temperature": 0.0, "serve": SERVE,
-        "client": {"concurrency": 64}, "batch": {}, "mode": "batch", "base_url": "x", "api_key_env": "K",
-    }  # fmt: skip
+        "name": "t",
+        "model": "m",
+        "server": "vllm",
+        "temperature": 0.0,
+        "serve": SERVE,
+        "client": {"concurrency": 64},
+        "batch": {},
+        "mode": "batch",
+        "base_url": "x",
+        "api_key_env": "K",
+    }
     settings = request_settings(teacher)
     assert settings == {"name": "t", "model": "m", "server": "vllm", "temperature": 0.0, "serve_model": SERVE["model"]}

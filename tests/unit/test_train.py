@@ -1,6 +1,6 @@
 """Resume bookkeeping of the train stage."""
 
-from ossinstruct.train import last_checkpoint
+from ossinstruct.train.trainer import last_checkpoint
 
 
 def test_an_incomplete_checkpoint_is_not_resumed_from(tmp_path):
@@ -21,15 +21,18 @@ def test_packed_rows_give_the_padded_batch_loss_so_no_row_sees_another():
     import torch
 
     from ossinstruct.sft import tokenize_example
-    from ossinstruct.train import check_liger, load_student, make_collator
+    from ossinstruct.train.student import load_student
+    from ossinstruct.train.trainer import check_liger, make_collator
 
     from ..conftest import SMOLLM2
 
     model, tokenizer = load_student({"gguf": SMOLLM2})
     model.eval()
-    rows = [("Add two numbers.", "def add(a, b):\n    return a + b"),
-            ("Reverse a string s and return it, keeping every character.", "def rev(s):\n    return s[::-1]"),
-            ("Square x.", "def sq(x):\n    return x * x\n\nprint(sq(3))")]  # fmt: skip
+    rows = [
+        ("Add two numbers.", "def add(a, b):\n    return a + b"),
+        ("Reverse a string s and return it, keeping every character.", "def rev(s):\n    return s[::-1]"),
+        ("Square x.", "def sq(x):\n    return x * x\n\nprint(sq(3))"),
+    ]
     features = [
         {k: v for k, v in tokenize_example(tokenizer, i, r, 256).items() if k in ("input_ids", "labels")}
         for i, r in rows
@@ -53,7 +56,7 @@ def test_model_flops_follow_palms_formula_and_padding_is_not_counted():
     """MFU's numerator: per real token 6 x non-embedding parameters + 12 x layers x width x row length."""
     from transformers import LlamaConfig
 
-    from ossinstruct.train import model_flops
+    from ossinstruct.train.student import model_flops
 
     config = LlamaConfig(num_hidden_layers=2, hidden_size=64)
     assert model_flops(config, 1000, [10, 30]) == 10 * (6000 + 12 * 2 * 64 * 10) + 30 * (6000 + 12 * 2 * 64 * 30)
@@ -61,7 +64,7 @@ def test_model_flops_follow_palms_formula_and_padding_is_not_counted():
 
 
 def test_peak_flops_by_device_name():
-    from ossinstruct.train import peak_flops
+    from ossinstruct.train.student import peak_flops
 
     assert peak_flops("NVIDIA H100 80GB HBM3") == 989e12
     assert peak_flops("NVIDIA A100-SXM4-80GB") == 312e12
@@ -79,23 +82,46 @@ def test_the_papers_loss_weighting_averages_micro_batch_means_not_tokens(tmp_pat
     from transformers import LlamaConfig, LlamaForCausalLM
 
     from ossinstruct.sft import tokenize_example, training_text
-    from ossinstruct.train import train_student
+    from ossinstruct.train.trainer import train_student
 
     torch.manual_seed(0)
     tok = smol_tokenizer
-    config = LlamaConfig(vocab_size=len(tok), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                         num_attention_heads=2, num_key_value_heads=1, tie_word_embeddings=True,
-                         bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)  # fmt: skip
+    config = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        tie_word_embeddings=True,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+    )
     LlamaForCausalLM(config).save_pretrained(tmp_path / "base")
     smol_tokenizer.save_pretrained(tmp_path / "base")
-    rows = [{"instruction": "Say hi.", "response": "hi"},
-            {"instruction": "Count.", "response": " ".join(str(i) for i in range(60))}]  # fmt: skip
+    rows = [
+        {"instruction": "Say hi.", "response": "hi"},
+        {"instruction": "Count.", "response": " ".join(str(i) for i in range(60))},
+    ]
     settings = {
-        "student": {"gguf": None, "path": str(tmp_path / "base")}, "max_length": 256, "epochs": 1, "max_steps": 1,
-        "per_device_batch_size": 1, "global_batch_size": 2, "learning_rate": 1.0, "lr_scheduler": "constant",
-        "warmup_steps": 0, "optimizer": "sgd", "max_grad_norm": None, "bf16": False, "seed": 0, "save_steps": 100,
-        "packing": False, "liger": False, "gpus": 1,
-    }  # fmt: skip
+        "student": {"gguf": None, "path": str(tmp_path / "base")},
+        "max_length": 256,
+        "epochs": 1,
+        "max_steps": 1,
+        "per_device_batch_size": 1,
+        "global_batch_size": 2,
+        "learning_rate": 1.0,
+        "lr_scheduler": "constant",
+        "warmup_steps": 0,
+        "optimizer": "sgd",
+        "max_grad_norm": None,
+        "bf16": False,
+        "seed": 0,
+        "save_steps": 100,
+        "packing": False,
+        "liger": False,
+        "gpus": 1,
+    }
 
     def gradient(weighting: str) -> torch.Tensor:
         model = LlamaForCausalLM.from_pretrained(tmp_path / "base")
@@ -117,8 +143,13 @@ def test_the_papers_loss_weighting_averages_micro_batch_means_not_tokens(tmp_pat
     before = LlamaForCausalLM.from_pretrained(tmp_path / "base").model.embed_tokens.weight.detach().clone()
     moved = {}
     for weighting in ("micro_batch", "token"):
-        summary = train_student(rows, {**settings, "loss_weighting": weighting}, str(tmp_path / weighting),
-                                str(tmp_path / f"checkpoints-{weighting}"), 1)  # fmt: skip
+        summary = train_student(
+            rows,
+            {**settings, "loss_weighting": weighting},
+            str(tmp_path / weighting),
+            str(tmp_path / f"checkpoints-{weighting}"),
+            1,
+        )
         assert summary["optimizer_steps"] == 1 and summary["loss_weighting"] == weighting
         after = LlamaForCausalLM.from_pretrained(tmp_path / weighting).model.embed_tokens.weight.detach()
         moved[weighting] = before - after  # SGD, learning rate 1: the gradient itself

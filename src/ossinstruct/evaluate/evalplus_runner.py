@@ -1,4 +1,4 @@
-"""`python -m ossinstruct.evalplus_runner --dataset D --samples S ...`: `evalplus.evaluate`'s command
+"""`python -m ossinstruct.evaluate.evalplus_runner --dataset D --samples S ...`: `evalplus.evaluate`'s command
 line, ended as soon as the evaluation returns.
 
 evalplus 0.3.1 starts a non-daemon watchdog thread that sleeps 20 s between checks, so its process

@@ -18,7 +18,9 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-from .generate import Job, MalformedAnswer, ResponseCache, TeacherError, answer_from_completion
+from .cache import ResponseCache
+from .client import Job, answer_from_completion
+from .errors import MalformedAnswer, TeacherError
 
 log = logging.getLogger(__name__)
 
@@ -49,33 +51,6 @@ def split_into_files(jobs: Sequence[Job], max_requests: int, max_bytes: int) -> 
     return files
 
 
-def _ensure_tables(cache: ResponseCache) -> None:
-    """Batches submitted and not yet collected, with the requests each carries, in the cache's DB."""
-    with cache.lock:
-        cache.db.execute(
-            "CREATE TABLE IF NOT EXISTS batches (chunk_hash TEXT PRIMARY KEY, batch_id TEXT, input_file_id TEXT,"
-            " status TEXT, created REAL)"
-        )
-        cache.db.execute(
-            "CREATE TABLE IF NOT EXISTS batch_requests (batch_id TEXT, request_hash TEXT,"
-            " PRIMARY KEY (batch_id, request_hash))"
-        )
-        cache.db.commit()
-
-
-def pending_batches(cache: ResponseCache, keys: set[str]) -> dict[str, set[str]]:
-    """Submitted, not yet collected batches that carry any of `keys`: batch id -> its request hashes."""
-    with cache.lock:
-        found = cache.db.execute(
-            "SELECT b.batch_id, r.request_hash FROM batches b JOIN batch_requests r ON b.batch_id = r.batch_id"
-            " WHERE b.status != 'collected'"
-        ).fetchall()
-    carried: dict[str, set[str]] = {}
-    for batch_id, key in found:
-        carried.setdefault(batch_id, set()).add(key)
-    return {batch_id: hashes for batch_id, hashes in carried.items() if hashes & keys}
-
-
 def submit(client, jobs: Sequence[Job], cache: ResponseCache, settings: dict) -> str:
     content = b"".join(batch_line(job) for job in jobs)
     chunk_hash = hashlib.sha256(content).hexdigest()
@@ -86,13 +61,7 @@ def submit(client, jobs: Sequence[Job], cache: ResponseCache, settings: dict) ->
         completion_window=settings["completion_window"],
         metadata={"ossinstruct_chunk": chunk_hash[:32]},
     )
-    with cache.lock:
-        cache.db.execute(
-            "INSERT OR REPLACE INTO batches VALUES (?, ?, ?, ?, ?)",
-            (chunk_hash, batch.id, upload.id, batch.status, time.time()),
-        )
-        cache.db.executemany("INSERT OR IGNORE INTO batch_requests VALUES (?, ?)", [(batch.id, j.key) for j in jobs])
-        cache.db.commit()
+    cache.record_batch(chunk_hash, batch.id, upload.id, batch.status, [job.key for job in jobs])
     log.info("submitted batch %s: %d requests, %d bytes (file %s)", batch.id, len(jobs), len(content), upload.id)
     return batch.id
 
@@ -122,11 +91,14 @@ def collect(client, batch, jobs_by_key: dict[str, Job], cache: ResponseCache) ->
             if line.strip():
                 item = json.loads(line)
                 error = item.get("error") or (item.get("response") or {}).get("body", {}).get("error") or {}
-                failures.append({"request_hash": item["custom_id"], "cause": f"batch_{error.get('code', 'error')}",
-                                 "error": str(error.get("message", ""))[:300]})  # fmt: skip
-    with cache.lock:
-        cache.db.execute("UPDATE batches SET status = 'collected' WHERE batch_id = ?", (batch.id,))
-        cache.db.commit()
+                failures.append(
+                    {
+                        "request_hash": item["custom_id"],
+                        "cause": f"batch_{error.get('code', 'error')}",
+                        "error": str(error.get("message", ""))[:300],
+                    }
+                )
+    cache.mark_collected(batch.id)
     return answered, failures
 
 
@@ -142,9 +114,9 @@ def run_batches(
     Raises TeacherError when batches are still running after `max_wait_s` (they stay recorded, and
     a rerun resumes polling them).
     """
-    _ensure_tables(cache)
+    cache.ensure_batch_tables()
     jobs_by_key = {job.key: job for job in jobs}
-    resumed = pending_batches(cache, set(jobs_by_key))
+    resumed = cache.pending_batches(set(jobs_by_key))
     in_flight = set().union(*resumed.values()) if resumed else set()
     new = [job for job in jobs if job.key not in in_flight]
     files = split_into_files(new, settings["max_requests_per_file"], settings["max_file_bytes"])

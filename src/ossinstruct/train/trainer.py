@@ -1,10 +1,5 @@
-"""Stage 5, fine-tuning a student (paper §3, method §6) with the transformers Trainer.
-
-Reads `results/sft/{dataset}.jsonl`; writes the model folder `results/models/{run}/` and
-`train_metrics.json` (loss curve, tokens/s, truncated rows). Intermediate checkpoints go to a
-folder passed in by the caller, outside the declared outputs, so a crashed or killed run resumes
-from its last checkpoint instead of starting over.
-"""
+"""One training process: the Magicoder rows tokenized and padded (or packed), the transformers
+Trainer with the paper's settings, resumed from the last checkpoint in the caller's folder."""
 
 from __future__ import annotations
 
@@ -12,37 +7,13 @@ import json
 import logging
 import math
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-from .sft import IGNORE_INDEX, pad_batch, tokenize_example, training_text
+from ..sft import IGNORE_INDEX, pad_batch, tokenize_example, training_text
+from .student import load_student, model_flops, peak_flops
 
 log = logging.getLogger(__name__)
-
-
-def load_student(spec: dict, dtype: str = "float32"):
-    """A base model and tokenizer: a GGUF file (dequantized by transformers) or a HF folder/id."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    torch_dtype = getattr(torch, dtype)
-    if spec.get("gguf"):
-        from .server import resolve_model_file
-
-        path = resolve_model_file(spec["gguf"])
-        tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-        model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch_dtype)
-        # A dequantized GGUF model still carries its quantizer, which refuses save_pretrained.
-        if getattr(model, "hf_quantizer", None) is not None:
-            model.hf_quantizer.remove_quantization_config(model)
-    else:
-        tokenizer = AutoTokenizer.from_pretrained(spec["path"])
-        model = AutoModelForCausalLM.from_pretrained(spec["path"], dtype=torch_dtype)
-    if tokenizer.pad_token_id is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    return model, tokenizer
 
 
 def gradient_accumulation(global_batch_size: int, per_device_batch_size: int, devices: int) -> int:
@@ -73,25 +44,6 @@ def check_liger(enabled: bool) -> None:
             "config key 'train.liger': Liger kernels need a CUDA GPU and the liger-kernel package "
             "(pip install liger-kernel); set it to false here"
         )
-
-
-# Dense bf16 tensor-core peaks (FLOP/s) from the vendors' datasheets, by a word of the device name.
-PEAK_BF16_FLOPS = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "A10": 125e12, "L4": 121e12}
-
-
-def peak_flops(device_name: str) -> float | None:
-    """The device's bf16 peak, or None for a device not in the table (then no MFU is reported)."""
-    words = device_name.replace("-", " ").split()
-    return next((peak for key, peak in PEAK_BF16_FLOPS.items() if key in words), None)
-
-
-def model_flops(config, non_embedding_params: int, lengths: list[int]) -> float:
-    """Training FLOPs of one pass over rows of these lengths (PaLM, appendix B): per token 6 x the
-    non-embedding parameters (forward + backward) plus 12 x layers x width x the row's length for
-    attention. Padding does no useful work and is not counted."""
-    per_token = 6 * non_embedding_params
-    attention = 12 * config.num_hidden_layers * config.hidden_size
-    return float(sum(length * (per_token + attention * length) for length in lengths))
 
 
 def world_size() -> int:
@@ -245,80 +197,3 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
         "tokens_per_s": round(seen_tokens / wall, 1) if wall > 0 else None,
         **utilisation,
     }
-
-
-def training_processes(gpus: int) -> int:
-    """How many processes train: one per GPU asked for (`gpus` > 1 runs under accelerate launch).
-    Without any CUDA device, that many CPU processes (gloo), which tests the same code path."""
-    import torch
-
-    if gpus <= 1:
-        return 1
-    visible = torch.cuda.device_count()
-    if visible == 0:
-        log.warning("train.gpus is %d but no CUDA device is visible: %d CPU processes instead", gpus, gpus)
-    elif visible < gpus:
-        raise ValueError(
-            f"config key 'train.gpus' asks for {gpus} GPUs but this job sees {visible} (CUDA_VISIBLE_DEVICES)"
-        )
-    return gpus
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def launch_training(
-    sft: str, settings: dict, output_dir: str, checkpoint_dir: str, threads: int, processes: int
-) -> dict:
-    """`train_student` in `processes` data-parallel processes through `accelerate launch` (DDP); the
-    gradient accumulation is derived from the world size, so the global batch stays the same. Every
-    line the processes print goes to this stage's log. Returns the main process's summary."""
-    folder = Path(checkpoint_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    job = {
-        "sft": str(Path(sft).resolve()), "settings": settings, "output_dir": str(Path(output_dir).resolve()),
-        "checkpoint_dir": str(folder.resolve()), "threads": max(1, threads // processes),
-        "summary": str((folder / "summary.json").resolve()),
-    }  # fmt: skip
-    (folder / "launch.json").write_text(json.dumps(job, indent=1))
-    Path(job["summary"]).unlink(missing_ok=True)
-    command = [
-        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(processes),
-        "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-        "--main_process_port", str(free_port()), "-m", "ossinstruct.train", str(folder / "launch.json"),
-    ]  # fmt: skip
-    log.info("launching: %s", " ".join(command))
-    tail: list[str] = []
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as child:
-        for line in child.stdout:
-            log.info("%s", line.rstrip())
-            tail = (tail + [line])[-40:]
-    if child.returncode != 0:
-        raise RuntimeError(
-            f"distributed training ({processes} processes) exited with {child.returncode}:\n" + "".join(tail)
-        )
-    return json.loads(Path(job["summary"]).read_text())
-
-
-def main(argv: list[str]) -> None:
-    """One process of `launch_training`: python -m ossinstruct.train JOB.json."""
-    from .io import read_jsonl, write_json
-
-    logging.basicConfig(level=logging.INFO, format=f"rank {os.environ.get('RANK', '0')} %(levelname)s %(message)s")
-    job = json.loads(Path(argv[0]).read_text())
-    rows = read_jsonl(job["sft"])
-    log.info(
-        "process %s of %d: %d rows, %d threads", os.environ.get("RANK", "0"), world_size(), len(rows), job["threads"]
-    )
-    summary = train_student(rows, job["settings"], job["output_dir"], job["checkpoint_dir"], job["threads"])
-    if int(os.environ.get("RANK", "0")) == 0:
-        write_json(job["summary"], summary)
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

@@ -14,11 +14,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from .generate import TeacherError, check_reachable, make_client, token_counter
-from .server import gpu_server, llama_cpp_pool
+from ..config import HOW_KEYS
+from ..server import LOCAL_KEY, gpu_server, llama_cpp_pool
+from .client import check_reachable, make_client
+from .errors import TeacherError
+from .tokens import token_counter
 
-TRANSPORT_KEYS = ("mode", "base_url", "api_key_env", "client", "batch", "serve", "shards")
-LOCAL_KEY = "sk-local-server"  # our own servers on 127.0.0.1 check no key
+TRANSPORT_KEYS = HOW_KEYS["teacher"]
 
 
 def request_settings(teacher: dict) -> dict:

@@ -1,0 +1,115 @@
+"""The evaluation prompts (paper §4.1): the Magicoder template or a plain completion, the stop strings,
+and the solution EvalPlus runs, cut out of a completion."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from ..io import read_jsonl
+from ..sft import prompt_text
+
+BENCHMARKS = ("humaneval", "mbpp")
+
+
+FENCE = "```"
+
+
+def humaneval_prompt(task: dict) -> tuple[str, str]:
+    """(instruction, response prefix) for one HumanEval(+) task."""
+    prompt = task["prompt"].strip()
+    instruction = f"Write a solution to the following problem:\n```python\n{prompt}\n```"
+    return instruction, f"```python\n{prompt}"
+
+
+def mbpp_prompt(task: dict) -> tuple[str, str]:
+    """(instruction, response prefix) for one MBPP(+) task: text up to the first assert + it."""
+    prompt = task["prompt"]
+    inner = prompt[prompt.index('"""') + 3 : prompt.rindex('"""')]
+    cut = inner.index("assert")
+    description = inner[:cut].strip()
+    if not description.endswith("."):
+        description += "."
+    assertion = inner[cut:].strip()
+    instruction = f"{description} Your code should satisfy the following assertion:\n```python\n{assertion}\n```"
+    return instruction, "```python"
+
+
+PROMPT_FORMATS = ("completion", "magicoder")
+
+
+def build_prompt(benchmark: str, task: dict, bos_text: str = "", prompt_format: str = "magicoder") -> str:
+    if prompt_format == "completion":
+        return bos_text + task["prompt"]
+    if prompt_format != "magicoder":
+        raise ValueError(f"prompt_format: unknown value {prompt_format!r} ({', '.join(PROMPT_FORMATS)})")
+    instruction, prefix = (humaneval_prompt if benchmark == "humaneval" else mbpp_prompt)(task)
+    return bos_text + prompt_text(instruction, prefix)
+
+
+# evalplus 0.3.1's stop strings for a base model's direct completion (`provider/utility.py`).
+EVALPLUS_COMPLETION_STOP = ["\nif __name__", "\ndef main(", "\nprint("]
+
+
+EVALPLUS_COMPLETION_STOP_BY_BENCHMARK = {
+    "humaneval": ["\ndef ", "\nclass ", "\nimport ", "\nfrom ", "\nassert "],
+    "mbpp": ['\n"""', "\nassert"],
+}
+
+
+def stop_strings(prompt_format: str, benchmark: str = "humaneval", completion_stop: str = "none") -> list[str]:
+    """Where a completion ends besides the end-of-sequence token: the closing fence of the Magicoder
+    format's pre-filled ```python block; for a plain completion nothing else (`completion_stop: none`,
+    EvalPlus 1895d2f, the paper's base rows) or evalplus 0.3.1's stop strings (`evalplus`)."""
+    if prompt_format == "magicoder":
+        return [FENCE]
+    if completion_stop == "evalplus":
+        return EVALPLUS_COMPLETION_STOP + EVALPLUS_COMPLETION_STOP_BY_BENCHMARK[benchmark]
+    if completion_stop != "none":
+        raise ValueError(f"config key 'evaluate.completion_stop': unknown value {completion_stop!r} (none, evalplus)")
+    return []
+
+
+def cut_at(text: str, stop: Sequence[str]) -> str:
+    """`text` up to the first of the stop strings."""
+    return text[: min((text.find(s) for s in stop if s in text), default=len(text))]
+
+
+def to_solution(
+    benchmark: str, task: dict, completion: str, prompt_format: str = "magicoder", sanitizer: str = "lines"
+) -> str:
+    """The code EvalPlus runs. Magicoder format: the completion up to the closing fence, after
+    HumanEval's task prompt (as `evalplus.evaluate` joins a `completion`), MBPP's sanitised as
+    `prompt + "\n" + completion` (as `tools/sanitize.py` reads one). Completion format: the task
+    prompt + the completion, sanitised (the leaderboard's files were prompt + completion)."""
+    from ..sanitize import sanitize
+
+    humaneval = task["prompt"] if benchmark == "humaneval" else None
+    if prompt_format == "completion":
+        return sanitize(task["prompt"] + completion, task["entry_point"], sanitizer, humaneval)
+    code = completion.split(FENCE)[0]
+    if benchmark == "humaneval":
+        return task["prompt"] + code
+    return sanitize(task["prompt"] + "\n" + code, task["entry_point"], sanitizer)
+
+
+def load_tasks(path: str | os.PathLike, limit: int | None = None) -> list[dict]:
+    tasks = read_jsonl(path)
+    return tasks[:limit] if limit else tasks
+
+
+def to_samples(
+    benchmark: str,
+    tasks: Sequence[dict],
+    completions: Sequence[str],
+    prompt_format: str = "magicoder",
+    sanitizer: str = "lines",
+) -> list[dict]:
+    return [
+        {
+            "task_id": task["task_id"],
+            "solution": to_solution(benchmark, task, completion, prompt_format, sanitizer),
+            "completion": completion,
+        }
+        for task, completion in zip(tasks, completions, strict=True)
+    ]

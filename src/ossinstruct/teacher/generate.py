@@ -1,0 +1,317 @@
+"""Stage 2, teacher generation (paper §2.1): one chat completion per seed, with the paper's prompts.
+
+Reads `results/seeds/{corpus}.jsonl`; writes `results/generate/{teacher}/responses.jsonl`, one row
+per seed with `teacher, request_hash, response, finish_reason, usage, model,
+system_fingerprint`. Answers come from the cache (`cache`) or the teacher (`client`, many requests in
+flight within the budgets of `ratelimit`, or `batch`); requests that still fail are recorded by cause.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..config import section_defaults
+from ..io import read_json, read_jsonl, write_json, write_jsonl
+from ..server import submit_with_clients
+from .cache import ResponseCache, cache_files
+from .client import Job, Outcome, send
+from .errors import TeacherError, TeacherFailures
+from .prompts import max_tokens_for, request_body, request_hash, user_prompt
+from .ratelimit import RateLimiter
+from .tokens import estimate_tokens
+
+SEED_FIELDS = ("id", "lang", "seed", "index")  # what the teacher stage reads from a seed row
+
+log = logging.getLogger(__name__)
+
+
+def plan_requests(
+    seeds: Sequence[dict], settings: dict, count_tokens: Callable[[str], int], model_fingerprint: str = ""
+) -> tuple[list[Job], int]:
+    """One request per seed with the paper's budget; seeds whose prompt leaves no room are skipped."""
+    jobs, skipped = [], 0
+    for row in seeds:
+        prompt_tokens = count_tokens(user_prompt(row["seed"]))
+        budget = max_tokens_for(prompt_tokens, settings["max_new_tokens"], settings["context_length"])
+        if budget <= 0:
+            skipped += 1
+            continue
+        body = request_body(row, settings, budget)
+        # What a provider charges against the token budget: every message's tokens plus max_tokens.
+        charged = count_tokens("".join(message["content"] for message in body["messages"])) + budget
+        jobs.append(Job(row, body, request_hash(body, model_fingerprint), charged))
+    return jobs, skipped
+
+
+def cost_usd(prompt_tokens: int, completion_tokens: int, price: dict | None, discount: float = 1.0) -> float | None:
+    """USD for the tokens at `price` ({prompt, completion} USD per million tokens); None without a price."""
+    if not price:
+        return None
+    return round((prompt_tokens * price["prompt"] + completion_tokens * price["completion"]) / 1e6 * discount, 6)
+
+
+@dataclass
+class Tally:
+    """What one job's requests produced: answers by seed id, token and attempt totals, retries and
+    failures by cause. `record` takes each request's outcome, whichever path sent it."""
+
+    answers: dict[str, dict] = field(default_factory=dict)
+    totals: Counter = field(default_factory=Counter)
+    retries: Counter = field(default_factory=Counter)
+    failed: list[dict] = field(default_factory=list)
+
+    def answered(self, job: Job, answer: dict) -> None:
+        self.answers[job.row["id"]] = answer
+        self.totals["answered"] += 1
+        self.totals["prompt_tokens"] += answer["usage"]["prompt_tokens"] or 0
+        self.totals["completion_tokens"] += answer["usage"]["completion_tokens"] or 0
+
+    def record(self, outcome: Outcome, cache: ResponseCache) -> None:
+        self.totals["attempts"] += outcome.attempts
+        self.retries.update(outcome.retries)
+        if outcome.answer is None:
+            self.failed.append(
+                {
+                    "id": outcome.job.row["id"],
+                    "request_hash": outcome.job.key,
+                    "cause": outcome.cause,
+                    "attempts": outcome.attempts,
+                    "error": outcome.message,
+                }
+            )
+        else:
+            cache.put(outcome.job.key, outcome.job.body, outcome.answer)
+            self.answered(outcome.job, outcome.answer)
+
+
+def generate_responses(
+    seeds: Sequence[dict],
+    settings: dict,
+    clients: Sequence,
+    cache: ResponseCache,
+    count_tokens: Callable[[str], int] = estimate_tokens,
+    model_fingerprint: str = "",
+    base_url: str = "",
+    client_settings: dict | None = None,
+    price: dict | None = None,
+    mode: str = "online",
+    batch_settings: dict | None = None,
+) -> tuple[list[dict], dict]:
+    """Answer every seed from the cache or the teacher; returns rows in seed order and a report.
+
+    `clients` holds one entry per request that may be in flight (the same client repeated for a
+    remote API, one client per server for a local server pool). Requests that still fail after
+    their retries are listed in the report under `failed`; more than `max_failed_fraction` of them
+    raises `TeacherError` (every answer received is already in the cache).
+    """
+    client_settings = {**section_defaults("teacher.client"), **(client_settings or {})}
+    started = time.monotonic()
+    jobs, skipped = plan_requests(seeds, settings, count_tokens, model_fingerprint)
+    tally = Tally()
+    to_send: list[Job] = []
+    for job in jobs:
+        cached = cache.get(job.key)
+        if cached is not None:
+            tally.answers[job.row["id"]] = cached
+        else:
+            to_send.append(job)
+    cache_hits = len(jobs) - len(to_send)
+
+    limiter = RateLimiter(client_settings["requests_per_minute"], client_settings["tokens_per_minute"])
+    batch_stats: dict = {}
+    discount = 1.0
+    if mode == "batch":
+        from .batch import run_batches
+
+        batch_settings = {**section_defaults("teacher.batch"), **(batch_settings or {})}
+        discount = batch_settings["discount"]
+        batch_stats = run_batches(to_send, clients[0], cache, batch_settings)
+        tally.failed = batch_stats.pop("failures")
+        for job in to_send:
+            answer = cache.get(job.key)
+            if answer is not None:
+                tally.answered(job, answer)
+        tally.totals["attempts"] = batch_stats.get("requests_submitted", 0)
+    elif mode == "online":
+        send_online(to_send, clients, client_settings, limiter, price, settings["name"], cache, tally)
+    else:
+        raise TeacherError(f"config key 'teacher.mode': unknown value {mode!r} (online, batch)")
+
+    keep = ("response", "finish_reason", "usage", "model", "system_fingerprint")
+    rows = []
+    for job in jobs:
+        answer = tally.answers.get(job.row["id"])
+        if answer is not None:
+            rows.append(
+                {**job.row, "teacher": settings["name"], "request_hash": job.key, **{k: answer.get(k) for k in keep}}
+            )
+    wall = time.monotonic() - started
+    totals, failed = tally.totals, tally.failed
+    dataset_prompt = sum(row["usage"]["prompt_tokens"] or 0 for row in rows)
+    dataset_completion = sum(row["usage"]["completion_tokens"] or 0 for row in rows)
+    latencies = sorted(a["latency_s"] for a in tally.answers.values() if a.get("latency_s") is not None)
+    summary = {
+        "teacher": settings["name"],
+        "model": settings["model"],
+        "base_url": base_url,
+        "seeds": len(seeds),
+        "responses": len(rows),
+        "skipped_no_budget": skipped,
+        "cache_hits": cache_hits,
+        "requests": len(to_send),
+        "answered": totals["answered"],
+        "attempts": totals["attempts"],
+        "retries_by_cause": dict(tally.retries),
+        "failed": len(failed),
+        "failed_by_cause": dict(Counter(f["cause"] for f in failed)),
+        "failures": failed,
+        "prompt_tokens": totals["prompt_tokens"],
+        "completion_tokens": totals["completion_tokens"],
+        "cost_usd": cost_usd(totals["prompt_tokens"], totals["completion_tokens"], price, discount),
+        "dataset_prompt_tokens": dataset_prompt,
+        "dataset_completion_tokens": dataset_completion,
+        "dataset_cost_usd": cost_usd(dataset_prompt, dataset_completion, price, discount),
+        "price_per_million_tokens": price,
+        "mode": mode,
+        **({"batch": batch_stats} if mode == "batch" else {}),
+        "finish_reasons": dict(Counter(row["finish_reason"] for row in rows)),
+        "median_latency_s": latencies[len(latencies) // 2] if latencies else None,
+        "rate_limit_wait_s": round(limiter.waited_s, 1),
+        "concurrency": len(clients) if mode == "online" else None,
+        "wall_s": round(wall, 2),
+        "requests_per_s": round(totals["attempts"] / wall, 3) if wall > 0 else None,
+    }
+    allowed = client_settings["max_failed_fraction"] * len(jobs)
+    if failed and len(failed) > allowed:
+        first = failed[0]
+        raise TeacherFailures(
+            f"{len(failed)} of {len(to_send)} requests to the teacher at {base_url} failed after retries "
+            f"({summary['failed_by_cause']}; teacher.client.max_failed_fraction allows "
+            f"{client_settings['max_failed_fraction']}). Every answer received is cached: rerun to retry only "
+            f"these. First: {first['id']}: {first['error']}",
+            summary,
+        )
+    return rows, summary
+
+
+def send_online(to_send, clients, client_settings, limiter, price, name, cache: ResponseCache, tally: Tally) -> None:
+    """Send every request, `len(clients)` at a time; answers go to the cache and `tally` as they
+    arrive. When one answer stops the run (a rejected key), no thread sends again, and the answers
+    already on their way are still cached before the error is raised."""
+    rng = random.Random(0)
+    stop = threading.Event()
+    progress = _progress_bar(len(to_send), name, client_settings["progress"])
+    with ThreadPoolExecutor(max_workers=max(1, len(clients))) as pool:
+        futures = submit_with_clients(
+            pool, clients, lambda c, job: send(c, job, client_settings, limiter, rng, stop), to_send
+        )
+        recorded = set()
+        try:
+            for future in as_completed(futures):
+                recorded.add(future)
+                tally.record(future.result(), cache)
+                if progress is not None:
+                    progress.update(1)
+                    spent = cost_usd(tally.totals["prompt_tokens"], tally.totals["completion_tokens"], price)
+                    progress.set_postfix(
+                        cost=f"${spent:.2f}" if spent is not None else "n/a", failed=len(tally.failed), refresh=False
+                    )
+        except BaseException:
+            stop.set()
+            for pending in futures:
+                pending.cancel()
+            for future in futures:  # requests already in flight: their answers are paid for, keep them
+                if future not in recorded and not future.cancelled():
+                    try:
+                        outcome = future.result()
+                    except BaseException:  # noqa: BLE001 - the first error is the one raised
+                        continue
+                    if outcome.answer is not None:
+                        tally.record(outcome, cache)
+            raise
+        finally:
+            if progress is not None:
+                progress.close()
+
+
+def _progress_bar(total: int, name: str, enabled: bool):
+    if not enabled or total == 0:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=f"teacher {name}", unit="req", mininterval=1.0, smoothing=0.05, dynamic_ncols=True)
+
+
+def run(
+    *,
+    seeds: str,
+    responses: str,
+    report: str,
+    settings: dict,
+    cache_dir: str,
+    threads: int = 2,
+    server_log: str | None = None,
+    transport: dict | None = None,
+    price: dict | None = None,
+    shard: str = "0-of-1",
+) -> None:
+    """Answer shard `shard` ("i-of-n") of the seeds. `settings`: the answer-deciding keys of the
+    teacher section (`endpoint.request_settings`); `transport`: the rest."""
+    from ..seeds import sample_seeds
+    from ..shards import parse_shard, shard_slice
+    from .endpoint import open_teacher
+
+    settings = dict(settings)
+    # Another teacher may answer only N seeds, drawn in proportion to the languages (Table 7).
+    size, sample_seed = settings.pop("seeds", None), settings.pop("sample_seed", None)
+    teacher = {"tokenizer": "auto", **(transport or {}), **settings}
+    teacher["client"] = {**section_defaults("teacher.client"), **(teacher.get("client") or {})}
+    rows = shard_slice(sample_seeds(read_jsonl(seeds, SEED_FIELDS), size, sample_seed), *parse_shard(shard))
+    own, others = cache_files(cache_dir, settings["name"], shard)
+    cache = ResponseCache(own)
+    try:
+        with open_teacher(teacher, threads, server_log) as endpoint:
+            if others:
+                jobs, _ = plan_requests(rows, settings, endpoint.count_tokens, endpoint.fingerprint)
+                adopted = cache.adopt(others, [job.key for job in jobs])
+                log.info("reused %d answers from %d other cache files", adopted, len(others))
+            answered, summary = generate_responses(
+                rows,
+                settings,
+                endpoint.clients,
+                cache,
+                endpoint.count_tokens,
+                endpoint.fingerprint,
+                endpoint.base_url,
+                teacher["client"],
+                price,
+                teacher.get("mode", "online"),
+                teacher.get("batch"),
+            )
+    except TeacherFailures as error:
+        # The outputs are not written (the job fails), so the record of what failed goes beside the cache.
+        failures = Path(cache_dir) / f"teacher-failures-{settings['name']}-{shard}.json"
+        write_json(failures, error.report)
+        raise type(error)(f"{error} (every failure: {failures})", error.report) from None
+    finally:
+        cache.close()
+    summary["shard"] = shard
+    write_jsonl(responses, answered)
+    write_json(report, summary)
+
+
+def merge(*, shard_responses: list[str], shard_reports: list[str], responses: str, report: str) -> None:
+    """The teacher's answers in seed order and one report, from the shards (in shard order)."""
+    from ..shards import merge_generation_reports
+
+    rows = [row for path in shard_responses for row in read_jsonl(path)]
+    write_jsonl(responses, rows)
+    write_json(report, merge_generation_reports([read_json(path) for path in shard_reports]))

@@ -1,0 +1,79 @@
+"""Stage 5, fine-tuning a student (paper §3, method §6) with the transformers Trainer.
+
+Reads `results/sft/{dataset}.jsonl`; writes the model folder `results/models/{run}/` and
+`train_metrics.json` (loss curve, tokens/s, truncated rows). Intermediate checkpoints go to a
+folder passed in by the caller, outside the declared outputs, so a crashed or killed run resumes
+from its last checkpoint instead of starting over.
+
+- `student`: loading a base model (a GGUF file or a Hugging Face folder) and its FLOPs;
+- `trainer`: one training process (`train_student`), resumable from its last checkpoint;
+- `distributed`: several processes through `accelerate launch` (DDP), `python -m ossinstruct.train.distributed`;
+- here: the stage's entry point, `run(...)`, and where its checkpoints live (`checkpoint_dir`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from ..config import join_how, split_how
+from ..io import DataError, iter_jsonl_numbered, require_fields, write_json
+from .distributed import launch_training, training_processes
+from .trainer import train_student
+
+
+def _fingerprint(*parts) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part if isinstance(part, bytes) else json.dumps(part, sort_keys=True).encode())
+    return digest.hexdigest()[:12]
+
+
+def checkpoint_dir(cache_dir: str, settings: dict, sft: str, base_metrics: str | None = None) -> Path:
+    """Where run `settings["run"]` keeps its checkpoints: outside the outputs (Snakemake deletes those
+    before a job), keyed by what decides the weights (the settings without `HOW_KEYS["train"]`, the
+    data and, for a run that continues another, the base run's record), so a resumed run never
+    continues someone else's training and a changed `save_steps` keeps the checkpoints."""
+    what = split_how("train", settings)[0]
+    base = Path(base_metrics).read_bytes() if base_metrics else b""
+    return Path(cache_dir) / "checkpoints" / f"{settings['run']}-{_fingerprint(what, Path(sft).read_bytes(), base)}"
+
+
+def run(
+    *,
+    sft: str,
+    model_dir: str,
+    metrics: str,
+    settings: dict,
+    cache_dir: str,
+    how: dict | None = None,
+    threads: int = 2,
+    base_metrics: str | None = None,
+) -> None:
+    """Stage 5: fine-tune run `settings["run"]` on `sft`, resuming from its last checkpoint. `settings`
+    decide the weights; `how` (`HOW_KEYS["train"]`, e.g. `save_steps`) only how the job runs."""
+    from ..sft import FORMAT_COLUMNS
+
+    numbered = list(iter_jsonl_numbered(sft))
+    if not numbered:
+        raise DataError(
+            f"{sft}: the training set is empty, so run {settings['run']!r} has nothing to learn from. For an "
+            "OSS-Instruct set, results/curate/<teacher>/report.json says which step dropped the rows (a small "
+            "teacher with the paper's teacher.demonstration: none writes almost no parseable answer)"
+        )
+    columns = FORMAT_COLUMNS["completion"] if "prompt" in numbered[0][1] else FORMAT_COLUMNS["instruction"]
+    for number, row in numbered:
+        require_fields(sft, number, row, columns)
+    rows = [row for _, row in numbered]
+    checkpoints = checkpoint_dir(cache_dir, settings, sft, base_metrics)
+    settings = join_how(settings, how or {})
+    processes = training_processes(settings.get("gpus", 1))
+    if processes > 1:
+        summary = launch_training(sft, settings, model_dir, str(checkpoints), threads, processes)
+    else:
+        summary = train_student(rows, settings, model_dir, str(checkpoints), threads)
+    summary["checkpoint_dir"] = str(checkpoints)
+    summary["base"] = settings.get("base")
+    summary["data"] = settings.get("data")
+    write_json(metrics, summary)
