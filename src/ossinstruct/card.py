@@ -15,7 +15,7 @@ from importlib import metadata
 from pathlib import Path
 
 from .io import read_json, read_jsonl, write_json, write_jsonl
-from .teacher.endpoint import request_settings
+from .models import request_settings
 
 PACKAGES = (
     "ossinstruct",

@@ -38,7 +38,7 @@ def side(output: str, suffix: str) -> str:
     return str(path.with_name(f"{stem}_{suffix}"))
 
 
-def run_stage(args: argparse.Namespace, config: dict, run: str) -> None:
+def dispatch(args: argparse.Namespace, config: dict, run: str) -> None:
     """The stage that `args.stage` names, with the config's sections for it."""
     out, given = args.output, args.input if hasattr(args, "input") else None
     report, excluded = side(out, "report.json"), side(out, "excluded.jsonl")
@@ -48,8 +48,8 @@ def run_stage(args: argparse.Namespace, config: dict, run: str) -> None:
 
             seeds.run(output=out, report=report, settings=config["seeds"])
         case "generate":
+            from .models import request_settings
             from .teacher import generate
-            from .teacher.endpoint import request_settings
 
             teacher = config["teacher"]
             generate.run(
@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ossinstruct: {error}", file=sys.stderr)
         return 2
     try:
-        run_stage(args, config, run)
+        dispatch(args, config, run)
     except (DataError, ConfigError, ModelError, OSError, TeacherError, EvaluationError, SandboxError) as error:
         # Bad input or an unusable teacher: the message names the file and line, the key or the URL.
         print(f"ossinstruct {args.stage}: {error}", file=sys.stderr)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 
+from .config import HOW_KEYS
 from .tables import ABLATION_TABLES
 
 OSS_INSTRUCT = "oss-instruct"
@@ -151,3 +152,11 @@ def table_models(config: dict) -> list[str]:
 def evaluated_models(config: dict) -> list[str]:
     """Models evaluated by `snakemake all`: Table 1's plus `evaluate.models`."""
     return list(dict.fromkeys([*table_models(config), *config["evaluate"]["models"]]))
+
+
+def request_settings(teacher: dict) -> dict:
+    """The keys of `teacher` that decide what the teacher answers."""
+    settings = {key: value for key, value in teacher.items() if key not in HOW_KEYS["teacher"]}
+    if teacher["server"] in ("vllm", "sglang"):
+        settings["serve_model"] = (teacher.get("serve") or {}).get("model")
+    return settings

@@ -174,8 +174,8 @@ def run_generate(
     """`settings.samples` sampled completions per MultiPL-E task (paper: temperature 0.2, top-p 0.95),
     from a server of the model (`evaluate.backend` llama_cpp or vllm) or from transformers, each of
     the stripped prompt within `max_length` tokens in all (bigcode-evaluation-harness)."""
-    from .analysis import load_tokenizer
     from .evaluate.backends import complete_all, serve_student, transformers_completions
+    from .tokenizer import load_tokenizer
 
     tasks = read_jsonl(prompts)[: settings["limit"] or None]
     missing = missing_toolchain(language)

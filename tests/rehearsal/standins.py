@@ -164,7 +164,7 @@ def build_models(folder: Path) -> None:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from ossinstruct.analysis import load_tokenizer
+    from ossinstruct.tokenizer import load_tokenizer
 
     tokenizer = load_tokenizer(SMOLLM2)
     tokenizer.save_pretrained(folder / "tokenizer")

@@ -13,12 +13,12 @@ from ossinstruct.analysis import (
     count_tokens,
     humaneval_texts,
     length_summary,
-    load_tokenizer,
     max_similarity,
     similarity_summary,
 )
 from ossinstruct.evaluate.prompts import load_tasks
 from ossinstruct.figures import category_figure, length_figure, similarity_figure
+from ossinstruct.tokenizer import load_tokenizer
 
 
 @pytest.fixture(scope="module")

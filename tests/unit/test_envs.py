@@ -1,4 +1,6 @@
-"""The conda environments for users pin exactly what the tested venv pins."""
+"""The conda environments for users: each installs the library with its stage's extra, so the pins
+live in one place (pyproject.toml), and the extras pin exactly. What each extra must hold is checked
+against the imports of the rules that use the environment (test_architecture.py)."""
 
 import re
 import tomllib
@@ -8,27 +10,23 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def pins(requirements):
-    found = {}
-    for requirement in requirements:
-        match = re.fullmatch(r"([A-Za-z0-9_.-]+)(\[[^\]]*\])?==(\S+)", requirement.strip())
-        if match:
-            found[match.group(1).lower()] = match.group(3)
-    return found
-
-
-PROJECT = pins(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"])
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 
 
 @pytest.mark.parametrize("env", sorted((ROOT / "envs").glob("*.yaml")), ids=lambda p: p.name)
-def test_env_pins_match_the_project(env):
+def test_each_environment_installs_its_extra_and_pins_nothing_else(env):
     spec = yaml.safe_load(env.read_text())
     pip = next(item["pip"] for item in spec["dependencies"] if isinstance(item, dict) and "pip" in item)
-    env_pins = pins(pip)
-    assert env_pins, f"{env.name} pins nothing"
-    for name, version in env_pins.items():
-        if name in PROJECT:
-            assert version == PROJECT[name], f"{env.name}: {name}=={version}, pyproject pins {PROJECT[name]}"
-    assert "-e .." in pip, f"{env.name} does not install the ossinstruct library"
+    assert pip == [f"-e ..[{env.stem}]"]
+    assert env.stem in PROJECT["optional-dependencies"]
+
+
+@pytest.mark.parametrize("extra", sorted(set(PROJECT["optional-dependencies"]) - {"all", "test"}))
+def test_every_requirement_is_pinned_the_same_everywhere(extra):
+    pins: dict[str, str] = {}
+    for requirement in PROJECT["dependencies"] + [r for e in PROJECT["optional-dependencies"].values() for r in e]:
+        match = re.fullmatch(r"([A-Za-z0-9_.-]+)(\[[^\]]*\])?==(\S+)", requirement)
+        if match:
+            assert pins.setdefault(match.group(1).lower(), match.group(3)) == match.group(3), requirement
+    for requirement in PROJECT["optional-dependencies"][extra]:
+        assert "==" in requirement, f"[{extra}] {requirement} is not pinned exactly"

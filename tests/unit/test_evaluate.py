@@ -101,7 +101,14 @@ def test_real_evalplus_scores_canonical_and_wrong_solutions_in_the_sandbox(root,
     write_jsonl(path, samples)
     stale = tmp_path / "samples_eval_results.json"
     stale.write_text(json.dumps({"eval": {}}))  # evalplus would silently reuse this
-    results = run_evalplus("humaneval", path, dataset, tmp_path / "cache", 300, 1)
+    results = run_evalplus(
+        benchmark="humaneval",
+        samples_path=path,
+        dataset_path=dataset,
+        cache_dir=tmp_path / "cache",
+        timeout_s=300,
+        parallel=1,
+    )
     scores = score(results, [t["task_id"] for t in tasks])
     assert scores["passed"]["base"] == [tasks[0]["task_id"], tasks[1]["task_id"]]
     assert scores["pass@1"] == {"base": 66.67, "plus": 66.67}
@@ -124,7 +131,14 @@ def test_evalplus_runs_solutions_without_the_hosts_network(humaneval, tmp_path):
         )
         dataset = tmp_path / "dataset.jsonl"
         write_jsonl(dataset, humaneval[:1])
-        results = run_evalplus("humaneval", tmp_path / "samples.jsonl", dataset, tmp_path / "cache", 300, 1)
+        results = run_evalplus(
+            benchmark="humaneval",
+            samples_path=tmp_path / "samples.jsonl",
+            dataset_path=dataset,
+            cache_dir=tmp_path / "cache",
+            timeout_s=300,
+            parallel=1,
+        )
     assert score(results, [task["task_id"]])["passed"]["base"] == [] and listener.accepted == 0
 
 
@@ -132,7 +146,14 @@ def test_evalplus_refuses_to_run_without_network_isolation(humaneval, tmp_path, 
     monkeypatch.setenv("PATH", str(tmp_path))  # no `unshare` to be found
     write_jsonl(tmp_path / "samples.jsonl", [{"task_id": humaneval[0]["task_id"], "solution": "x = 1\n"}])
     with pytest.raises(SandboxError, match="without network isolation"):
-        run_evalplus("humaneval", tmp_path / "samples.jsonl", tmp_path / "d.jsonl", tmp_path / "cache", 60, 1)
+        run_evalplus(
+            benchmark="humaneval",
+            samples_path=tmp_path / "samples.jsonl",
+            dataset_path=tmp_path / "d.jsonl",
+            cache_dir=tmp_path / "cache",
+            timeout_s=60,
+            parallel=1,
+        )
 
 
 def test_evalplus_past_its_limit_is_killed(humaneval, tmp_path):
@@ -142,7 +163,14 @@ def test_evalplus_past_its_limit_is_killed(humaneval, tmp_path):
     dataset = tmp_path / "dataset.jsonl"
     write_jsonl(dataset, humaneval[:1])
     with pytest.raises(EvaluationError, match="passed its 1s limit"):
-        run_evalplus("humaneval", tmp_path / "samples.jsonl", dataset, tmp_path / "cache", 1, 1)
+        run_evalplus(
+            benchmark="humaneval",
+            samples_path=tmp_path / "samples.jsonl",
+            dataset_path=dataset,
+            cache_dir=tmp_path / "cache",
+            timeout_s=1,
+            parallel=1,
+        )
 
 
 def test_transformers_backend_batches_with_left_padding_and_keeps_the_prompt_order(mbpp):

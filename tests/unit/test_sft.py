@@ -1,12 +1,5 @@
-from ossinstruct.sft import (
-    IGNORE_INDEX,
-    MAGICODER_PROMPT,
-    pad_batch,
-    prompt_text,
-    to_sft_row,
-    tokenize_example,
-    training_text,
-)
+from ossinstruct.sft import MAGICODER_PROMPT, prompt_text, to_sft_row, training_text
+from ossinstruct.train.examples import IGNORE_INDEX, pad_batch, tokenize_example
 
 
 def test_template_is_the_magicoders():

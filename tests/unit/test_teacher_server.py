@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from ossinstruct.models import request_settings
 from ossinstruct.server import ManagedServer, ServerError, free_port, gpu_server, sglang_command, vllm_command
-from ossinstruct.teacher.endpoint import request_settings
 
 SERVE = {
     "model": "deepseek-ai/deepseek-coder-6.7b-instruct",

@@ -20,7 +20,7 @@ def test_packed_rows_give_the_padded_batch_loss_so_no_row_sees_another():
     import pytest
     import torch
 
-    from ossinstruct.sft import tokenize_example
+    from ossinstruct.train.examples import tokenize_example
     from ossinstruct.train.student import load_student
     from ossinstruct.train.trainer import check_liger, make_collator
 
@@ -81,7 +81,8 @@ def test_the_papers_loss_weighting_averages_micro_batch_means_not_tokens(tmp_pat
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from ossinstruct.sft import tokenize_example, training_text
+    from ossinstruct.sft import training_text
+    from ossinstruct.train.examples import tokenize_example
     from ossinstruct.train.trainer import train_student
 
     torch.manual_seed(0)

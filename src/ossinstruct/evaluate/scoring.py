@@ -23,6 +23,7 @@ OVERRIDE_VARIABLE = {"humaneval": "HUMANEVAL_OVERRIDE_PATH", "mbpp": "MBPP_OVERR
 
 
 def run_evalplus(
+    *,
     benchmark: str,
     samples_path: Path,
     dataset_path: Path,
@@ -137,14 +138,14 @@ def run(
     if logs:
         logs.mkdir(parents=True, exist_ok=True)
     results = run_evalplus(
-        benchmark,
-        samples_path,
-        dataset,
-        Path(cache_dir) / "evalplus",
-        settings["timeout_s"],
-        min(settings["parallel"], threads),
-        settings["require_no_network"],
-        logs / "evalplus.log" if logs else None,
+        benchmark=benchmark,
+        samples_path=samples_path,
+        dataset_path=dataset,
+        cache_dir=Path(cache_dir) / "evalplus",
+        timeout_s=settings["timeout_s"],
+        parallel=min(settings["parallel"], threads),
+        require_no_network=settings["require_no_network"],
+        log_path=logs / "evalplus.log" if logs else None,
     )
     summary = score(results, [task["task_id"] for task in tasks])
     generation = {

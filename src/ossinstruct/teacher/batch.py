@@ -103,6 +103,7 @@ def collect(client, batch, jobs_by_key: dict[str, Job], cache: ResponseCache) ->
 
 
 def run_batches(
+    *,
     jobs: Sequence[Job],
     client,
     cache: ResponseCache,

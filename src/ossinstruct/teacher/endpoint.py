@@ -1,10 +1,10 @@
 """Where the teacher runs: a local llama.cpp pool, a GPU server (vLLM or SGLang) started for the
 job, or any OpenAI-compatible API (hosted, with its key from the environment).
 
-`request_settings` splits the `teacher` config section: the keys that decide the answers go to the
-rule's `params` (changing them reruns generation and everything after it); the keys that only say
-how requests are sent (`TRANSPORT_KEYS`: concurrency, budgets, retries, batch mode, the server's
-address and launch options) never rerun a job.
+`models.request_settings` splits the `teacher` config section: the keys that decide the answers go to
+the rule's `params` (changing them reruns generation and everything after it); the keys that only say
+how requests are sent (`config.HOW_KEYS["teacher"]`: concurrency, budgets, retries, batch mode, the
+server's address and launch options) never rerun a job.
 """
 
 from __future__ import annotations
@@ -14,21 +14,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from ..config import HOW_KEYS
 from ..server import LOCAL_KEY, gpu_server, llama_cpp_pool
 from .client import check_reachable, make_client
 from .errors import TeacherError
 from .tokens import token_counter
-
-TRANSPORT_KEYS = HOW_KEYS["teacher"]
-
-
-def request_settings(teacher: dict) -> dict:
-    """The keys of `teacher` that decide what the teacher answers."""
-    settings = {key: value for key, value in teacher.items() if key not in TRANSPORT_KEYS}
-    if teacher["server"] in ("vllm", "sglang"):
-        settings["serve_model"] = (teacher.get("serve") or {}).get("model")
-    return settings
 
 
 @dataclass

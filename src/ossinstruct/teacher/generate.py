@@ -133,7 +133,7 @@ def generate_responses(
 
         batch_settings = {**section_defaults("teacher.batch"), **(batch_settings or {})}
         discount = batch_settings["discount"]
-        batch_stats = run_batches(to_send, clients[0], cache, batch_settings)
+        batch_stats = run_batches(jobs=to_send, client=clients[0], cache=cache, settings=batch_settings)
         tally.failed = batch_stats.pop("failures")
         for job in to_send:
             answer = cache.get(job.key)
@@ -264,7 +264,7 @@ def run(
     shard: str = "0-of-1",
 ) -> None:
     """Answer shard `shard` ("i-of-n") of the seeds. `settings`: the answer-deciding keys of the
-    teacher section (`endpoint.request_settings`); `transport`: the rest."""
+    teacher section (`models.request_settings`); `transport`: the rest."""
     from ..seeds import sample_seeds
     from ..shards import parse_shard, shard_slice
     from .endpoint import open_teacher

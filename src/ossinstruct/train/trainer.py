@@ -10,7 +10,8 @@ import os
 import time
 from pathlib import Path
 
-from ..sft import IGNORE_INDEX, pad_batch, tokenize_example, training_text
+from ..sft import training_text
+from .examples import IGNORE_INDEX, pad_batch, tokenize_example
 from .student import load_student, model_flops, peak_flops
 
 log = logging.getLogger(__name__)
