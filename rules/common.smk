@@ -2,7 +2,7 @@
 import re
 from pathlib import Path
 
-from ossinstruct.config import ConfigError, split_how, validate_config
+from ossinstruct.config import ConfigError, canonical, split_how, validate_config
 from ossinstruct.models import ModelError, base_folder, check_models, evaluated_models, root_student, run_settings
 from ossinstruct.models import prompt_format, request_settings, sft_name, table_models, teacher_config, teacher_names
 from ossinstruct.tables import ABLATION_TABLES, table_benchmarks
@@ -55,11 +55,11 @@ EVAL_SCORING = EVAL_WHAT
 
 def eval_generation_settings(wildcards):
     """What decides a model's completions: the generation keys and the model's prompt format."""
-    return {**EVAL_GENERATION, "prompt_format": prompt_format(config, wildcards.model)}
+    return canonical({**EVAL_GENERATION, "prompt_format": prompt_format(config, wildcards.model)})
 
 
 def eval_scoring_settings(wildcards):
-    return {**EVAL_SCORING, "prompt_format": prompt_format(config, wildcards.model)}
+    return canonical({**EVAL_SCORING, "prompt_format": prompt_format(config, wildcards.model)})
 
 
 SFT_IMPORTS = list(config["sft_data"])
@@ -85,9 +85,9 @@ def teacher_request_settings(wildcards):
     """What decides a teacher's answers; for another teacher also how many seeds it answers."""
     settings = request_settings(teacher_config(config, wildcards.teacher))
     other = config["teachers"].get(wildcards.teacher, {})
-    return (
-        {**settings, "seeds": other["seeds"], "sample_seed": other["sample_seed"]} if other.get("seeds") else settings
-    )
+    if other.get("seeds"):
+        settings = {**settings, "seeds": other["seeds"], "sample_seed": other["sample_seed"]}
+    return canonical(settings)
 
 
 def seed_corpus_files(wildcards):

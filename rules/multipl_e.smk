@@ -39,7 +39,7 @@ rule generate_multipl_e:
     params:
         settings=lambda wildcards: DECODINGS[wildcards.decoding],
         # batch_size only where it decides anything (transformers), so no other backend reruns.
-        evaluate={key: EVAL_WHAT[key] for key in ("backend", "gpus", "vllm")}
+        evaluate=canonical({key: EVAL_WHAT[key] for key in ("backend", "gpus", "vllm")})
         | ({"batch_size": config["evaluate"]["batch_size"]} if config["evaluate"]["backend"] == "transformers" else {}),
         model_file=evaluated_model_file,
         log_dir="logs/{decoding}/{model}",

@@ -72,7 +72,7 @@ rule train_student:
     resources:
         gpu=train_gpus,
     params:
-        settings=lambda wildcards: split_how("train", run_settings(config, wildcards.run))[0],
+        settings=lambda wildcards: canonical(split_how("train", run_settings(config, wildcards.run))[0]),
         cache_dir=CACHE_DIR,
     script:
         "../scripts/train_student.py"

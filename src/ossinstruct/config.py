@@ -141,3 +141,14 @@ def join_how(what: dict, how: dict) -> dict:
 def with_how(section: str, what: dict, config: dict) -> dict:
     """A rule's `what` settings (its params) joined with the config's `how` keys of `section`, read at run time."""
     return join_how(what, split_how(section, config[section])[1])
+
+
+def canonical(settings):
+    """`settings` with every mapping's keys in sorted order. Snakemake compares a rule's params as
+    written, key order included, and an overlay config (`--configfile`) that names a nested key
+    reorders its section: params built through this rerun a job only when a value changes."""
+    if isinstance(settings, dict):
+        return {key: canonical(settings[key]) for key in sorted(settings)}
+    if isinstance(settings, list):
+        return [canonical(item) for item in settings]
+    return settings

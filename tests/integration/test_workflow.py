@@ -111,6 +111,8 @@ def test_every_artifact_holds_what_it_should(built):
     assert metrics["optimizer_steps"] == 2 and metrics["rows"] == len(sft)
     assert math.isfinite(metrics["train_loss"]) and len(metrics["loss_curve"]) == 2
     assert (r / f"models/{RUN}/model/model.safetensors").stat().st_size > 100e6
+    # protected(): days of GPU time are read-only, so no rerun or stray command deletes them silently
+    assert all(path.stat().st_mode & 0o222 == 0 for path in (r / f"models/{RUN}/model").iterdir())
     assert (r / f"models/{RUN}/model.gguf").read_bytes()[:4] == b"GGUF"
     # Training changed the weights (the export of changed weights is checked in test_export.py)...
     from safetensors.numpy import load_file
@@ -151,6 +153,23 @@ def test_a_second_run_is_a_no_op(project):
     print(f"no-op rerun took {time.monotonic() - started:.1f}s")
     assert run.returncode == 0
     assert "Nothing to be done" in run.stdout + run.stderr
+
+
+def test_settings_that_only_say_how_to_run_rerun_nothing(project):
+    """Every key of config.HOW_KEYS for training and evaluation (save_steps, EvalPlus workers, timeouts,
+    the isolation requirement, vLLM's concurrency and start-up limit) changed at once: nothing reruns."""
+    (project / "how.yaml").write_text(
+        "train: {save_steps: 7}\n"
+        "evaluate: {parallel: 1, timeout_s: 99, require_no_network: false, models: [tiny-run],"
+        " vllm: {concurrency: 3, startup_timeout_s: 5}}\n"
+    )
+    dry = snakemake(project, "all", "-n", "--cores", "2", *TINY, "how.yaml")
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    assert "Nothing to be done" in dry.stdout + dry.stderr, dry.stdout[-3000:]
+    # A key that decides the weights does rerun training (the control: the dry run can see a change).
+    (project / "what.yaml").write_text("train: {learning_rate: 1.0e-4}\n")
+    dry = snakemake(project, "all", "-n", "--cores", "2", *TINY, "what.yaml")
+    assert "rule train_student:" in dry.stdout, dry.stdout[-3000:]
 
 
 def test_a_decontamination_setting_reruns_curate_and_below_without_asking_the_teacher(project):

@@ -171,3 +171,15 @@ def test_every_schema_default_is_filled_in_every_section_and_named_entry(root):
     assert not missing
     assert config["sft_data"]["d"]["split"] == "train" and config["runs"]["r"]["prompt_format"] == "magicoder"
     assert section_defaults("teacher.client") == config["teacher"]["client"]
+
+
+def test_how_keys_split_off_and_join_back():
+    from ossinstruct.config import join_how, section_defaults, split_how
+
+    evaluate = {**section_defaults("evaluate"), "parallel": 4}
+    what, how = split_how("evaluate", evaluate)
+    assert how["parallel"] == 4 and how["vllm"] == {"concurrency": 64, "startup_timeout_s": 1800}
+    assert "parallel" not in what and "concurrency" not in what["vllm"] and what["vllm"]["dtype"] == "bfloat16"
+    assert join_how(what, how) == evaluate
+    train_what, train_how = split_how("train", section_defaults("train"))
+    assert train_how == {"save_steps": 50} and "learning_rate" in train_what

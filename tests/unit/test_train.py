@@ -160,3 +160,22 @@ def test_the_papers_loss_weighting_averages_micro_batch_means_not_tokens(tmp_pat
         assert torch.allclose(moved[weighting], expected[weighting], atol=1e-5), weighting
     with pytest.raises(ValueError, match="train.loss_weighting"):
         train_student(rows, {**settings, "loss_weighting": "rows"}, str(tmp_path / "x"), str(tmp_path / "cx"), 1)
+
+
+def test_the_checkpoint_folder_is_keyed_by_what_decides_the_weights_only(tmp_path):
+    """A changed save_steps (how often to write a resume point) keeps the checkpoints; a changed
+    learning rate, the data, or the base run's record starts a new folder."""
+    from ossinstruct.train import checkpoint_dir
+
+    sft = tmp_path / "sft.jsonl"
+    sft.write_text('{"instruction": "a", "response": "b"}\n')
+    settings = {"run": "r", "learning_rate": 5e-5, "save_steps": 50, "seed": 42}
+    key = checkpoint_dir(str(tmp_path), settings, str(sft))
+    assert key.parent == tmp_path / "checkpoints" and key.name.startswith("r-")
+    assert checkpoint_dir(str(tmp_path), {**settings, "save_steps": 5}, str(sft)) == key
+    assert checkpoint_dir(str(tmp_path), {**settings, "learning_rate": 1e-4}, str(sft)) != key
+    base = tmp_path / "base.json"
+    base.write_text("{}")
+    assert checkpoint_dir(str(tmp_path), settings, str(sft), str(base)) != key
+    sft.write_text('{"instruction": "a", "response": "c"}\n')
+    assert checkpoint_dir(str(tmp_path), settings, str(sft)) != key
