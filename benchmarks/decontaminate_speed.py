@@ -17,7 +17,7 @@ import sysconfig
 import time
 from pathlib import Path
 
-from ossinstruct.benchmarks import load_benchmark_strings
+from ossinstruct.benchmark_strings import load_benchmark_strings
 from ossinstruct.decontaminate import decontaminate, naive_decontaminate, ngram_overlap
 
 ROOT = Path(__file__).resolve().parents[1]

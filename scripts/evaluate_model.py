@@ -11,6 +11,7 @@ from ossinstruct.logs import setup_logging
 setup_logging(snakemake.log[0])
 scoring.run(
     benchmark=snakemake.wildcards.benchmark,
+    dataset=snakemake.input.dataset,
     shard_samples=snakemake.input.shards,
     model_name=snakemake.wildcards.model,
     samples=snakemake.output.samples,

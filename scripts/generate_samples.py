@@ -11,6 +11,7 @@ from ossinstruct.logs import setup_logging
 setup_logging(snakemake.log[0])
 samples.run(
     benchmark=snakemake.wildcards.benchmark,
+    dataset=snakemake.input.dataset,
     model_file=snakemake.params.model_file,
     model_name=snakemake.wildcards.model,
     samples=snakemake.output.samples,

@@ -107,6 +107,7 @@ def dispatch(args: argparse.Namespace, config: dict, run: str) -> None:
             folder = Path(out)
             samples.run_evaluate(
                 benchmark=args.benchmark,
+                dataset=config["evaluate"]["datasets"][args.benchmark],
                 model_file=given,
                 model_name=args.model_name,
                 samples=str(folder / "samples.jsonl"),

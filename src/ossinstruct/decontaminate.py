@@ -149,7 +149,7 @@ def naive_decontaminate(
 
 def run(*, rows: str, kept: str, excluded: str, report: str, settings: dict, benchmarks: dict) -> None:
     """Stage 3c: drop the rows of `rows` that contain a benchmark string (`settings.columns` searched)."""
-    from .benchmarks import load_benchmark_strings
+    from .benchmark_strings import load_benchmark_strings
 
     families, skipped = load_benchmark_strings(benchmarks, settings["fix_allow_list"])
     clean, dropped, summary = decontaminate(

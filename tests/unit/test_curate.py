@@ -3,7 +3,7 @@ import string
 
 import pytest
 
-from ossinstruct.benchmarks import extract_docstring, humaneval_strings, load_benchmark_strings, mbpp_strings
+from ossinstruct.benchmark_strings import extract_docstring, humaneval_strings, load_benchmark_strings, mbpp_strings
 from ossinstruct.clean import clean_pairs
 from ossinstruct.decontaminate import decontaminate, naive_decontaminate
 from ossinstruct.parse import parse_response, parse_responses

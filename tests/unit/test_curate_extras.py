@@ -6,7 +6,7 @@ import json
 import pytest
 
 from ossinstruct.ablation import dedup_pairs, extract_pairs, select_pairs, split_by_language
-from ossinstruct.benchmarks import PAPER_FAMILIES, ds1000_prompt, ds1000_strings, load_benchmark_strings
+from ossinstruct.benchmark_strings import PAPER_FAMILIES, ds1000_prompt, ds1000_strings, load_benchmark_strings
 from ossinstruct.clean import clean_pairs
 from ossinstruct.decontaminate import decontaminate
 from ossinstruct.io import DataError

@@ -97,6 +97,7 @@ def test_scoring_refuses_shards_that_do_not_cover_every_task_in_order(root, tmp_
         shards = [str(tmp_path / "0.jsonl"), str(tmp_path / "1.jsonl")]
         scoring.run(
             benchmark="humaneval",
+            dataset=settings["datasets"]["humaneval"],
             shard_samples=shards,
             model_name="m",
             samples=str(tmp_path / "samples.jsonl"),

@@ -11,6 +11,7 @@ from ..io import write_jsonl
 def run(
     *,
     benchmark: str,
+    dataset: str,
     model_file: str,
     model_name: str,
     samples: str,
@@ -25,7 +26,7 @@ def run(
     from .backends import complete_all, completion_function, serve_student, transformers_completions
     from .prompts import build_prompt, load_tasks, stop_strings
 
-    tasks = shard_slice(load_tasks(settings["datasets"][benchmark], settings["limit"]), *parse_shard(shard))
+    tasks = shard_slice(load_tasks(dataset, settings["limit"]), *parse_shard(shard))
     prompt_format = settings["prompt_format"]
     stop = stop_strings(prompt_format, benchmark, settings["completion_stop"])
     logs = Path(log_dir) if log_dir else None
@@ -48,6 +49,7 @@ def run(
 def run_evaluate(
     *,
     benchmark: str,
+    dataset: str,
     model_file: str,
     model_name: str,
     samples: str,
@@ -58,11 +60,12 @@ def run_evaluate(
     log_dir: str | None = None,
 ) -> None:
     """Generation and scoring in one go (the command line's `evaluate`)."""
-    shard = str(Path(samples).with_name("samples-0-of-1.jsonl"))
     from . import scoring
 
+    shard = str(Path(samples).with_name("samples-0-of-1.jsonl"))
     run(
         benchmark=benchmark,
+        dataset=dataset,
         model_file=model_file,
         model_name=model_name,
         samples=shard,
@@ -72,6 +75,7 @@ def run_evaluate(
     )
     scoring.run(
         benchmark=benchmark,
+        dataset=dataset,
         shard_samples=[shard],
         model_name=model_name,
         samples=samples,

@@ -112,6 +112,7 @@ def subset_dataset(source: Path, destination: Path, limit: int | None) -> Path:
 def run(
     *,
     benchmark: str,
+    dataset: str,
     shard_samples: list[str],
     model_name: str,
     samples: str,
@@ -124,10 +125,8 @@ def run(
     """The shards' completions in task order, checked against the task list, the solutions cut out of
     them (`evaluate.sanitizer`, the model's `prompt_format`), then EvalPlus's scores."""
     samples_path = Path(samples)
-    dataset = subset_dataset(
-        Path(settings["datasets"][benchmark]), samples_path.with_name("dataset.jsonl"), settings["limit"]
-    )
-    tasks = load_tasks(dataset)
+    dataset_path = subset_dataset(Path(dataset), samples_path.with_name("dataset.jsonl"), settings["limit"])
+    tasks = load_tasks(dataset_path)
     rows = [row for path in shard_samples for row in read_jsonl(path)]
     if [row["task_id"] for row in rows] != [task["task_id"] for task in tasks]:
         raise EvaluationError(f"{samples}: the shards' samples do not cover the {len(tasks)} tasks in order")
@@ -140,7 +139,7 @@ def run(
     results = run_evalplus(
         benchmark=benchmark,
         samples_path=samples_path,
-        dataset_path=dataset,
+        dataset_path=dataset_path,
         cache_dir=Path(cache_dir) / "evalplus",
         timeout_s=settings["timeout_s"],
         parallel=min(settings["parallel"], threads),
