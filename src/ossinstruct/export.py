@@ -29,7 +29,7 @@ def permute_rotary(weights: np.ndarray, n_head: int) -> np.ndarray:
     )
 
 
-def export_gguf(model_dir: str, base_gguf: str, output: str, gguf_type: str = "q8_0") -> None:
+def export_gguf(*, model_dir: str, base_gguf: str, output: str, gguf_type: str = "q8_0") -> None:
     import gguf
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
@@ -88,4 +88,4 @@ def export_gguf(model_dir: str, base_gguf: str, output: str, gguf_type: str = "q
 
 
 def run(*, model_dir: str, output: str, base_gguf: str, gguf_type: str) -> None:
-    export_gguf(model_dir, base_gguf, output, gguf_type)
+    export_gguf(model_dir=model_dir, base_gguf=base_gguf, output=output, gguf_type=gguf_type)

@@ -69,7 +69,9 @@ def test_exported_gguf_computes_what_the_changed_transformers_model_computes(cha
 
     folder, ids, base, changed = changed_student
     assert correlation(base, changed) < 0.8  # the change is visible in the logits
-    export_gguf(str(folder / "hf"), SMOLLM2, str(folder / f"{gguf_type}.gguf"), gguf_type)
+    export_gguf(
+        model_dir=str(folder / "hf"), base_gguf=SMOLLM2, output=str(folder / f"{gguf_type}.gguf"), gguf_type=gguf_type
+    )
     got = llama_logits(folder / f"{gguf_type}.gguf", ids)
     assert correlation(got, changed) > 0.99 and correlation(got, base) < 0.8
     assert agreement(got, changed) >= (0.95 if gguf_type == "f32" else 0.8), agreement(got, changed)
