@@ -27,6 +27,10 @@ def load_student(spec: dict, dtype: str = "float32"):
     return model, tokenizer
 
 
+# Dense bf16 tensor-core peaks (FLOP/s) from the vendors' datasheets, by a word of the device name.
+PEAK_BF16_FLOPS = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "A10": 125e12, "L4": 121e12}
+
+
 def peak_flops(device_name: str) -> float | None:
     """The device's bf16 peak, or None for a device not in the table (then no MFU is reported)."""
     words = device_name.replace("-", " ").split()
@@ -40,7 +44,3 @@ def model_flops(config, non_embedding_params: int, lengths: list[int]) -> float:
     per_token = 6 * non_embedding_params
     attention = 12 * config.num_hidden_layers * config.hidden_size
     return float(sum(length * (per_token + attention * length) for length in lengths))
-
-
-# Dense bf16 tensor-core peaks (FLOP/s) from the vendors' datasheets, by a word of the device name.
-PEAK_BF16_FLOPS = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "A10": 125e12, "L4": 121e12}
