@@ -20,4 +20,5 @@ scoring.run(
     cache_dir=snakemake.params.cache_dir,
     threads=snakemake.threads,
     log_dir=snakemake.params.log_dir,
+    sandbox=snakemake.config.get("sandbox"),
 )

@@ -4,33 +4,35 @@ Reads the shipped prompts (`data/benchmarks/multipl-e/humaneval-<lang>.jsonl`: p
 tokens); writes samples (`completion` cut at the task's stop tokens) and per-task results. As in
 bigcode-evaluation-harness, the model continues the stripped prompt within `max_length` tokens in
 all (prompt + generation), and a program is the stripped prompt + the completion + a line break +
-the tests, compiled and run with the real toolchain in a sandbox: a
-network namespace of its own, CPU-time, file-size and process limits, a wall-clock timeout, a
-fresh temporary folder. pass@1 is the unbiased estimator over `n` samples per task (paper:
-temperature 0.2, top-p 0.95, 50 samples). A language whose toolchain is missing is reported as
+the tests, compiled and run with the real toolchain in the sandbox (`sandbox.py`: bubblewrap, no
+network, a fresh folder, limits, a wall-clock timeout). pass@1 is the unbiased estimator over `n`
+samples per task (paper: temperature 0.2, top-p 0.95, 50 samples). A language whose toolchain is missing is reported as
 missing, never as zero.
 """
 
 from __future__ import annotations
 
 import logging
-import os
+import math
+import shlex
 import shutil
-import signal
 import subprocess
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from .evaluate.prompts import cut_at
 from .io import read_jsonl, write_json, write_jsonl
-from .sandbox import limits_prefix, require_network_isolation
+from .sandbox import Limits, Sandbox
 
 log = logging.getLogger(__name__)
 
 LANGUAGES = ("java", "js", "cpp", "php", "swift", "rust")  # Table 2's order
+COMPILE_ERROR = 97  # the exit status of a build that failed, inside the sandbox's shell
+BINARY_BYTES = 64 << 20  # a build's largest file (a statically linked Rust program is several MB)
+RUNTIME_ADDRESS_SPACE = 8 << 30  # the JVM and V8 reserve several GiB they never touch
 JAVA_CLASSPATH = ("/usr/share/java/javatuples.jar",)  # the prompts import org.javatuples (Debian: libjavatuples-java)
 
 # Per language: the file a program is written to, the programs it needs, how to build and run it.
@@ -77,6 +79,41 @@ def missing_toolchain(language: str) -> str | None:
     return None
 
 
+SYSTEM_DIRS = ("/usr/", "/bin/", "/sbin/", "/lib", "/opt/", "/etc/")
+
+
+def toolchain_paths(languages) -> tuple[list[str], list[str]]:
+    """(folders to show read-only, folders to put first on PATH) for toolchains installed outside
+    the system folders the sandbox shows: a rustup proxy's active toolchain (`rustc --print
+    sysroot`), or the folder above a program's `bin`."""
+    binds: list[str] = []
+    path: list[str] = []
+    for language in languages:
+        for program in RECIPES[language]["needs"]:
+            found = shutil.which(program)
+            if found is None:
+                continue
+            real = Path(found).resolve()
+            if str(real).startswith(SYSTEM_DIRS):
+                continue
+            if real.name == "rustup":  # a proxy: the compiler is in the active toolchain
+                sysroot = subprocess.run([found, "--print", "sysroot"], capture_output=True, text=True, check=False)
+                root = Path(sysroot.stdout.strip())
+                if sysroot.returncode == 0 and (root / "bin" / program).exists():
+                    binds.append(str(root))
+                    path.append(str(root / "bin"))
+                continue
+            binds.append(str(real.parent.parent))
+            path.append(str(real.parent))
+    return list(dict.fromkeys(binds)), list(dict.fromkeys(path))
+
+
+def sandbox_for(what: str, languages, settings: dict | None = None, slots: int = 1) -> Sandbox:
+    """The sandbox, showing the toolchains of `languages` wherever they are installed."""
+    binds, path = toolchain_paths(languages)
+    return Sandbox(what, settings, slots, read_only=tuple(binds), path=tuple(path))
+
+
 def prompt(task: dict) -> str:
     """What the model continues: the task's prompt stripped, as bigcode-evaluation-harness sends it."""
     return task["prompt"].strip()
@@ -87,38 +124,41 @@ def program(task: dict, completion: str) -> str:
     return prompt(task) + cut_at(completion, task["stop_tokens"]) + "\n" + task["tests"]
 
 
-def _run(command: list[str], folder: str, timeout_s: float, isolation: list[str]) -> tuple[str, str]:
-    process = subprocess.Popen(
-        [*isolation, *limits_prefix(int(timeout_s) + 1, 64 << 20, 4096), *command],
-        cwd=folder,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        errors="replace",
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        output, _ = process.communicate(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)  # the whole group: a compiler's or a program's children too
-        process.communicate()
-        return "timeout", ""
-    return ("ok" if process.returncode == 0 else "failed"), output[-2000:]
-
-
-def execute(language: str, source: str, timeout_s: float = 15.0, isolation: list[str] | None = None) -> dict:
-    """Build and run one program; `status` is passed, compile_error, failed or timeout."""
+def build_and_run(sandbox: Sandbox, language: str, source: str, limits: Limits, java_class: str | None = None) -> dict:
+    """Build (with at least 60 s more) and run one program in one sandbox; `status` is passed,
+    compile_error, failed or timeout. `java_class` names the Java class with `main` (the file is
+    then `Main.java`; MultiPL-E's own programs are `class Problem` in `Problem.java`)."""
     recipe = RECIPES[language]
-    isolation = isolation or require_network_isolation(f"MultiPL-E {language} programs")
-    with tempfile.TemporaryDirectory(prefix=f"multipl-e-{language}-") as folder:
-        (Path(folder) / recipe["file"]).write_text(source, encoding="utf-8")
-        if "build" in recipe:
-            status, output = _run(recipe["build"], folder, max(timeout_s, 60.0), isolation)
-            if status != "ok":
-                return {"status": "compile_error" if status == "failed" else "timeout", "output": output}
-        status, output = _run(recipe["run"], folder, timeout_s, isolation)
-    return {"status": "passed" if status == "ok" else status, "output": output}
+    file, build, run = recipe["file"], recipe.get("build"), list(recipe["run"])
+    if language == "java" and java_class:
+        file, build, run[-1] = "Main.java", [*build[:-1], "Main.java"], java_class
+    command = run
+    if build:
+        command = ["sh", "-c", f"{shlex.join(build)} || exit {COMPILE_ERROR}; exec {shlex.join(run)}"]
+    limits = replace(
+        limits,
+        timeout_s=limits.timeout_s + (60 if build else 0),
+        cpu_s=math.ceil(limits.timeout_s) + (120 if build else 1),
+        # compilers, the JVM and V8 reserve address space far beyond what they use
+        memory_bytes=max(limits.memory_bytes or 0, RUNTIME_ADDRESS_SPACE) if limits.memory_bytes else None,
+        output_bytes=max(limits.output_bytes, BINARY_BYTES) if build else limits.output_bytes,  # the compiled program
+    )
+    outcome = sandbox.run(command, limits=limits, files={file: source})
+    if outcome.status == "timeout":
+        return {"status": "timeout", "output": outcome.output[-2000:]}
+    if build and outcome.returncode == COMPILE_ERROR:
+        return {"status": "compile_error", "output": outcome.output[-2000:]}
+    return {"status": "passed" if outcome.returncode == 0 else "failed", "output": outcome.output[-2000:]}
+
+
+def execute(language: str, source: str, timeout_s: float = 15.0, sandbox: Sandbox | None = None) -> dict:
+    """Build and run one MultiPL-E program; `status` is passed, compile_error, failed or timeout."""
+    sandbox = sandbox or sandbox_for(f"MultiPL-E {language} programs", [language])
+    return build_and_run(sandbox, language, source, program_limits(timeout_s))
+
+
+def program_limits(timeout_s: float) -> Limits:
+    return Limits(timeout_s=timeout_s, memory_bytes=RUNTIME_ADDRESS_SPACE, processes=256, output_bytes=64 << 20)
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -129,16 +169,21 @@ def pass_at_k(n: int, c: int, k: int) -> float:
 
 
 def execute_samples(
-    language: str, tasks: Sequence[dict], samples: Sequence[dict], workers: int = 2, timeout_s: float = 15.0
+    language: str,
+    tasks: Sequence[dict],
+    samples: Sequence[dict],
+    workers: int = 2,
+    timeout_s: float = 15.0,
+    sandbox_settings: dict | None = None,
 ) -> tuple[list[dict], dict]:
     """Every sample run against its task's tests; returns per-sample results and the scores."""
     by_name = {task["name"]: task for task in tasks}
-    isolation = require_network_isolation(f"MultiPL-E {language} programs")
+    sandbox = sandbox_for(f"MultiPL-E {language} programs", [language], sandbox_settings, workers)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         outcomes = list(
             pool.map(
                 lambda sample: execute(
-                    language, program(by_name[sample["name"]], sample["completion"]), timeout_s, isolation
+                    language, program(by_name[sample["name"]], sample["completion"]), timeout_s, sandbox
                 ),
                 samples,
             )
@@ -155,7 +200,7 @@ def execute_samples(
         "samples_per_task": len(samples) // max(1, len(tasks)),
         "pass@1": round(100 * sum(scored) / len(scored), 2) if scored else None,
         "statuses": dict(statuses),
-        "sandboxed_network": bool(isolation),
+        "sandbox": sandbox.describe(),
     }
 
 
@@ -228,7 +273,15 @@ def run_generate(
 
 
 def run_execute(
-    *, language: str, prompts: str, samples: str, results: str, scores: str, settings: dict, threads: int = 2
+    *,
+    language: str,
+    prompts: str,
+    samples: str,
+    results: str,
+    scores: str,
+    settings: dict,
+    threads: int = 2,
+    sandbox: dict | None = None,
 ) -> None:
     rows = read_jsonl(samples)
     missing = missing_toolchain(language)
@@ -239,6 +292,6 @@ def run_execute(
         write_json(scores, {"language": language, "missing": reason, "pass@1": None})
         return
     tasks = read_jsonl(prompts)[: settings["limit"] or None]
-    per_sample, summary = execute_samples(language, tasks, rows, threads, settings["timeout_s"])
+    per_sample, summary = execute_samples(language, tasks, rows, threads, settings["timeout_s"], sandbox)
     write_jsonl(results, per_sample)
     write_json(scores, summary)

@@ -1,24 +1,25 @@
 """EvalPlus scoring of a model's completions: the solutions cut out of the merged shards, run by
-`evalplus.evaluate` (its own time and memory limits) in a subprocess with no network and a hard
-timeout, and pass@1 on the base and plus tests."""
+`evalplus.evaluate` (its own time and memory limits) in the sandbox (no network, a fresh folder,
+a hard timeout), and pass@1 on the base and plus tests."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..io import read_json, read_jsonl, write_json, write_jsonl
-from ..sandbox import network_isolation_prefix, require_network_isolation
+from ..io import read_jsonl, write_json, write_jsonl
+from ..sandbox import INSIDE, Limits, Sandbox
 from . import EvaluationError
 from .prompts import load_tasks, to_samples
 
 log = logging.getLogger(__name__)
 
+GROUND_TRUTH_TIMEOUT_S = 3600  # the benchmark's own solutions, once per data set (MBPP+: about a minute)
 OVERRIDE_VARIABLE = {"humaneval": "HUMANEVAL_OVERRIDE_PATH", "mbpp": "MBPP_OVERRIDE_PATH"}
 
 
@@ -30,58 +31,60 @@ def run_evalplus(
     cache_dir: Path,
     timeout_s: int,
     parallel: int,
-    require_no_network: bool = True,
+    sandbox: dict | None = None,
     log_path: Path | None = None,
 ) -> dict:
-    """`evalplus.evaluate` in a subprocess with a hard timeout; returns its per-task results."""
-    results_path = samples_path.with_name(samples_path.stem + "_eval_results.json")
-    results_path.unlink(missing_ok=True)  # evalplus would silently reuse stale results
-    if require_no_network:
-        isolation = require_network_isolation("model-generated code", "evaluate.require_no_network: false")
-    else:
-        isolation = network_isolation_prefix()
-    env = dict(os.environ)
-    env.update(
-        {
-            OVERRIDE_VARIABLE[benchmark]: str(dataset_path.resolve()),
-            "XDG_CACHE_HOME": str(cache_dir.resolve()),
-            "HF_DATASETS_OFFLINE": "1",
-            "HF_HUB_OFFLINE": "1",
-        }
+    """`evalplus.evaluate` on the samples in the sandbox (`sandbox.py`), under a hard timeout; returns
+    its per-task results. The ground truth comes first, from the benchmark's canonical solutions
+    (trusted code, outside the sandbox), into `cache_dir`, which the sandbox then only reads."""
+    box = Sandbox("EvalPlus on model-generated code", sandbox)
+    cache = cache_dir.resolve()
+    cache.mkdir(parents=True, exist_ok=True)
+    variables = {
+        OVERRIDE_VARIABLE[benchmark]: str(dataset_path.resolve()),
+        "XDG_CACHE_HOME": str(cache),
+        "HF_DATASETS_OFFLINE": "1",
+        "HF_HUB_OFFLINE": "1",
+    }
+    runner = [sys.executable, "-m", "ossinstruct.evaluate.evalplus_runner", "--dataset", benchmark]
+    truth = subprocess.run(
+        [*runner, "--ground-truth-only"],
+        env={**os.environ, **variables},
+        capture_output=True,
+        text=True,
+        timeout=max(timeout_s, GROUND_TRUTH_TIMEOUT_S),
+        check=False,
     )
-    command = [
-        *isolation,
-        sys.executable,
-        "-m",
-        "ossinstruct.evaluate.evalplus_runner",
-        "--dataset",
-        benchmark,
-        "--samples",
-        str(samples_path.resolve()),
-        "--parallel",
-        str(parallel),
-    ]
-    sink = open(log_path, "ab") if log_path else subprocess.DEVNULL
-    process = subprocess.Popen(
-        command,
-        env=env,
-        stdout=sink,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
+    _append(log_path, truth.stdout + truth.stderr)
+    if truth.returncode != 0:
+        raise EvaluationError(f"evalplus could not compute the ground truth of {dataset_path}: {truth.stderr[-500:]}")
+    box.read_only.append(str(cache))
+    inside = {**variables, OVERRIDE_VARIABLE[benchmark]: f"{INSIDE}/{dataset_path.name}"}  # a copy: same hash
+    outcome = box.run(
+        [*runner, "--samples", "samples.jsonl", "--parallel", str(parallel)],
+        limits=Limits(timeout_s=timeout_s, cpu_s=timeout_s, memory_bytes=None, processes=1024, output_bytes=1 << 30),
+        files={"samples.jsonl": samples_path.read_bytes(), dataset_path.name: dataset_path.read_bytes()},
+        collect=("samples_eval_results.json",),
+        env=inside,
     )
-    try:
-        process.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        raise EvaluationError(f"evalplus on {samples_path} passed its {timeout_s}s limit and was killed") from None
-    if process.returncode != 0 or not results_path.exists():
+    _append(log_path, outcome.output)
+    if outcome.status == "timeout":
+        raise EvaluationError(f"evalplus on {samples_path} passed its {timeout_s}s limit and was killed")
+    results = outcome.files.get("samples_eval_results.json")
+    if outcome.returncode != 0 or results is None:
         raise EvaluationError(
-            f"evalplus on {samples_path} failed with exit code {process.returncode}"
-            + (f" (see {log_path})" if log_path else "")
+            f"evalplus on {samples_path} failed with exit code {outcome.returncode}"
+            + (f" (see {log_path})" if log_path else f": {outcome.output[-500:]}")
         )
-    return read_json(results_path)
+    results_path = samples_path.with_name(samples_path.stem + "_eval_results.json")
+    results_path.write_bytes(results)
+    return json.loads(results)
+
+
+def _append(log_path: Path | None, text: str) -> None:
+    if log_path:
+        with open(log_path, "a", encoding="utf-8") as handle:
+            handle.write(text)
 
 
 def score(results: dict, task_ids: Sequence[str]) -> dict:
@@ -121,6 +124,7 @@ def run(
     cache_dir: str,
     threads: int = 2,
     log_dir: str | None = None,
+    sandbox: dict | None = None,
 ) -> None:
     """The shards' completions in task order, checked against the task list, the solutions cut out of
     them (`evaluate.sanitizer`, the model's `prompt_format`), then EvalPlus's scores."""
@@ -143,7 +147,7 @@ def run(
         cache_dir=Path(cache_dir) / "evalplus",
         timeout_s=settings["timeout_s"],
         parallel=min(settings["parallel"], threads),
-        require_no_network=settings["require_no_network"],
+        sandbox=sandbox,
         log_path=logs / "evalplus.log" if logs else None,
     )
     summary = score(results, [task["task_id"] for task in tasks])

@@ -34,17 +34,23 @@ log = logging.getLogger(__name__)
 
 
 def plan_requests(
-    seeds: Sequence[dict], settings: dict, count_tokens: Callable[[str], int], model_fingerprint: str = ""
+    seeds: Sequence[dict],
+    settings: dict,
+    count_tokens: Callable[[str], int],
+    model_fingerprint: str = "",
+    ask: Callable[[dict], list[dict]] | None = None,
 ) -> tuple[list[Job], int]:
-    """One request per seed with the paper's budget; seeds whose prompt leaves no room are skipped."""
+    """One request per seed with the paper's budget; seeds whose prompt leaves no room are skipped.
+    `ask` builds another step's messages from a row (the tests of a pair); None: the paper's prompt."""
     jobs, skipped = [], 0
     for row in seeds:
-        prompt_tokens = count_tokens(user_prompt(row["seed"]))
-        budget = max_tokens_for(prompt_tokens, settings["max_new_tokens"], settings["context_length"])
+        messages = ask(row) if ask else None
+        prompt = user_prompt(row["seed"]) if messages is None else "".join(m["content"] for m in messages)
+        budget = max_tokens_for(count_tokens(prompt), settings["max_new_tokens"], settings["context_length"])
         if budget <= 0:
             skipped += 1
             continue
-        body = request_body(row, settings, budget)
+        body = request_body(row, settings, budget, messages)
         # What a provider charges against the token budget: every message's tokens plus max_tokens.
         charged = count_tokens("".join(message["content"] for message in body["messages"])) + budget
         jobs.append(Job(row, body, request_hash(body, model_fingerprint), charged))
@@ -104,6 +110,7 @@ def generate_responses(
     price: dict | None = None,
     mode: str = "online",
     batch_settings: dict | None = None,
+    ask: Callable[[dict], list[dict]] | None = None,
 ) -> tuple[list[dict], dict]:
     """Answer every seed from the cache or the teacher; returns rows in seed order and a report.
 
@@ -114,7 +121,7 @@ def generate_responses(
     """
     client_settings = {**section_defaults("teacher.client"), **(client_settings or {})}
     started = time.monotonic()
-    jobs, skipped = plan_requests(seeds, settings, count_tokens, model_fingerprint)
+    jobs, skipped = plan_requests(seeds, settings, count_tokens, model_fingerprint, ask)
     tally = Tally()
     to_send: list[Job] = []
     for job in jobs:

@@ -79,10 +79,11 @@ def max_tokens_for(prompt_tokens: int, max_new_tokens: int, context_length: int)
     return min(max_new_tokens, context_length - prompt_tokens - ERROR_MARGIN)
 
 
-def request_body(row: dict, settings: dict, max_tokens: int) -> dict:
+def request_body(row: dict, settings: dict, max_tokens: int, messages: list[dict] | None = None) -> dict:
+    """The request for `row`: the paper's messages for its seed, or `messages` (another step's prompt)."""
     body = {
         "model": settings["model"],
-        "messages": build_messages(row["seed"], settings["demonstration"], settings["system_role"]),
+        "messages": messages or build_messages(row["seed"], settings["demonstration"], settings["system_role"]),
         "temperature": settings["temperature"],
         "max_tokens": max_tokens,
         "n": 1,

@@ -1,0 +1,107 @@
+"""How one pair runs: its code out of the Markdown, whether its tests test anything, and the
+program for its language (Python through `harness.py`; the MultiPL-E languages with their
+toolchains, the solution and then the tests in one file, passing when the program exits with 0)."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import secrets
+import sys
+from pathlib import Path
+
+from ..multipl_e import build_and_run, missing_toolchain
+from ..sandbox import Limits, Sandbox
+
+HARNESS = Path(__file__).with_name("harness.py")
+# A row's `lang` (the seed language) -> the MultiPL-E recipe that runs it.
+LANGUAGES = {"python": "python", "cpp": "cpp", "c++": "cpp", "java": "java", "php": "php", "rust": "rust"}
+LANGUAGES |= {"swift": "swift", "javascript": "js", "js": "js"}
+FENCE = re.compile(r"^```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)^```", re.S | re.M)
+
+
+def extract_code(text: str, lang: str = "") -> str:
+    """The code of a Markdown answer: its fenced blocks in order (those tagged with another language
+    left out when one is tagged with `lang` or untagged), or the whole text when it has no fence."""
+    blocks = FENCE.findall(text or "")
+    if not blocks:
+        return (text or "").strip()
+    ours = [code for tag, code in blocks if not tag or tag.lower() in {lang.lower(), *_aliases(lang)}]
+    return "\n".join(code.rstrip() for code in (ours or [code for _, code in blocks])) + "\n"
+
+
+def _aliases(lang: str) -> set[str]:
+    return {"python": {"py", "python3"}, "cpp": {"c++", "cc"}, "js": {"javascript"}, "rust": {"rs"}}.get(
+        LANGUAGES.get(lang.lower(), lang.lower()), set()
+    )
+
+
+def python_has_tests(tests: str) -> bool:
+    """Whether Python test code tests anything: an `assert` outside a function or class, a `test_*`
+    function, or a `unittest.TestCase` method `test_*` (code that does not compile is left to the run)."""
+    try:
+        tree = ast.parse(tests)
+    except SyntaxError:
+        return bool(tests.strip())
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_"):
+            return True
+    return any(isinstance(node, ast.Assert) for node in _top_level(tree.body))
+
+
+def _top_level(body):
+    """Statements run when the module runs: not inside a function or class."""
+    for node in body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        yield node
+        for field in ("body", "orelse", "finalbody", "handlers"):
+            yield from _top_level(getattr(node, field, []) or [])
+
+
+def unsupported(lang: str) -> str | None:
+    """Why a language cannot be run here (None: it can)."""
+    runner = LANGUAGES.get(lang.lower())
+    if runner is None:
+        return f"no runner for {lang!r} (runs: {', '.join(sorted(set(LANGUAGES.values())))})"
+    return None if runner == "python" else missing_toolchain(runner)
+
+
+def run_python(sandbox: Sandbox, solution: str, tests: str, limits: Limits) -> dict:
+    nonce = secrets.token_hex(16)
+    files = {"harness.py": HARNESS.read_text(), "solution.py": solution, "tests.py": tests, "nonce": nonce}
+    outcome = sandbox.run([sys.executable, "-I", "harness.py"], limits=limits, files=files, collect=("verdict.json",))
+    if outcome.status != "exited":
+        return {"status": "timeout" if outcome.status == "timeout" else "error", "output": outcome.output}
+    try:
+        verdict = json.loads(outcome.files["verdict.json"])
+    except (KeyError, ValueError):
+        verdict = {}
+    if verdict.get("nonce") != nonce:
+        detail = f"exited (code {outcome.returncode}) before the tests finished, with no verdict"
+        return {"status": "error", "output": _join(outcome.output, detail)}
+    return {"status": verdict["status"], "output": _join(outcome.output, verdict["detail"]), "tests": verdict["tests"]}
+
+
+def java_program(source: str) -> tuple[str, str]:
+    """(source, main class): `public` dropped from classes, so that one file holds them all."""
+    source = re.sub(r"\bpublic\s+((?:final\s+|abstract\s+)*)class\b", r"\1class", source)
+    head = source.split("static void main", 1)[0]
+    classes = re.findall(r"\bclass\s+(\w+)", head)
+    return source, classes[-1] if classes else "Main"
+
+
+def run_compiled(sandbox: Sandbox, language: str, source: str, limits: Limits) -> dict:
+    """MultiPL-E's recipe for `language`; a program that does not compile is an `error`."""
+    java_class = None
+    if language == "java":
+        source, java_class = java_program(source)
+    outcome = build_and_run(sandbox, language, source, limits, java_class)
+    if outcome["status"] == "compile_error":
+        return {"status": "error", "output": _join(outcome["output"], "does not compile")}
+    return outcome
+
+
+def _join(output: str, detail: str) -> str:
+    return (output.rstrip() + "\n" + detail).strip()[-2000:]
