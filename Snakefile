@@ -16,6 +16,7 @@ include: "rules/common.smk"
 include: "rules/seeds.smk"
 include: "rules/generate.smk"
 include: "rules/curate.smk"
+include: "rules/validate.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/tables.smk"
@@ -36,3 +37,6 @@ rule all:
             figure=["figure3", "lengths", "categories"],
         ),
         "results/dataset_card.md",
+        # execution validation (not the paper's), when `validate.enabled`
+        expand(rules.validate_pairs.output.report, teacher=TEACHER) if config["validate"]["enabled"] else [],
+        "results/table_validated.csv" if config["validate"]["enabled"] else [],

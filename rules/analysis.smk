@@ -80,6 +80,7 @@ rule describe_dataset:
         seeds_report=f"results/seeds/{CORPUS}_report.json",
         generation_report=rules.merge_responses.output.report,
         curation_report=rules.summarize_curation.output.report,
+        validation_report=rules.validate_pairs.output.report if config["validate"]["enabled"] else [],
     output:
         data="results/dataset/{teacher}/data.jsonl",
         manifest="results/dataset/{teacher}/manifest.json",

@@ -13,6 +13,7 @@ card.run(
     seeds_report=snakemake.input.seeds_report,
     generation_report=snakemake.input.generation_report,
     curation_report=snakemake.input.curation_report,
+    validation_report=snakemake.input.validation_report or None,
     config=snakemake.params.config,
     data=snakemake.output.data,
     manifest=snakemake.output.manifest,

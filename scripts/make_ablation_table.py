@@ -11,6 +11,6 @@ setup_logging(snakemake.log[0])
 tables.run_ablation_table(
     table=snakemake.wildcards.table,
     rows=snakemake.params.rows,
-    paper=snakemake.input.paper,
+    paper=snakemake.input.paper or None,
     output=snakemake.output.table,
 )

@@ -125,6 +125,28 @@ def build_manifest(rows: list[dict], seeds_report: dict, generation: dict, curat
     }
 
 
+def validation_summary(report: dict) -> dict:
+    """What the card says of execution validation: pass rates overall and by language, verdicts."""
+    keys = ("rows", "kept", "pass_rate", "by_verdict", "sandbox", "limits")
+    by_language = {lang: counts["pass_rate"] for lang, counts in report["by_language"].items()}
+    return {**{key: report[key] for key in keys}, "pass_rate_by_language": by_language}
+
+
+def validation_section(validation: dict | None) -> str:
+    if not validation:
+        return ""
+    rates = ", ".join(f"{lang} {rate:.0%}" for lang, rate in validation["pass_rate_by_language"].items())
+    verdicts = ", ".join(f"{name}: {n}" for name, n in validation["by_verdict"].items() if n)
+    rate = validation["pass_rate"]
+    return f"""
+## Execution validation (not the paper's)
+Each row's solution was run with tests the teacher wrote for it, in the sandbox
+({validation["sandbox"]}); {validation["kept"]} of {validation["rows"]} pass
+({f"{rate:.1%}" if rate is not None else "n/a"}; by language: {rates or "none"}). Verdicts: {verdicts or "none"}.
+The data set `oss-instruct-validated` holds the passing rows; this card's rows are all curated rows.
+"""
+
+
 def dataset_card(manifest: dict) -> str:
     """A Hugging Face style card: YAML header, then what the data is and where it came from."""
     teacher = manifest["teacher"]["settings"]
@@ -179,7 +201,7 @@ demonstration: {teacher.get("demonstration")}. Tokens: {manifest["tokens"]["data
 
 Decontamination against: {", ".join(decon["benchmarks"]) or "nothing"}. Complete: {decon["complete"]}
 (families without data: {", ".join(decon["skipped_families"] or []) or "none"}).
-
+{validation_section(manifest.get("validation"))}
 ## Provenance
 Built by ossinstruct at commit `{manifest["git"]["commit"]}`{dirty},
 config sha256 `{manifest["config_sha256"][:16]}…`. Seed corpus `{manifest["seed_sources"]["corpus"]}`. Every
@@ -201,11 +223,13 @@ def run(
     data: str,
     manifest: str,
     card: str,
+    validation_report: str | None = None,
 ) -> None:
     kept = read_jsonl(rows)
     record = build_manifest(
         kept, read_json(seeds_report), read_json(generation_report), read_json(curation_report), config
     )
+    record["validation"] = validation_summary(read_json(validation_report)) if validation_report else None
     write_jsonl(data, export_rows(kept))
     write_json(manifest, record)
     Path(card).write_text(dataset_card(record), encoding="utf-8")

@@ -24,6 +24,8 @@ STAGES = {
     "parse": "parse responses into problem/solution pairs (the paper's parser)",
     "clean": "drop duplicate seeds, problems and solutions (whitespace-free, first wins)",
     "decontaminate": "drop pairs containing benchmark strings",
+    "tests": "ask the teacher for tests of each curated pair (execution validation, not the paper's)",
+    "validate": "run each pair's solution with its tests in the sandbox; keep those that pass",
     "sft": "build Magicoder instruction/response rows",
     "train": "fine-tune a run's base model on --input (--output is the model folder; --run)",
     "export": "export a fine-tuned model folder to GGUF for llama.cpp (--run names its base)",
@@ -76,6 +78,34 @@ def dispatch(args: argparse.Namespace, config: dict, run: str) -> None:
             benchmarks = {k: v for k, v in config["curate"]["benchmarks"].items() if v}
             decontaminate.run(
                 rows=given, kept=out, excluded=excluded, report=report, settings=config["curate"], benchmarks=benchmarks
+            )
+        case "tests":
+            from .models import request_settings
+            from .validate import generate_tests
+
+            teacher = config["teacher"]
+            generate_tests.run(
+                pairs=given,
+                tests=out,
+                report=report,
+                settings=config["validate"],
+                teacher_settings=request_settings(teacher),
+                cache_dir=config["cache_dir"],
+                threads=args.threads,
+                transport=teacher,
+                price=config["prices"].get(teacher["model"]),
+            )
+        case "validate":
+            from . import validate
+
+            validate.run(
+                rows=given,
+                kept=out,
+                excluded=excluded,
+                report=report,
+                settings=config["validate"],
+                sandbox=config["sandbox"],
+                threads=args.threads,
             )
         case "sft":
             from . import sft

@@ -97,10 +97,11 @@ def load_config(path: str | Path, schema_path: str | Path = SCHEMA) -> dict:
 HOW_KEYS = {
     "teacher": ("mode", "base_url", "api_key_env", "client", "batch", "serve", "shards"),
     "train": ("save_steps",),  # how often a checkpoint is written: a resume point, not the weights
+    "sandbox": ("require_isolation", "read_only", "first_uid", "shm_bytes"),  # where code runs, not what it does
+    "validate": ("enabled",),  # whether `all` builds validation; the validated set is the same either way
     "evaluate": (
         "parallel",  # EvalPlus worker processes
         "timeout_s",  # the scoring job's limit
-        "require_no_network",  # refuse when isolation is missing (a run either happens isolated or not at all)
         "models",  # which models `all` evaluates: names the jobs, not their content
         "shards",  # how many jobs share a benchmark's generation (the merged samples are the same)
         "vllm.concurrency",  # requests in flight to the model server

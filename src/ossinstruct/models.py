@@ -15,6 +15,7 @@ from .config import HOW_KEYS
 from .tables import ABLATION_TABLES
 
 OSS_INSTRUCT = "oss-instruct"
+OSS_INSTRUCT_VALIDATED = "oss-instruct-validated"  # the curated set after execution validation (`validate`)
 
 
 class ModelError(ValueError):
@@ -23,6 +24,8 @@ class ModelError(ValueError):
 
 def sft_name(config: dict, data: str) -> str:
     """The name of a fine-tuning set in `results/sft/{name}.jsonl` (a teacher's curated set is its name)."""
+    if data == OSS_INSTRUCT_VALIDATED:
+        return f"{config['teacher']['name']}-validated"
     return config["teacher"]["name"] if data == OSS_INSTRUCT else data
 
 
@@ -96,7 +99,7 @@ def check_models(config: dict) -> None:
     for name, spec in students.items():
         if bool(spec.get("gguf")) == bool(spec.get("path")):
             problems.append(f"config key 'students.{name}': give exactly one of gguf, path")
-    known_data = {OSS_INSTRUCT, *config.get("sft_data", {}), *config.get("teachers", {})}
+    known_data = {OSS_INSTRUCT, OSS_INSTRUCT_VALIDATED, *config.get("sft_data", {}), *config.get("teachers", {})}
     for name in sorted(set(config.get("teachers", {})) & {*config.get("sft_data", {}), config["teacher"]["name"]}):
         problems.append(f"config key 'teachers.{name}': the name is also the main teacher's or an sft_data set's")
     train_keys = set(config["train"])
@@ -106,6 +109,10 @@ def check_models(config: dict) -> None:
         if spec["data"] not in known_data:
             problems.append(
                 f"config key 'runs.{name}.data': unknown data set {spec['data']!r} ({', '.join(sorted(known_data))})"
+            )
+        if spec["data"] == OSS_INSTRUCT_VALIDATED and not config.get("validate", {}).get("prompts"):
+            problems.append(
+                f"config key 'validate.prompts': required for runs.{name}.data {OSS_INSTRUCT_VALIDATED} (tests prompts)"
             )
         for key in sorted(set(spec.get("train") or {}) - train_keys):
             allowed = ", ".join(sorted(train_keys))

@@ -93,6 +93,8 @@ ABLATION_TABLES = {
     "table5": ["humaneval_plus", "multipl_e"],  # language ablation: Python-only / other / both
     "table6": ["humaneval_plus", "multipl_e"],  # comment-function pairs vs OSS-Instruct
     "table7": ["humaneval_plus", "mbpp_plus"],  # OSS-Instruct from a weaker, open teacher
+    # not the paper's: the execution-validated set (`validate`) vs the unvalidated one
+    "table_validated": ["humaneval", "humaneval_plus", "mbpp", "mbpp_plus"],
 }
 EVALPLUS_COLUMNS = {"humaneval": "humaneval", "humaneval_plus": "humaneval", "mbpp": "mbpp", "mbpp_plus": "mbpp"}
 
@@ -129,10 +131,13 @@ def ablation_row(
     return row
 
 
-def write_ablation_table(table: str, path: str | Path, rows: list[dict], paper: str | Path) -> None:
-    """Reproduced rows, then the paper's (`data/paper/<table>.csv`; a cell the paper does not give is empty)."""
-    with open(paper, newline="", encoding="utf-8") as handle:
-        reported = [{**row, "source": "paper"} for row in csv.DictReader(handle)]
+def write_ablation_table(table: str, path: str | Path, rows: list[dict], paper: str | Path | None) -> None:
+    """Reproduced rows, then the paper's (`data/paper/<table>.csv`; a cell the paper does not give is
+    empty; no file: a table of ours, with no reported rows)."""
+    reported = []
+    if paper:
+        with open(paper, newline="", encoding="utf-8") as handle:
+            reported = [{**row, "source": "paper"} for row in csv.DictReader(handle)]
     columns = ["model", "data", "training_rows", "prompt_format", *ABLATION_TABLES[table]]
     if "multipl_e" in columns:
         columns.append("multipl_e_languages")
@@ -167,7 +172,7 @@ def run_table2(*, scores: dict[str, dict[str, str]], paper: str, output: str) ->
     write_table2(output, [table2_row(model, by_language) for model, by_language in scores.items()], paper)
 
 
-def run_ablation_table(*, table: str, rows: list[dict], paper: str, output: str) -> None:
+def run_ablation_table(*, table: str, rows: list[dict], paper: str | None, output: str) -> None:
     """Tables 4-7: each model's row from its scores (and its training record), then the paper's."""
     reproduced = [
         ablation_row(table, row["model"], row["data"], row["evalplus"], row["multipl_e"], row["train_metrics"])

@@ -1,0 +1,26 @@
+# Snakemake adapter: read the snakemake object, call the library with keywords, nothing else.
+# params decide the requests (a change reruns the job); how requests are sent and prices come from
+# the config and never do.
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from snakemake.script import snakemake
+
+from ossinstruct.logs import setup_logging
+from ossinstruct.models import teacher_config
+from ossinstruct.validate import generate_tests
+
+teacher = teacher_config(snakemake.config, snakemake.wildcards.teacher)
+setup_logging(snakemake.log.main)
+generate_tests.run(
+    pairs=snakemake.input.pairs,
+    tests=snakemake.output.tests,
+    report=snakemake.output.report,
+    settings=snakemake.params.settings,
+    teacher_settings=snakemake.params.teacher,
+    cache_dir=snakemake.params.cache_dir,
+    threads=snakemake.threads,
+    server_log=snakemake.log.server,
+    transport=teacher,
+    price=snakemake.config["prices"].get(teacher["model"]),
+)

@@ -1,0 +1,137 @@
+"""Tests from the teacher (execution validation's first step; not the paper's): for each curated
+pair, one request for tests of its solution and, with `validate.solutions: k`, k requests for more
+solutions of its problem (sampled at `solution_temperature`, as SelfCodeAlign does). The prompts
+are ours, in the config (`validate.prompts`, versioned); the requests go through the generation's
+client, cache, budgets and accounting (`teacher.generate.generate_responses`).
+
+Reads `results/curate/{teacher}/decontaminated.jsonl`; writes `results/validate/{teacher}/tests.jsonl`
+(each pair with `tests`, the teacher's answer, and `candidates`, the sampled solutions) and a report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..config import section_defaults
+from ..io import read_jsonl, write_json, write_jsonl
+from ..teacher.cache import ResponseCache
+from ..teacher.errors import TeacherFailures
+
+LANGUAGE_NAMES = {"python": "Python", "cpp": "C++", "java": "Java", "typescript": "TypeScript", "shell": "Shell"}
+LANGUAGE_NAMES |= {"csharp": "C#", "rust": "Rust", "php": "PHP", "swift": "Swift", "js": "JavaScript"}
+
+
+def language_name(lang: str) -> str:
+    return LANGUAGE_NAMES.get(lang.lower(), lang)
+
+
+def _messages(system: str, user: str, system_role: str) -> list[dict]:
+    if system_role == "merge":  # chat templates without a system role, as the generation does
+        return [{"role": "user", "content": f"{system}\n\n{user}"}]
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def tests_messages(row: dict, prompts: dict, system_role: str = "system") -> list[dict]:
+    lang = str(row.get("lang") or "")
+    rules = prompts["rules"].get(lang.lower(), prompts["rules"]["default"])
+    user = prompts["tests"].format(
+        language=language_name(lang), problem=row["problem"], solution=row["solution"], rules=rules
+    )
+    return _messages(prompts["system"], user, system_role)
+
+
+def solution_messages(row: dict, prompts: dict, system_role: str = "system") -> list[dict]:
+    user = prompts["solution"].format(language=language_name(str(row.get("lang") or "")), problem=row["problem"])
+    return _messages(prompts["system"], user, system_role)
+
+
+def requests(rows: list[dict], k: int) -> tuple[list[dict], list[dict]]:
+    """(one tests request per pair, k solution requests per pair), each with its own id and seed index."""
+    tests = [{**row, "id": f"{row['id']}#tests"} for row in rows]
+    solutions = [
+        {**row, "id": f"{row['id']}#solution-{i}", "index": row["index"] * k + i} for row in rows for i in range(k)
+    ]
+    return tests, solutions
+
+
+def cache_file(cache_dir: str, teacher: str) -> Path:
+    """This step's own cache file beside the generation's (no two jobs share one SQLite file)."""
+    return Path(cache_dir) / "teacher-responses.d" / f"{teacher}.validate.sqlite"
+
+
+def run(
+    *,
+    pairs: str,
+    tests: str,
+    report: str,
+    settings: dict,
+    teacher_settings: dict,
+    cache_dir: str,
+    threads: int = 2,
+    server_log: str | None = None,
+    transport: dict | None = None,
+    price: dict | None = None,
+) -> None:
+    """`settings`: the `validate` keys that decide the requests (prompts, solutions,
+    solution_temperature, max_new_tokens); `teacher_settings`: the teacher's (`models.request_settings`)."""
+    from ..teacher.endpoint import open_teacher
+    from ..teacher.generate import generate_responses
+
+    rows = read_jsonl(pairs)
+    prompts, k = settings["prompts"], settings["solutions"]
+    teacher = {"tokenizer": "auto", **(transport or {}), **teacher_settings}
+    teacher["client"] = {**section_defaults("teacher.client"), **(teacher.get("client") or {})}
+    asked = {**teacher_settings, "max_new_tokens": settings["max_new_tokens"]}
+    sampled = {**asked, "temperature": settings["solution_temperature"]}
+    role = teacher_settings.get("system_role", "system")
+    test_requests, solution_requests = requests(rows, k)
+    path = cache_file(cache_dir, teacher_settings["name"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cache = ResponseCache(path)
+    mode, batch = teacher.get("mode", "online"), teacher.get("batch")
+    try:
+        with open_teacher(teacher, threads, server_log) as endpoint:
+            common = (endpoint.clients, cache, endpoint.count_tokens, endpoint.fingerprint, endpoint.base_url)
+            common += (teacher["client"], price, mode, batch)
+            answered, tests_report = generate_responses(
+                test_requests, asked, *common, ask=lambda row: tests_messages(row, prompts, role)
+            )
+            solutions, solutions_report = [], None
+            if k:
+                solutions, solutions_report = generate_responses(
+                    solution_requests, sampled, *common, ask=lambda row: solution_messages(row, prompts, role)
+                )
+    except TeacherFailures as error:
+        failures = Path(cache_dir) / f"teacher-failures-{teacher_settings['name']}-validate.json"
+        write_json(failures, error.report)
+        raise type(error)(f"{error} (every failure: {failures})", error.report) from None
+    finally:
+        cache.close()
+    by_id = {row["id"].rsplit("#", 1)[0]: row for row in answered}
+    candidates: dict[str, list[str]] = {}
+    for row in solutions:
+        candidates.setdefault(row["id"].rsplit("#", 1)[0], []).append(row["response"])
+    out = []
+    for row in rows:
+        answer = by_id.get(row["id"])
+        out.append(
+            {
+                **row,
+                "tests": answer["response"] if answer else "",
+                "tests_finish_reason": answer["finish_reason"] if answer else None,
+                "candidates": candidates.get(row["id"], []),
+                "prompt_version": prompts["version"],
+            }
+        )
+    write_jsonl(tests, out)
+    write_json(
+        report,
+        {
+            "prompt_version": prompts["version"],
+            "pairs": len(rows),
+            "with_tests": sum(1 for row in out if row["tests"]),
+            "solutions_per_pair": k,
+            "tests_requests": tests_report,
+            "solution_requests": solutions_report,
+        },
+    )
