@@ -31,7 +31,7 @@ def _messages(system: str, user: str, system_role: str) -> list[dict]:
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
-def tests_messages(row: dict, prompts: dict, system_role: str = "system") -> list[dict]:
+def messages_for_tests(row: dict, prompts: dict, system_role: str = "system") -> list[dict]:
     lang = str(row.get("lang") or "")
     rules = prompts["rules"].get(lang.lower(), prompts["rules"]["default"])
     user = prompts["tests"].format(
@@ -40,7 +40,7 @@ def tests_messages(row: dict, prompts: dict, system_role: str = "system") -> lis
     return _messages(prompts["system"], user, system_role)
 
 
-def solution_messages(row: dict, prompts: dict, system_role: str = "system") -> list[dict]:
+def messages_for_solution(row: dict, prompts: dict, system_role: str = "system") -> list[dict]:
     user = prompts["solution"].format(language=language_name(str(row.get("lang") or "")), problem=row["problem"])
     return _messages(prompts["system"], user, system_role)
 
@@ -94,12 +94,12 @@ def run(
             common = (endpoint.clients, cache, endpoint.count_tokens, endpoint.fingerprint, endpoint.base_url)
             common += (teacher["client"], price, mode, batch)
             answered, tests_report = generate_responses(
-                test_requests, asked, *common, ask=lambda row: tests_messages(row, prompts, role)
+                test_requests, asked, *common, ask=lambda row: messages_for_tests(row, prompts, role)
             )
             solutions, solutions_report = [], None
             if k:
                 solutions, solutions_report = generate_responses(
-                    solution_requests, sampled, *common, ask=lambda row: solution_messages(row, prompts, role)
+                    solution_requests, sampled, *common, ask=lambda row: messages_for_solution(row, prompts, role)
                 )
     except TeacherFailures as error:
         failures = Path(cache_dir) / f"teacher-failures-{teacher_settings['name']}-validate.json"
