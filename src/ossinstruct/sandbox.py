@@ -21,6 +21,7 @@ environment and a fresh folder still apply; the choice is logged and recorded).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import math
@@ -31,6 +32,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -219,13 +221,22 @@ class Sandbox:
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
                 )
-                status = "exited"
+                # A timer kills at the deadline while this thread blocks in waitpid: Popen.wait(timeout)
+                # polls with sleeps that cost a short run up to half its time.
+                expired = threading.Event()
+
+                def kill() -> None:
+                    expired.set()
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(process.pid, signal.SIGKILL)  # bubblewrap, and with it the PID namespace
+
+                timer = threading.Timer(limits.timeout_s, kill)
+                timer.start()
                 try:
-                    process.wait(timeout=limits.timeout_s)
-                except subprocess.TimeoutExpired:
-                    status = "timeout"
-                    os.killpg(process.pid, signal.SIGKILL)  # bubblewrap, and with it the PID namespace
                     process.wait()
+                finally:
+                    timer.cancel()
+                status = "timeout" if expired.is_set() else "exited"
             code = process.returncode
             signalled = -code if code < 0 else code - 128 if self.isolated and code > 128 else 0
             if status == "exited" and signalled == signal.SIGXCPU:  # the soft CPU limit

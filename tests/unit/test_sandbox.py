@@ -79,7 +79,7 @@ def test_every_escape_fails_and_every_other_row_is_validated(monkeypatch):
             "memory": pair("BLOCK = bytearray(2 << 30)\n", "assert len(BLOCK) == 2 << 30\n", "memory"),
             "fork": pair(
                 "import os, time\nCHILDREN = 0\nfor _ in range(200):\n    if os.fork() == 0:\n"
-                f"        time.sleep(60)\n        os._exit(0)\n    CHILDREN += 1\n",
+                "        time.sleep(60)\n        os._exit(0)\n    CHILDREN += 1\n",
                 "assert CHILDREN == 200\n",
                 "fork",
             ),

@@ -11,7 +11,7 @@ import pytest
 from ossinstruct.multipl_e import sandbox_for
 from ossinstruct.sandbox import Sandbox
 from ossinstruct.validate import validate_rows
-from ossinstruct.validate.generate_tests import requests, messages_for_tests
+from ossinstruct.validate.generate_tests import messages_for_tests, requests
 from ossinstruct.validate.runners import extract_code, java_program, python_has_tests
 
 from ..conftest import IN_CI
@@ -67,7 +67,7 @@ def test_each_python_verdict():
         row("no-tests-prints-only", tests="print(add(1, 2))"),
         row("no-tests-assert-in-a-helper", tests="def check():\n    assert add(1, 2) == 3\n"),
         row("timeout", solution="def add(a, b):\n    while True:\n        pass\n"),
-        row("shell", lang="shell", solution="echo hi", tests="test 1 = 1"),
+        row("shell", lang="shell", solution="```bash\necho hi\n```", tests="test 1 = 1"),
         row("typescript", lang="typescript", solution="let x = 1;", tests="console.assert(x === 1);"),
     ]
     found, kept, excluded, report = verdicts(rows)
@@ -170,6 +170,18 @@ def test_code_comes_out_of_markdown_fences_or_bare_text():
     assert extract_code(answer, "python") == "def f():\n    return 1\nprint(f())\n"
     assert extract_code("def f(): pass", "python") == "def f(): pass"
     assert extract_code("```cpp\nint x;\n```", "python") == "int x;\n"  # only other tags: all blocks
+
+
+def test_a_pair_runs_as_the_language_its_solution_is_fenced_in():
+    from ossinstruct.validate.runners import pair_language
+
+    assert pair_language(row("x", lang="shell")) == "python"  # a Python answer to a shell seed
+    assert pair_language(row("x", lang="cpp", solution="```c++\nint x;\n```")) == "cpp"
+    assert pair_language(row("x", lang="shell", solution="```bash\necho\n```")) == "shell"
+    assert pair_language(row("x", lang="rust", solution="fn main() {}")) == "rust"
+    found, kept, _, report = verdicts([row("shell-seed", lang="shell")])
+    assert found == {"shell-seed": "passed"} and kept[0]["validated_as"] == "python"
+    assert list(report["by_language"]) == ["python"]
 
 
 def test_what_counts_as_tests():

@@ -4,7 +4,8 @@ the sandbox, and only the pairs that pass are kept.
 
 - `generate_tests`: the teacher writes tests for each pair (and, optionally, `k` more solutions);
 - `runners`: how a pair of each language runs (`harness.py` for Python);
-- `run`: the stage. Rows carry `id, lang, problem, solution, tests` (code fenced or bare). A dropped
+- `run`: the stage. Rows carry `id, lang, problem, solution, tests` (code fenced or bare); a pair
+  runs as its solution's fenced language where it names one, else as `lang`. A dropped
   row's verdict is `failed` (a test failed, or exited early), `error` (the solution does not run:
   a syntax error, an exception while it is defined, a crash or a limit), `timeout`, `no_tests`
   (nothing that tests), or `unsupported_language` (no runner or no toolchain: reported, never kept).
@@ -20,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ..io import read_jsonl, write_json, write_jsonl
 from ..multipl_e import sandbox_for
 from ..sandbox import Limits, Sandbox
-from .runners import LANGUAGES, extract_code, python_has_tests, run_compiled, run_python, unsupported
+from .runners import LANGUAGES, extract_code, pair_language, python_has_tests, run_compiled, run_python, unsupported
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def limits_of(settings: dict) -> Limits:
 
 def check(row: dict, sandbox: Sandbox, limits: Limits, solution_text: str | None = None) -> dict:
     """One pair's verdict: {status, output, ...}; `solution_text` replaces the row's solution."""
-    lang = str(row.get("lang") or "")
+    lang = pair_language(row)
     reason = unsupported(lang)
     if reason:
         return {"status": "unsupported_language", "output": reason}
@@ -75,13 +76,14 @@ def validate_rows(rows: list[dict], settings: dict, sandbox: Sandbox, threads: i
     kept, excluded = [], []
     by_language: dict[str, Counter] = {}
     for row, verdict in judged:
-        lang = str(row.get("lang") or "unknown")
+        lang = pair_language(row) or "unknown"
         by_language.setdefault(lang, Counter())[verdict["status"]] += 1
         if verdict["status"] == "passed":
             solution = row["solution"] if verdict["chosen"] == "curated" else _candidate(row, verdict["chosen"])
-            kept.append({**row, "solution": solution, "validated_solution": verdict["chosen"]})
+            kept.append({**row, "solution": solution, "validated_solution": verdict["chosen"], "validated_as": lang})
         else:
-            excluded.append({**row, "reason": verdict["status"], "output": verdict["output"][-2000:]})
+            output = verdict["output"][-2000:]
+            excluded.append({**row, "reason": verdict["status"], "output": output, "validated_as": lang})
     wall = time.monotonic() - started
     counts = Counter(verdict["status"] for _, verdict in judged)
     report = {
@@ -119,7 +121,7 @@ def run(
     row's verdict (`reason`) and its output's tail, and a report of counts by verdict and language.
     `settings`: the `validate` section's limits; `sandbox`: the `sandbox` section."""
     data = read_jsonl(rows)
-    languages = {LANGUAGES.get(str(row.get("lang")).lower()) for row in data} - {None, "python"}
+    languages = {LANGUAGES.get(pair_language(row).lower()) for row in data} - {None, "python"}
     box = sandbox_for("execution validation of teacher solutions", sorted(languages), sandbox, threads)
     passed, dropped, summary = validate_rows(data, settings, box, threads)
     log.info("validated %d rows: %s (%.1f rows/s)", len(data), summary["by_verdict"], summary["rows_per_s"] or 0)

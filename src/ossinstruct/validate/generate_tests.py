@@ -16,6 +16,7 @@ from ..config import section_defaults
 from ..io import read_jsonl, write_json, write_jsonl
 from ..teacher.cache import ResponseCache
 from ..teacher.errors import TeacherFailures
+from .runners import pair_language
 
 LANGUAGE_NAMES = {"python": "Python", "cpp": "C++", "java": "Java", "typescript": "TypeScript", "shell": "Shell"}
 LANGUAGE_NAMES |= {"csharp": "C#", "rust": "Rust", "php": "PHP", "swift": "Swift", "js": "JavaScript"}
@@ -32,7 +33,7 @@ def _messages(system: str, user: str, system_role: str) -> list[dict]:
 
 
 def messages_for_tests(row: dict, prompts: dict, system_role: str = "system") -> list[dict]:
-    lang = str(row.get("lang") or "")
+    lang = pair_language(row)
     rules = prompts["rules"].get(lang.lower(), prompts["rules"]["default"])
     user = prompts["tests"].format(
         language=language_name(lang), problem=row["problem"], solution=row["solution"], rules=rules
@@ -41,7 +42,7 @@ def messages_for_tests(row: dict, prompts: dict, system_role: str = "system") ->
 
 
 def messages_for_solution(row: dict, prompts: dict, system_role: str = "system") -> list[dict]:
-    user = prompts["solution"].format(language=language_name(str(row.get("lang") or "")), problem=row["problem"])
+    user = prompts["solution"].format(language=language_name(pair_language(row)), problem=row["problem"])
     return _messages(prompts["system"], user, system_role)
 
 

@@ -4,26 +4,29 @@ there by a fresh interpreter; it imports nothing of ossinstruct).
 The solution (`solution.py`) is executed as the module `solution` (its `if __name__ == "__main__"`
 block does not run, and the tests may `from solution import ...`), then the tests (`tests.py`) in
 the same namespace as a script: their top-level asserts run. Then every `test_*` function is called
-and every `unittest.TestCase` class is run. The verdict goes to `verdict.json` with a nonce the
+and every `unittest.TestCase` class is run. The verdict goes to `verdict` with a nonce the
 code never sees (read and deleted before it runs), written last: a run that exits early, through
 `sys.exit` (a `SystemExit`) or `os._exit`, or is killed, has no verdict and has not passed.
 """
 
-import json
 import os
 import sys
-import traceback
 import types
-import unittest
 
+# Imported only when needed: a short pair's run is mostly interpreter start-up and imports.
 _write = open
-_dumps = json.dumps
-_format = traceback.format_exc
+
+
+def _format():
+    import traceback
+
+    return traceback.format_exc()
 
 
 def _verdict(path, nonce, status, detail="", tests=0):
-    with _write(path, "w") as handle:
-        handle.write(_dumps({"nonce": nonce, "status": status, "detail": detail[-2000:], "tests": tests}))
+    """Lines: the nonce, the status, the tests run, then the detail (no json import)."""
+    with _write(path, "w", encoding="utf-8", errors="replace") as handle:
+        handle.write(f"{nonce}\n{status}\n{tests}\n{detail[-2000:]}")
 
 
 def _check(namespace):
@@ -53,10 +56,14 @@ def _check(namespace):
             return "failed", f"{function.__name__} exited early (SystemExit)", tests
         except BaseException:
             return "failed", f"{function.__name__}:\n{_format()}", tests
+    unittest = sys.modules.get("unittest")  # tests without it define no TestCase
     cases = [
         v
         for v in list(namespace.values())
-        if isinstance(v, type) and issubclass(v, unittest.TestCase) and not v.__module__.startswith("unittest")
+        if unittest
+        and isinstance(v, type)
+        and issubclass(v, unittest.TestCase)
+        and not v.__module__.startswith("unittest")
     ]
     for case in cases:
         result = unittest.TestResult()
@@ -70,7 +77,8 @@ def _check(namespace):
 
 
 def main():
-    path = os.path.abspath("verdict.json")
+    sys.path.extend(sys.argv[1:])  # this environment's site-packages (run with -S: no .pth processing)
+    path = os.path.abspath("verdict")
     with _write("nonce") as handle:
         nonce = handle.read()
     os.remove("nonce")

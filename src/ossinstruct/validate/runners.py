@@ -5,9 +5,9 @@ toolchains, the solution and then the tests in one file, passing when the progra
 from __future__ import annotations
 
 import ast
-import json
 import re
 import secrets
+import site
 import sys
 from pathlib import Path
 
@@ -29,6 +29,19 @@ def extract_code(text: str, lang: str = "") -> str:
         return (text or "").strip()
     ours = [code for tag, code in blocks if not tag or tag.lower() in {lang.lower(), *_aliases(lang)}]
     return "\n".join(code.rstrip() for code in (ours or [code for _, code in blocks])) + "\n"
+
+
+TAGS = {"py": "python", "python3": "python", "c++": "cpp", "cc": "cpp", "javascript": "js", "rs": "rust"}
+
+
+def pair_language(row: dict) -> str:
+    """The language a pair is run as: its solution's first fence tag that names a language we know
+    (a teacher may answer a shell seed in Python), else the seed's `lang`."""
+    for tag, _ in FENCE.findall(row.get("solution") or ""):
+        tag = TAGS.get(tag.lower(), tag.lower())
+        if tag in LANGUAGES:
+            return tag
+    return str(row.get("lang") or "")
 
 
 def _aliases(lang: str) -> set[str]:
@@ -71,17 +84,15 @@ def unsupported(lang: str) -> str | None:
 def run_python(sandbox: Sandbox, solution: str, tests: str, limits: Limits) -> dict:
     nonce = secrets.token_hex(16)
     files = {"harness.py": HARNESS.read_text(), "solution.py": solution, "tests.py": tests, "nonce": nonce}
-    outcome = sandbox.run([sys.executable, "-I", "harness.py"], limits=limits, files=files, collect=("verdict.json",))
+    command = [sys.executable, "-I", "-S", "harness.py", *site.getsitepackages()]
+    outcome = sandbox.run(command, limits=limits, files=files, collect=("verdict",))
     if outcome.status != "exited":
         return {"status": "timeout" if outcome.status == "timeout" else "error", "output": outcome.output}
-    try:
-        verdict = json.loads(outcome.files["verdict.json"])
-    except (KeyError, ValueError):
-        verdict = {}
-    if verdict.get("nonce") != nonce:
+    written = outcome.files.get("verdict", b"").decode("utf-8", errors="replace").split("\n", 3)
+    if len(written) < 4 or written[0] != nonce or written[1] not in ("passed", "failed", "error"):
         detail = f"exited (code {outcome.returncode}) before the tests finished, with no verdict"
         return {"status": "error", "output": _join(outcome.output, detail)}
-    return {"status": verdict["status"], "output": _join(outcome.output, verdict["detail"]), "tests": verdict["tests"]}
+    return {"status": written[1], "output": _join(outcome.output, written[3]), "tests": int(written[2])}
 
 
 def java_program(source: str) -> tuple[str, str]:
