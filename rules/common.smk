@@ -66,7 +66,9 @@ SFT_IMPORTS = list(config["sft_data"])
 VALIDATE_REQUESTS = canonical(
     {key: config["validate"].get(key) for key in ("prompts", "solutions", "solution_temperature", "max_new_tokens")}
 )
-VALIDATE_LIMITS = canonical({key: config["validate"][key] for key in ("timeout_s", "memory_mb", "processes", "output_bytes")})
+VALIDATE_LIMITS = canonical(
+    {key: config["validate"][key] for key in ("timeout_s", "memory_mb", "processes", "output_bytes")}
+)
 
 
 wildcard_constraints:

@@ -22,8 +22,9 @@ def rows(folder: Path, pattern: str, low: int, high: int, source: str, license: 
     for path in sorted(folder.glob(pattern)):
         size = path.stat().st_size
         if low <= size <= high:
-            found.append({"content": path.read_text(encoding="utf-8"), "source": f"{source}/{path.name}",
-                          "license": license})
+            found.append(
+                {"content": path.read_text(encoding="utf-8"), "source": f"{source}/{path.name}", "license": license}
+            )
     return found
 
 

@@ -256,7 +256,8 @@ def test_the_data_study_the_dataset_card_and_the_report(project):
 
 
 def test_table2_runs_multipl_e_with_the_toolchains_present_and_names_the_missing(project):
-    from ossinstruct.multipl_e import LANGUAGES, missing_toolchain
+    from ossinstruct.multipl_e import LANGUAGES
+    from ossinstruct.toolchains import missing_toolchain
 
     (project / "mpe.yaml").write_text(
         "multipl_e: {limit: 2, samples: 2, max_length: 320}\ntables: {table2: {models: [smollm2-135m-instruct]}}\n"
@@ -281,7 +282,7 @@ def test_table6_trains_on_comment_function_pairs_and_scores_greedy_multipl_e(pro
     """Table 6 as a target: a run on the comment-function pairs of the seeds' documents (imported in
     completion format, decontaminated) beside the base and the OSS-Instruct run, HumanEval+ and the mean
     greedy MultiPL-E pass@1, then the paper's rows."""
-    from ossinstruct.multipl_e import missing_toolchain
+    from ossinstruct.toolchains import missing_toolchain
 
     (project / "t6.yaml").write_text(
         "runs: {tiny-pairs: {base: smollm2-135m-instruct, data: comment-function-pairs}}\n"
@@ -318,3 +319,38 @@ def test_table6_trains_on_comment_function_pairs_and_scores_greedy_multipl_e(pro
         assert all(greedy[language]["samples_per_task"] == 1 for language in present)
         assert float(row["multipl_e"]) == round(sum(greedy[lang]["pass@1"] for lang in present) / len(present), 1)
     assert sum(",paper" in row for row in rows) == 3
+
+
+def test_execution_validation_keeps_passing_pairs_and_a_run_trains_on_them(project, root):
+    """generate_tests -> validate -> train -> evaluate -> table_validated on the tiny workflow, with
+    the real tiny teacher writing every test and the real sandbox running them. Six hand-written
+    correct pairs join the teacher's curated ones (the 135M teacher's own rarely pass)."""
+    import csv
+
+    curated = project / f"results/curate/{TEACHER}/decontaminated.jsonl"
+    hand = (root / "tests/data/validate/pairs.jsonl").read_text()
+    with open(curated, "a", encoding="utf-8") as handle:
+        handle.write(hand)
+    rows = read_jsonl(curated)
+    overlay = ["tests/integration/validate.yaml", "--rerun-triggers", "mtime"]
+    run = snakemake(project, "results/table_validated.csv", "--cores", "2", *TINY, *overlay)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    folder = project / f"results/validate/{TEACHER}"
+    asked = read_jsonl(folder / "tests.jsonl")
+    assert [r["id"] for r in asked] == [r["id"] for r in rows] and all(r["prompt_version"] for r in asked)
+    assert read_json(folder / "tests_report.json")["tests_requests"]["responses"] == len(rows)
+    kept, excluded = read_jsonl(folder / "validated.jsonl"), read_jsonl(folder / "validated_excluded.jsonl")
+    report = read_json(folder / "validated_report.json")
+    assert len(kept) >= 1 and len(kept) + len(excluded) == len(rows) == report["rows"]
+    assert report["kept"] == len(kept) and report["sandbox"] == "bubblewrap"
+    assert {r["reason"] for r in excluded} <= {"failed", "error", "timeout", "no_tests", "unsupported_language"}
+    assert sum(report["by_verdict"].values()) == len(rows) and report["by_verdict"]["passed"] == len(kept)
+    by_id = {r["id"]: r for r in asked}
+    assert all(r["tests"] == by_id[r["id"]]["tests"] and r["tests"] for r in kept)  # the teacher's tests
+    sft = read_jsonl(project / f"results/sft/{TEACHER}-validated.jsonl")
+    assert len(sft) == len(kept)
+    assert read_json(project / "results/models/tiny-run-validated/train_metrics.json")["rows"] == len(kept)
+    with open(project / "results/table_validated.csv", newline="") as handle:
+        table = list(csv.DictReader(handle))
+    assert [r["model"] for r in table] == [RUN, "tiny-run-validated"]
+    assert table[1]["training_rows"] == str(len(kept)) and table[1]["humaneval_plus"] != ""

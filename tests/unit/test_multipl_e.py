@@ -7,8 +7,9 @@ import os
 import pytest
 
 from ossinstruct.evaluate.prompts import cut_at
-from ossinstruct.multipl_e import LANGUAGES, execute, missing_toolchain, pass_at_k, program
+from ossinstruct.multipl_e import LANGUAGES, execute, pass_at_k, program
 from ossinstruct.sandbox import SandboxError
+from ossinstruct.toolchains import missing_toolchain
 
 from ..conftest import Listener, require
 

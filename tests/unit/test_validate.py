@@ -8,8 +8,8 @@ import shutil
 
 import pytest
 
-from ossinstruct.multipl_e import sandbox_for
 from ossinstruct.sandbox import Sandbox
+from ossinstruct.toolchains import sandbox_for
 from ossinstruct.validate import validate_rows
 from ossinstruct.validate.generate_tests import messages_for_tests, requests
 from ossinstruct.validate.runners import extract_code, java_program, python_has_tests
@@ -169,6 +169,7 @@ def test_code_comes_out_of_markdown_fences_or_bare_text():
     answer = "Here:\n```python\ndef f():\n    return 1\n```\nand usage:\n```\nprint(f())\n```\n```bash\npip x\n```"
     assert extract_code(answer, "python") == "def f():\n    return 1\nprint(f())\n"
     assert extract_code("def f(): pass", "python") == "def f(): pass"
+    assert extract_code("```python\ndef f():\n    return 1\n", "python") == "def f():\n    return 1\n"  # unclosed
     assert extract_code("```cpp\nint x;\n```", "python") == "int x;\n"  # only other tags: all blocks
 
 
@@ -226,3 +227,14 @@ def test_the_command_line_writes_kept_rows_excluded_rows_with_verdicts_and_a_rep
     assert "AssertionError" in excluded[0]["output"]
     report = json.loads((out.parent / "validated_report.json").read_text())
     assert report["by_verdict"]["passed"] == 1 and report["sandbox"] == "bubblewrap"
+
+
+def test_rows_are_validated_in_parallel_up_to_the_threads():
+    import time
+
+    rows = [row(f"slow-{i}", solution="import time\ntime.sleep(1)\n" + ADD.strip("`python\n")) for i in range(4)]
+    started = time.monotonic()
+    kept, _, report = validate_rows(rows, LIMITS, Sandbox("tests", slots=4), threads=4)
+    elapsed = time.monotonic() - started
+    assert len(kept) == 4 and report["workers"] == 4
+    assert elapsed < 3.0  # one at a time would take over 4 s

@@ -19,9 +19,17 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 from ..io import read_jsonl, write_json, write_jsonl
-from ..multipl_e import sandbox_for
 from ..sandbox import Limits, Sandbox
-from .runners import LANGUAGES, extract_code, pair_language, python_has_tests, run_compiled, run_python, unsupported
+from ..toolchains import sandbox_for
+from .runners import (
+    LANGUAGES,
+    compiled_verdict,
+    extract_code,
+    pair_language,
+    python_has_tests,
+    python_verdict,
+    unsupported,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +58,8 @@ def check(row: dict, sandbox: Sandbox, limits: Limits, solution_text: str | None
     if not tests.strip() or (runner == "python" and not python_has_tests(tests)):
         return {"status": "no_tests", "output": "the tests hold no assert, test_* function or TestCase"}
     if runner == "python":
-        return run_python(sandbox, solution, tests, limits)
-    return run_compiled(sandbox, runner, solution + "\n\n" + tests + "\n", limits)
+        return python_verdict(sandbox, solution, tests, limits)
+    return compiled_verdict(sandbox, runner, solution + "\n\n" + tests + "\n", limits)
 
 
 def validate_rows(rows: list[dict], settings: dict, sandbox: Sandbox, threads: int = 2) -> tuple[list, list, dict]:

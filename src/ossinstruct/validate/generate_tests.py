@@ -26,24 +26,38 @@ def language_name(lang: str) -> str:
     return LANGUAGE_NAMES.get(lang.lower(), lang)
 
 
-def _messages(system: str, user: str, system_role: str) -> list[dict]:
+def _messages(system: str, turns: list[dict], system_role: str) -> list[dict]:
     if system_role == "merge":  # chat templates without a system role, as the generation does
-        return [{"role": "user", "content": f"{system}\n\n{user}"}]
-    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        return [{**turns[0], "content": f"{system}\n\n{turns[0]['content']}"}, *turns[1:]]
+    return [{"role": "system", "content": system}, *turns]
 
 
-def messages_for_tests(row: dict, prompts: dict, system_role: str = "system") -> list[dict]:
-    lang = pair_language(row)
-    rules = prompts["rules"].get(lang.lower(), prompts["rules"]["default"])
-    user = prompts["tests"].format(
-        language=language_name(lang), problem=row["problem"], solution=row["solution"], rules=rules
+def messages_for_tests(
+    row: dict, prompts: dict, system_role: str = "system", demonstration: str = "none"
+) -> list[dict]:
+    """The tests request for a pair; with `demonstration: one_shot` (the teacher's setting) the
+    configured worked exchange comes first."""
+    turns = []
+    shown = prompts.get("demonstration")
+    if demonstration == "one_shot" and shown:
+        turns += [
+            {"role": "user", "content": _tests_prompt(prompts, "python", shown["problem"], shown["solution"])},
+            {"role": "assistant", "content": shown["tests"]},
+        ]
+    turns.append(
+        {"role": "user", "content": _tests_prompt(prompts, pair_language(row), row["problem"], row["solution"])}
     )
-    return _messages(prompts["system"], user, system_role)
+    return _messages(prompts["system"], turns, system_role)
+
+
+def _tests_prompt(prompts: dict, lang: str, problem: str, solution: str) -> str:
+    rules = prompts["rules"].get(lang.lower(), prompts["rules"]["default"])
+    return prompts["tests"].format(language=language_name(lang), problem=problem, solution=solution, rules=rules)
 
 
 def messages_for_solution(row: dict, prompts: dict, system_role: str = "system") -> list[dict]:
     user = prompts["solution"].format(language=language_name(pair_language(row)), problem=row["problem"])
-    return _messages(prompts["system"], user, system_role)
+    return _messages(prompts["system"], [{"role": "user", "content": user}], system_role)
 
 
 def requests(rows: list[dict], k: int) -> tuple[list[dict], list[dict]]:
@@ -85,6 +99,7 @@ def run(
     asked = {**teacher_settings, "max_new_tokens": settings["max_new_tokens"]}
     sampled = {**asked, "temperature": settings["solution_temperature"]}
     role = teacher_settings.get("system_role", "system")
+    shown = teacher_settings.get("demonstration", "none")
     test_requests, solution_requests = requests(rows, k)
     path = cache_file(cache_dir, teacher_settings["name"])
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -95,7 +110,7 @@ def run(
             common = (endpoint.clients, cache, endpoint.count_tokens, endpoint.fingerprint, endpoint.base_url)
             common += (teacher["client"], price, mode, batch)
             answered, tests_report = generate_responses(
-                test_requests, asked, *common, ask=lambda row: messages_for_tests(row, prompts, role)
+                test_requests, asked, *common, ask=lambda row: messages_for_tests(row, prompts, role, shown)
             )
             solutions, solutions_report = [], None
             if k:

@@ -11,14 +11,14 @@ import site
 import sys
 from pathlib import Path
 
-from ..multipl_e import build_and_run, missing_toolchain
 from ..sandbox import Limits, Sandbox
+from ..toolchains import build_and_run, missing_toolchain
 
 HARNESS = Path(__file__).with_name("harness.py")
 # A row's `lang` (the seed language) -> the MultiPL-E recipe that runs it.
 LANGUAGES = {"python": "python", "cpp": "cpp", "c++": "cpp", "java": "java", "php": "php", "rust": "rust"}
 LANGUAGES |= {"swift": "swift", "javascript": "js", "js": "js"}
-FENCE = re.compile(r"^```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)^```", re.S | re.M)
+FENCE = re.compile(r"^```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)(?:^```|\Z)", re.S | re.M)  # a last fence may be unclosed
 
 
 def extract_code(text: str, lang: str = "") -> str:
@@ -81,7 +81,7 @@ def unsupported(lang: str) -> str | None:
     return None if runner == "python" else missing_toolchain(runner)
 
 
-def run_python(sandbox: Sandbox, solution: str, tests: str, limits: Limits) -> dict:
+def python_verdict(sandbox: Sandbox, solution: str, tests: str, limits: Limits) -> dict:
     nonce = secrets.token_hex(16)
     files = {"harness.py": HARNESS.read_text(), "solution.py": solution, "tests.py": tests, "nonce": nonce}
     command = [sys.executable, "-I", "-S", "harness.py", *site.getsitepackages()]
@@ -103,7 +103,7 @@ def java_program(source: str) -> tuple[str, str]:
     return source, classes[-1] if classes else "Main"
 
 
-def run_compiled(sandbox: Sandbox, language: str, source: str, limits: Limits) -> dict:
+def compiled_verdict(sandbox: Sandbox, language: str, source: str, limits: Limits) -> dict:
     """MultiPL-E's recipe for `language`; a program that does not compile is an `error`."""
     java_class = None
     if language == "java":
