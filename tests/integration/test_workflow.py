@@ -156,12 +156,13 @@ def test_a_second_run_is_a_no_op(project):
 
 
 def test_settings_that_only_say_how_to_run_rerun_nothing(project):
-    """Every key of config.HOW_KEYS for training and evaluation (save_steps, EvalPlus workers, timeouts,
-    the isolation requirement, vLLM's concurrency and start-up limit) changed at once: nothing reruns."""
+    """Every key of config.HOW_KEYS for training, evaluation and the sandbox (save_steps, EvalPlus
+    workers, timeouts, the isolation requirement, vLLM's concurrency and start-up limit) changed at
+    once: nothing reruns."""
     (project / "how.yaml").write_text(
         "train: {save_steps: 7}\n"
-        "evaluate: {parallel: 1, timeout_s: 99, require_no_network: false, models: [tiny-run],"
-        " vllm: {concurrency: 3, startup_timeout_s: 5}}\n"
+        "evaluate: {parallel: 1, timeout_s: 99, models: [tiny-run], vllm: {concurrency: 3, startup_timeout_s: 5}}\n"
+        "sandbox: {require_isolation: false, read_only: [/srv], first_uid: 300000, shm_bytes: 1000000}\n"
     )
     dry = snakemake(project, "all", "-n", "--cores", "2", *TINY, "how.yaml")
     assert dry.returncode == 0, dry.stderr[-2000:]
