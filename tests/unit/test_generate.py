@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from ossinstruct.io import read_jsonl, write_jsonl
+from ossinstruct.io import read_json, read_jsonl, write_jsonl
 from ossinstruct.server import free_port
 from ossinstruct.teacher import generate
 from ossinstruct.teacher.cache import ResponseCache
@@ -149,3 +149,46 @@ def test_missing_api_key_fails_before_any_request(tmp_path, monkeypatch):
             settings=settings(server="openai", base_url="http://127.0.0.1:9/v1"),
             cache_dir=str(tmp_path / "c"),
         )
+
+
+def test_the_teacher_writes_tests_and_solutions_through_the_same_cache_and_accounting(
+    llama_server, tmp_path, monkeypatch, root
+):
+    """generate_tests: one tests request per pair and k solution samples, answered by the real teacher,
+    counted like generation; a second run asks nothing (every answer comes from its cache)."""
+    import yaml
+
+    from ossinstruct.validate import generate_tests
+
+    monkeypatch.setenv("OSSINSTRUCT_TEST_KEY", "local")
+    config = yaml.safe_load((root / "config.yaml").read_text())["validate"]
+    pairs = [
+        {**seed, "problem": f"Explain {seed['id']}.", "solution": "```python\n" + seed["seed"] + "```"}
+        for seed in SEEDS
+    ]
+    write_jsonl(tmp_path / "pairs.jsonl", pairs)
+    teacher = settings(server="openai", base_url=llama_server.base_url, max_new_tokens=24)
+    requested = {**config, "solutions": 2, "max_new_tokens": 24}
+
+    def ask() -> dict:
+        generate_tests.run(
+            pairs=str(tmp_path / "pairs.jsonl"),
+            tests=str(tmp_path / "tests.jsonl"),
+            report=str(tmp_path / "report.json"),
+            settings=requested,
+            teacher_settings=teacher,
+            cache_dir=str(tmp_path / "cache"),
+            transport={"client": QUIET},
+        )
+        return read_json(tmp_path / "report.json")
+
+    first = ask()
+    rows = read_jsonl(tmp_path / "tests.jsonl")
+    assert [row["id"] for row in rows] == ["python-0", "python-1"]
+    assert all(row["tests"] and len(row["candidates"]) == 2 for row in rows)
+    assert {row["prompt_version"] for row in rows} == {config["prompts"]["version"]}
+    assert first["tests_requests"]["requests"] == 2 and first["solution_requests"]["requests"] == 4
+    assert first["tests_requests"]["completion_tokens"] > 0
+    second = ask()
+    assert second["tests_requests"]["requests"] == 0 and second["solution_requests"]["requests"] == 0
+    assert second["tests_requests"]["cache_hits"] == 2 and read_jsonl(tmp_path / "tests.jsonl") == rows

@@ -13,8 +13,9 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -257,6 +258,25 @@ def _progress_bar(total: int, name: str, enabled: bool):
     return tqdm(total=total, desc=f"teacher {name}", unit="req", mininterval=1.0, smoothing=0.05, dynamic_ncols=True)
 
 
+def job_teacher(settings: dict, transport: dict | None) -> dict:
+    """The teacher section a job runs with: the answer-deciding `settings` over the config's
+    `transport` (how requests are sent), the client's defaults filled in."""
+    teacher = {"tokenizer": "auto", **(transport or {}), **settings}
+    teacher["client"] = {**section_defaults("teacher.client"), **(teacher.get("client") or {})}
+    return teacher
+
+
+@contextmanager
+def failures_recorded(cache_dir: str, teacher: str, job: str) -> Iterator[None]:
+    """A job whose requests failed writes no output, so the record of what failed goes beside the cache."""
+    try:
+        yield
+    except TeacherFailures as error:
+        failures = Path(cache_dir) / f"teacher-failures-{teacher}-{job}.json"
+        write_json(failures, error.report)
+        raise type(error)(f"{error} (every failure: {failures})", error.report) from None
+
+
 def run(
     *,
     seeds: str,
@@ -279,13 +299,15 @@ def run(
     settings = dict(settings)
     # Another teacher may answer only N seeds, drawn in proportion to the languages (Table 7).
     size, sample_seed = settings.pop("seeds", None), settings.pop("sample_seed", None)
-    teacher = {"tokenizer": "auto", **(transport or {}), **settings}
-    teacher["client"] = {**section_defaults("teacher.client"), **(teacher.get("client") or {})}
+    teacher = job_teacher(settings, transport)
     rows = shard_slice(sample_seeds(read_jsonl(seeds, SEED_FIELDS), size, sample_seed), *parse_shard(shard))
     own, others = cache_files(cache_dir, settings["name"], shard)
     cache = ResponseCache(own)
     try:
-        with open_teacher(teacher, threads, server_log) as endpoint:
+        with (
+            failures_recorded(cache_dir, settings["name"], shard),
+            open_teacher(teacher, threads, server_log) as endpoint,
+        ):
             if others:
                 jobs, _ = plan_requests(rows, settings, endpoint.count_tokens, endpoint.fingerprint)
                 adopted = cache.adopt(others, [job.key for job in jobs])
@@ -303,11 +325,6 @@ def run(
                 teacher.get("mode", "online"),
                 teacher.get("batch"),
             )
-    except TeacherFailures as error:
-        # The outputs are not written (the job fails), so the record of what failed goes beside the cache.
-        failures = Path(cache_dir) / f"teacher-failures-{settings['name']}-{shard}.json"
-        write_json(failures, error.report)
-        raise type(error)(f"{error} (every failure: {failures})", error.report) from None
     finally:
         cache.close()
     summary["shard"] = shard

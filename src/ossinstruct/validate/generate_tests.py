@@ -12,10 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..config import section_defaults
 from ..io import read_jsonl, write_json, write_jsonl
 from ..teacher.cache import ResponseCache
-from ..teacher.errors import TeacherFailures
 from .runners import pair_language
 
 LANGUAGE_NAMES = {"python": "Python", "cpp": "C++", "java": "Java", "typescript": "TypeScript", "shell": "Shell"}
@@ -90,12 +88,11 @@ def run(
     """`settings`: the `validate` keys that decide the requests (prompts, solutions,
     solution_temperature, max_new_tokens); `teacher_settings`: the teacher's (`models.request_settings`)."""
     from ..teacher.endpoint import open_teacher
-    from ..teacher.generate import generate_responses
+    from ..teacher.generate import failures_recorded, generate_responses, job_teacher
 
     rows = read_jsonl(pairs)
     prompts, k = settings["prompts"], settings["solutions"]
-    teacher = {"tokenizer": "auto", **(transport or {}), **teacher_settings}
-    teacher["client"] = {**section_defaults("teacher.client"), **(teacher.get("client") or {})}
+    teacher = job_teacher(teacher_settings, transport)
     asked = {**teacher_settings, "max_new_tokens": settings["max_new_tokens"]}
     sampled = {**asked, "temperature": settings["solution_temperature"]}
     role = teacher_settings.get("system_role", "system")
@@ -106,7 +103,10 @@ def run(
     cache = ResponseCache(path)
     mode, batch = teacher.get("mode", "online"), teacher.get("batch")
     try:
-        with open_teacher(teacher, threads, server_log) as endpoint:
+        with (
+            failures_recorded(cache_dir, teacher_settings["name"], "validate"),
+            open_teacher(teacher, threads, server_log) as endpoint,
+        ):
             common = (endpoint.clients, cache, endpoint.count_tokens, endpoint.fingerprint, endpoint.base_url)
             common += (teacher["client"], price, mode, batch)
             answered, tests_report = generate_responses(
@@ -117,10 +117,6 @@ def run(
                 solutions, solutions_report = generate_responses(
                     solution_requests, sampled, *common, ask=lambda row: messages_for_solution(row, prompts, role)
                 )
-    except TeacherFailures as error:
-        failures = Path(cache_dir) / f"teacher-failures-{teacher_settings['name']}-validate.json"
-        write_json(failures, error.report)
-        raise type(error)(f"{error} (every failure: {failures})", error.report) from None
     finally:
         cache.close()
     by_id = {row["id"].rsplit("#", 1)[0]: row for row in answered}
