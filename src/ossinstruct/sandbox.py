@@ -215,7 +215,7 @@ class Sandbox:
                 process = subprocess.Popen(
                     self._command(command, limits, uid, folder, environment),
                     cwd=folder,
-                    env=environment if not self.isolated else {"PATH": os.environ.get("PATH", PATH)},
+                    env=environment,  # and inside, bubblewrap clears it and sets these alone
                     stdin=subprocess.DEVNULL,
                     stdout=output,
                     stderr=subprocess.STDOUT,

@@ -66,6 +66,7 @@ def test_each_python_verdict():
             "        pass\nunittest.main()\n",
         ),
         row("os-exit-in-a-test", tests="import os\ndef test_a():\n    os._exit(0)\n"),
+        row("forged-verdict", tests="import os\nopen('verdict', 'w').write('x\\npassed\\n1\\n')\nos._exit(0)\nassert False\n"),
         row("syntax-error", solution="def add(a, b) return a + b"),
         row("raises-while-defined", solution="raise RuntimeError('no')\n"),
         row("no-tests-empty", tests=""),
@@ -89,6 +90,7 @@ def test_each_python_verdict():
         "sys-exit-at-top-level": "failed",
         "unittest-main-exits": "failed",
         "os-exit-in-a-test": "error",
+        "forged-verdict": "error",
         "syntax-error": "error",
         "raises-while-defined": "error",
         "no-tests-empty": "no_tests",
@@ -107,12 +109,12 @@ def test_each_python_verdict():
     assert report["by_verdict"] == {
         "passed": 5,
         "failed": 6,
-        "error": 3,
+        "error": 4,
         "timeout": 1,
         "no_tests": 3,
         "unsupported_language": 2,
     }
-    assert report["by_language"]["python"]["pass_rate"] == round(5 / 18, 4)
+    assert report["by_language"]["python"]["pass_rate"] == round(5 / 19, 4)
     assert report["by_language"]["shell"] == {"unsupported_language": 1, "pass_rate": 0.0}
 
 
