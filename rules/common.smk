@@ -64,7 +64,10 @@ def eval_scoring_settings(wildcards):
 
 SFT_IMPORTS = list(config["sft_data"])
 VALIDATE_REQUESTS = canonical(
-    {key: config["validate"].get(key) for key in ("prompts", "solutions", "solution_temperature", "max_new_tokens")}
+    {
+        key: config["validate"].get(key)
+        for key in ("prompts", "demonstration", "solutions", "solution_temperature", "max_new_tokens")
+    }
 )
 VALIDATE_LIMITS = canonical(
     {key: config["validate"][key] for key in ("timeout_s", "memory_mb", "processes", "output_bytes")}

@@ -60,6 +60,7 @@ def run_evalplus(
         raise EvaluationError(f"evalplus could not compute the ground truth of {dataset_path}: {truth.stderr[-500:]}")
     box.read_only.append(str(cache))
     inside = {**variables, OVERRIDE_VARIABLE[benchmark]: f"{INSIDE}/{dataset_path.name}"}  # a copy: same hash
+    inside["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])  # this ossinstruct, as imported here
     outcome = box.run(
         [*runner, "--samples", "samples.jsonl", "--parallel", str(parallel)],
         limits=Limits(timeout_s=timeout_s, cpu_s=timeout_s, memory_bytes=None, processes=1024, output_bytes=1 << 30),

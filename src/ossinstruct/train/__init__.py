@@ -60,7 +60,9 @@ def run(
         raise DataError(
             f"{sft}: the training set is empty, so run {settings['run']!r} has nothing to learn from. For an "
             "OSS-Instruct set, results/curate/<teacher>/report.json says which step dropped the rows (a small "
-            "teacher with the paper's teacher.demonstration: none writes almost no parseable answer)"
+            "teacher with the paper's teacher.demonstration: none writes almost no parseable answer); for an "
+            "execution-validated set, results/validate/<teacher>/validated_report.json gives each pair's verdict "
+            "(a small teacher's tests rarely pass)"
         )
     columns = FORMAT_COLUMNS["completion"] if "prompt" in numbered[0][1] else FORMAT_COLUMNS["instruction"]
     for number, row in numbered:

@@ -33,7 +33,7 @@ def _messages(system: str, turns: list[dict], system_role: str) -> list[dict]:
 def messages_for_tests(
     row: dict, prompts: dict, system_role: str = "system", demonstration: str = "none"
 ) -> list[dict]:
-    """The tests request for a pair; with `demonstration: one_shot` (the teacher's setting) the
+    """The tests request for a pair; with `demonstration: one_shot` (`validate.demonstration`) the
     configured worked exchange comes first."""
     turns = []
     shown = prompts.get("demonstration")
@@ -96,7 +96,7 @@ def run(
     asked = {**teacher_settings, "max_new_tokens": settings["max_new_tokens"]}
     sampled = {**asked, "temperature": settings["solution_temperature"]}
     role = teacher_settings.get("system_role", "system")
-    shown = teacher_settings.get("demonstration", "none")
+    shown = settings.get("demonstration", "none")
     test_requests, solution_requests = requests(rows, k)
     path = cache_file(cache_dir, teacher_settings["name"])
     path.parent.mkdir(parents=True, exist_ok=True)
