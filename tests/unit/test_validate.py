@@ -66,7 +66,10 @@ def test_each_python_verdict():
             "        pass\nunittest.main()\n",
         ),
         row("os-exit-in-a-test", tests="import os\ndef test_a():\n    os._exit(0)\n"),
-        row("forged-verdict", tests="import os\nopen('verdict', 'w').write('x\\npassed\\n1\\n')\nos._exit(0)\nassert False\n"),
+        row(
+            "forged-verdict",  # a verdict file written by the code, without the harness's nonce
+            tests="import os\nopen('verdict', 'w').write('x\\npassed\\n1\\n')\nos._exit(0)\nassert False\n",
+        ),
         row("syntax-error", solution="def add(a, b) return a + b"),
         row("raises-while-defined", solution="raise RuntimeError('no')\n"),
         row("no-tests-empty", tests=""),
