@@ -248,3 +248,14 @@ def test_rows_are_validated_in_parallel_up_to_the_threads():
     elapsed = time.monotonic() - started
     assert len(kept) == 4 and report["workers"] == 4
     assert elapsed < 3.0  # one at a time would take over 4 s
+
+
+def test_the_dataset_card_reports_the_pass_rates():
+    from ossinstruct.card import validation_section, validation_summary
+
+    shell = row("sh", lang="shell", solution="```bash\necho hi\n```", tests="test 1 = 1")
+    *_, report = verdicts([row("good"), row("bad", tests="assert add(1, 2) == 0"), shell])
+    section = validation_section(validation_summary(report))
+    assert "1 of 3 pass\n(33.3%; by language: python 50%, shell 0%)" in section
+    assert "failed: 1" in section and "unsupported_language: 1" in section and "bubblewrap" in section
+    assert validation_section(None) == ""
