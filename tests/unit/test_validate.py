@@ -195,6 +195,13 @@ def test_a_pair_runs_as_the_language_its_solution_is_fenced_in():
     assert list(report["by_language"]) == ["python"]
 
 
+def test_tests_check_the_solution_not_their_own_copy_of_it():
+    wrong = "```python\ndef add(a, b):\n    return a - b\n```"
+    copied = "def add(a, b):\n    return a + b\n\n@staticmethod\ndef helper():\n    pass\n\nassert add(1, 2) == 3\n"
+    found, *_ = verdicts([row("copies-a-right-add", solution=wrong, tests=copied), row("right", tests=copied)])
+    assert found == {"copies-a-right-add": "failed", "right": "passed"}
+
+
 def test_what_counts_as_tests():
     assert python_has_tests("assert f() == 1")
     assert python_has_tests("if True:\n    assert f() == 1\n")
@@ -215,7 +222,11 @@ def test_tests_requests_use_the_configured_prompts_and_seeds(root):
     pair = {"id": "python-3", "lang": "python", "problem": "Add two numbers.", "solution": ADD, "index": 3}
     system, user = messages_for_tests(pair, prompts)
     assert system == {"role": "system", "content": prompts["system"]}
-    assert "Add two numbers." in user["content"] and ADD in user["content"] and "test_" in user["content"]
+    assert (
+        "Add two numbers." in user["content"]
+        and ADD in user["content"]
+        and prompts["rules"]["python"] in user["content"]
+    )
     merged = messages_for_tests(pair, prompts, "merge")
     assert len(merged) == 1 and merged[0]["content"].startswith(prompts["system"] + "\n\n")
     tests, solutions = requests([pair], 2)

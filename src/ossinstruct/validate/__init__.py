@@ -29,6 +29,7 @@ from .runners import (
     python_has_tests,
     python_verdict,
     unsupported,
+    without_redefinitions,
 )
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ def check(row: dict, sandbox: Sandbox, limits: Limits, solution_text: str | None
     if not tests.strip() or (runner == "python" and not python_has_tests(tests)):
         return {"status": "no_tests", "output": "the tests hold no assert, test_* function or TestCase"}
     if runner == "python":
-        return python_verdict(sandbox, solution, tests, limits)
+        return python_verdict(sandbox, solution, without_redefinitions(tests, solution), limits)
     return compiled_verdict(sandbox, runner, solution + "\n\n" + tests + "\n", limits)
 
 

@@ -63,6 +63,27 @@ def python_has_tests(tests: str) -> bool:
     return any(isinstance(node, ast.Assert) for node in _top_level(tree.body))
 
 
+def without_redefinitions(tests: str, solution: str) -> str:
+    """The tests without their own top-level copies of the solution's functions and classes (a small
+    teacher often repeats the solution): the tests then check the solution, not their copy. Code
+    that does not parse is left as it is."""
+    try:
+        defined = {
+            node.name
+            for node in ast.parse(solution).body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        }
+        tree = ast.parse(tests)
+    except SyntaxError:
+        return tests
+    lines = tests.splitlines(keepends=True)
+    for node in reversed(tree.body):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name in defined:
+            start = min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 1
+            del lines[start : node.end_lineno]
+    return "".join(lines)
+
+
 def _top_level(body):
     """Statements run when the module runs: not inside a function or class."""
     for node in body:
