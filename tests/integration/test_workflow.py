@@ -275,7 +275,7 @@ def test_table2_runs_multipl_e_with_the_toolchains_present_and_names_the_missing
             assert ours[language] == "missing" and scores["missing"]
         else:
             assert float(ours[language]) == scores["pass@1"] and scores["n_tasks"] == 2
-            assert sum(scores["statuses"].values()) == 4 and scores["sandboxed_network"]
+            assert sum(scores["statuses"].values()) == 4 and scores["sandbox"] == "bubblewrap"
     assert sum(",paper," in row for row in rows) == 3
 
 

@@ -129,20 +129,27 @@ def test_every_escape_fails_and_every_other_row_is_validated(monkeypatch):
 
 
 def test_only_its_own_folder_is_writable_and_the_hosts_tmp_and_home_are_not_there(tmp_path):
-    probe = tmp_path / "host-file"
-    probe.write_text("host")
+    token = secrets.token_hex(6)
+    in_tmp = Path(tempfile.gettempdir()) / f"ossinstruct-probe-{token}"
+    in_home = Path.home() / f".ossinstruct-probe-{token}"
+    probes = (tmp_path / "host-file", in_tmp, in_home)
     code = (
         "import os\n"
         f"for path in ('/usr/x', '/etc/x', '/x', {str(Path(sys.prefix) / 'x')!r}, {str(tmp_path / 'y')!r}):\n"
         "    try:\n        open(path, 'w')\n        print('WROTE', path)\n    except OSError:\n        pass\n"
-        f"print('SEES', os.path.exists({str(probe)!r}), os.path.exists('/tmp'), os.path.exists('/root'), "
-        "os.path.exists(os.path.expanduser('~/.ssh')))\n"
+        f"print('SEES', *(os.path.exists(p) for p in {[str(p) for p in probes]!r}))\n"
         "open('mine', 'w').write('ok')\nprint('OWN', open('mine').read(), os.getcwd(), os.environ['HOME'])\n"
     )
-    outcome = Sandbox("a probe").run([sys.executable, "-c", code], limits=Limits(timeout_s=20), collect=("mine",))
+    try:
+        for probe in probes:
+            probe.write_text("host")
+        outcome = Sandbox("a probe").run([sys.executable, "-c", code], limits=Limits(timeout_s=20), collect=("mine",))
+    finally:
+        for probe in probes:
+            probe.unlink(missing_ok=True)
     assert outcome.status == "exited" and outcome.returncode == 0, outcome.output
     assert "WROTE" not in outcome.output
-    assert "SEES False False" in outcome.output and "OWN ok /sandbox /sandbox" in outcome.output
+    assert "SEES False False False" in outcome.output and "OWN ok /sandbox /sandbox" in outcome.output
     assert outcome.files == {"mine": b"ok"}
     assert not (tmp_path / "y").exists()
 
