@@ -8,6 +8,7 @@ from ossinstruct.models import prompt_format, request_settings, sft_name, table_
 from ossinstruct.tables import ABLATION_TABLES, table_benchmarks
 from ossinstruct.paths import dataset_source, is_hub
 from ossinstruct.shards import shard_names
+from ossinstruct.validate import LIMIT_KEYS
 
 try:
     validate_config(config)
@@ -69,9 +70,7 @@ VALIDATE_REQUESTS = canonical(
         for key in ("prompts", "demonstration", "solutions", "solution_temperature", "max_new_tokens")
     }
 )
-VALIDATE_LIMITS = canonical(
-    {key: config["validate"][key] for key in ("timeout_s", "memory_mb", "processes", "output_bytes")}
-)
+VALIDATE_LIMITS = canonical({key: config["validate"][key] for key in LIMIT_KEYS})
 
 
 wildcard_constraints:

@@ -18,6 +18,7 @@ HARNESS = Path(__file__).with_name("harness.py")
 # A row's `lang` (the seed language) -> the MultiPL-E recipe that runs it.
 LANGUAGES = {"python": "python", "cpp": "cpp", "c++": "cpp", "java": "java", "php": "php", "rust": "rust"}
 LANGUAGES |= {"swift": "swift", "javascript": "js", "js": "js"}
+TAGS = {"py": "python", "python3": "python", "c++": "cpp", "cc": "cpp", "javascript": "js", "rs": "rust"}  # fence tags
 FENCE = re.compile(r"^```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)(?:^```|\Z)", re.S | re.M)  # a last fence may be unclosed
 
 
@@ -27,11 +28,9 @@ def extract_code(text: str, lang: str = "") -> str:
     blocks = FENCE.findall(text or "")
     if not blocks:
         return (text or "").strip()
-    ours = [code for tag, code in blocks if not tag or tag.lower() in {lang.lower(), *_aliases(lang)}]
+    runner = LANGUAGES.get(lang.lower(), lang.lower())
+    ours = [code for tag, code in blocks if not tag or TAGS.get(tag.lower(), tag.lower()) in (runner, lang.lower())]
     return "\n".join(code.rstrip() for code in (ours or [code for _, code in blocks])) + "\n"
-
-
-TAGS = {"py": "python", "python3": "python", "c++": "cpp", "cc": "cpp", "javascript": "js", "rs": "rust"}
 
 
 def pair_language(row: dict) -> str:
@@ -42,12 +41,6 @@ def pair_language(row: dict) -> str:
         if tag in LANGUAGES:
             return tag
     return str(row.get("lang") or "")
-
-
-def _aliases(lang: str) -> set[str]:
-    return {"python": {"py", "python3"}, "cpp": {"c++", "cc"}, "js": {"javascript"}, "rust": {"rs"}}.get(
-        LANGUAGES.get(lang.lower(), lang.lower()), set()
-    )
 
 
 def python_has_tests(tests: str) -> bool:
