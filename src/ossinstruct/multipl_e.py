@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .evaluate.prompts import cut_at
 from .io import read_jsonl, write_json, write_jsonl
+from .progress import tracked
 from .sandbox import Sandbox
 from .toolchains import build_and_run, missing_toolchain, program_limits, sandbox_for
 
@@ -63,14 +64,12 @@ def execute_samples(
     by_name = {task["name"]: task for task in tasks}
     sandbox = sandbox_for(f"MultiPL-E {language} programs", [language], sandbox_settings, workers)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        outcomes = list(
-            pool.map(
-                lambda sample: execute(
-                    language, program(by_name[sample["name"]], sample["completion"]), timeout_s, sandbox
-                ),
-                samples,
-            )
-        )
+
+        def run_one(sample: dict) -> dict:
+            return execute(language, program(by_name[sample["name"]], sample["completion"]), timeout_s, sandbox)
+
+        runs = pool.map(run_one, samples)
+        outcomes = list(tracked(runs, len(samples), f"MultiPL-E {language} programs", "programs"))
     results = [{"name": s["name"], "sample": s["sample"], **o} for s, o in zip(samples, outcomes, strict=True)]
     per_task: dict[str, list[bool]] = {task["name"]: [] for task in tasks}
     for result in results:
@@ -150,7 +149,7 @@ def run_generate(
                 )
                 return response.choices[0].text
 
-            completions = complete_all(clients, complete, jobs)
+            completions = complete_all(clients, complete, jobs, f"MultiPL-E {language}")
     pairs = zip(jobs, completions, strict=True)
     write_jsonl(samples, [{"name": task["name"], "sample": i, "completion": text} for (task, i), text in pairs])
 

@@ -58,11 +58,27 @@ def serve_student(model_file: str, model_name: str, settings: dict, threads: int
         raise ValueError(f"config key 'evaluate.backend': {backend!r} starts no server (llama_cpp or vllm do)")
 
 
-def complete_all(clients: Sequence, complete: Callable[[object, object], str], items: Sequence) -> list[str]:
-    """`complete(client, item)` for every item, spread over `clients` (one request in flight each), in order."""
+def complete_all(
+    clients: Sequence, complete: Callable[[object, object], str], items: Sequence, progress: str | None = None
+) -> list[str]:
+    """`complete(client, item)` for every item, spread over `clients` (one request in flight each), in
+    order; `progress`: the name to log progress (completions, rate, time left) under."""
+    from ..progress import Progress
+
+    tracker = Progress(len(items), progress, "completions") if progress else None
+
+    def tracked(client, item):
+        text = complete(client, item)
+        if tracker:
+            tracker.advance()
+        return text
+
     with ThreadPoolExecutor(max_workers=len(clients)) as pool:
-        futures = submit_with_clients(pool, clients, complete, items)
-        return [future.result() for future in futures]
+        futures = submit_with_clients(pool, clients, tracked, items)
+        completions = [future.result() for future in futures]
+    if tracker:
+        tracker.close()
+    return completions
 
 
 def generate_samples(
@@ -80,6 +96,41 @@ def generate_samples(
     completions = complete_all(clients, complete, prompts)
     log.info("%s: %d completions in %.0fs", benchmark, len(tasks), time.monotonic() - started)
     return to_samples(benchmark, tasks, completions, prompt_format, sanitizer)
+
+
+def batched_completions(
+    model_file: str,
+    benchmark: str,
+    tasks: Sequence[dict],
+    settings: dict,
+    threads: int,
+    stop: Sequence[str],
+    progress: str,
+) -> list[str]:
+    """Greedy completions from a GGUF model with llama.cpp's batch API in this process
+    (`evaluate.llama_cpp_sequences` sequences at a time, see llama_batch.py), prompts starting with the
+    BOS token's text as the servers' do."""
+    from ..paths import resolve_model_file
+    from ..progress import Progress
+    from .llama_batch import BatchedLlama
+
+    path = str(resolve_model_file(model_file))
+    bos = gguf_bos_text(path)
+    prompts = [build_prompt(benchmark, task, bos, settings["prompt_format"]) for task in tasks]
+    started = time.monotonic()
+    with (
+        Progress(len(prompts), progress, "completions") as tracker,
+        BatchedLlama(path, parallel=settings["llama_cpp_sequences"], context=2048, threads=threads) as llama,
+    ):
+        completions = llama.complete(
+            prompts,
+            max_tokens=settings["max_new_tokens"],
+            stop=stop,
+            repeat_penalty=settings["repeat_penalty"],
+            on_done=lambda _: tracker.advance(),
+        )
+    log.info("%s: %d completions in %.0fs", benchmark, len(prompts), time.monotonic() - started)
+    return completions
 
 
 def transformers_completions(

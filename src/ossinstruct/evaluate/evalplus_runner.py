@@ -24,15 +24,28 @@ def ground_truth(dataset: str) -> None:
         get_groundtruth(get_mbpp_plus(), get_mbpp_plus_hash(), MBPP_OUTPUT_NOT_NONE_TASKS)
 
 
+def logged(items, total=None, **_):
+    """evalplus's `tqdm(...)` calls: with a total, rate and time left logged (ossinstruct.progress)."""
+    if total is None:
+        return items
+    import logging
+
+    from ossinstruct.progress import tracked
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    return tracked(items, total, "EvalPlus", "samples", every_s=10.0)
+
+
 if __name__ == "__main__":
     status = 0
     try:
         if "--ground-truth-only" in sys.argv:
             ground_truth(sys.argv[sys.argv.index("--dataset") + 1])
         else:
-            from evalplus.evaluate import main
+            import evalplus.evaluate
 
-            main()
+            evalplus.evaluate.tqdm = logged  # its progress over the samples, as lines in the job's log
+            evalplus.evaluate.main()
     except SystemExit as error:
         status = error.code if isinstance(error.code, int) else 1
     except BaseException:  # noqa: BLE001 - reported, then the process ends without waiting for the watchdog

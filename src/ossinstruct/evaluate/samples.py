@@ -23,7 +23,13 @@ def run(
     """Completions for shard `shard` of the benchmark's tasks, with `evaluate.backend`, in the
     model's `prompt_format`; the solutions are cut out of them when the shards are scored."""
     from ..shards import parse_shard, shard_slice
-    from .backends import complete_all, completion_function, serve_student, transformers_completions
+    from .backends import (
+        batched_completions,
+        complete_all,
+        completion_function,
+        serve_student,
+        transformers_completions,
+    )
     from .prompts import build_prompt, load_tasks, stop_strings
 
     tasks = shard_slice(load_tasks(dataset, settings["limit"]), *parse_shard(shard))
@@ -35,11 +41,14 @@ def run(
     if settings["backend"] == "transformers":
         prompts = [build_prompt(benchmark, task, "", prompt_format) for task in tasks]
         completions = transformers_completions(model_file, prompts, settings, threads, stop=stop)
+    elif settings["backend"] == "llama_cpp" and settings["llama_cpp_sequences"] > 0:
+        completions = batched_completions(model_file, benchmark, tasks, settings, threads, stop, f"{benchmark} {shard}")
     else:
         server_log = logs / f"server-{shard}.log" if logs else None
         with serve_student(model_file, model_name, settings, threads, server_log) as (clients, bos):
             prompts = [build_prompt(benchmark, task, bos, prompt_format) for task in tasks]
-            completions = complete_all(clients, completion_function(model_name, settings, stop), prompts)
+            complete = completion_function(model_name, settings, stop)
+            completions = complete_all(clients, complete, prompts, f"{benchmark} {shard}")
     write_jsonl(
         samples,
         [{"task_id": task["task_id"], "completion": text} for task, text in zip(tasks, completions, strict=True)],

@@ -4,6 +4,7 @@ a hard timeout), and pass@1 on the base and plus tests."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -47,17 +48,23 @@ def run_evalplus(
         "HF_HUB_OFFLINE": "1",
     }
     runner = [sys.executable, "-m", "ossinstruct.evaluate.evalplus_runner", "--dataset", benchmark]
-    truth = subprocess.run(
-        [*runner, "--ground-truth-only"],
-        env={**os.environ, **variables},
-        capture_output=True,
-        text=True,
-        timeout=max(timeout_s, GROUND_TRUTH_TIMEOUT_S),
-        check=False,
-    )
-    _append(log_path, truth.stdout + truth.stderr)
-    if truth.returncode != 0:
-        raise EvaluationError(f"evalplus could not compute the ground truth of {dataset_path}: {truth.stderr[-500:]}")
+    cached = cache / "evalplus" / f"{hashlib.md5(dataset_path.read_bytes()).hexdigest()}.pkl"  # evalplus's key
+    if cached.exists():  # computed by an earlier job: the sandboxed run reads it
+        _append(log_path, f"ground truth of {dataset_path}: {cached}, computed earlier\n")
+    else:
+        truth = subprocess.run(
+            [*runner, "--ground-truth-only"],
+            env={**os.environ, **variables},
+            capture_output=True,
+            text=True,
+            timeout=max(timeout_s, GROUND_TRUTH_TIMEOUT_S),
+            check=False,
+        )
+        _append(log_path, truth.stdout + truth.stderr)
+        if truth.returncode != 0:
+            raise EvaluationError(
+                f"evalplus could not compute the ground truth of {dataset_path}: {truth.stderr[-500:]}"
+            )
     box.read_only.append(str(cache))
     inside = {**variables, OVERRIDE_VARIABLE[benchmark]: f"{INSIDE}/{dataset_path.name}"}  # a copy: same hash
     inside["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])  # this ossinstruct, as imported here

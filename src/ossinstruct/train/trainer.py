@@ -10,6 +10,7 @@ import os
 import time
 from pathlib import Path
 
+from ..progress import Progress
 from ..sft import training_text
 from .examples import IGNORE_INDEX, pad_batch, tokenize_example
 from .student import load_student, model_flops, peak_flops
@@ -108,6 +109,7 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
         save_steps=settings["save_steps"],
         save_total_limit=2,
         report_to="none",
+        disable_tqdm=True,  # progress goes through ossinstruct.progress (a bar on a terminal, else the log)
         seed=settings["seed"],
         remove_unused_columns=False,
         dataloader_num_workers=0,
@@ -116,8 +118,21 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
     )
 
     class Clock(TrainerCallback):
+        """The training's start time, and its progress (steps, rate, time left) in the job's log."""
+
         def on_train_begin(self, args, state, control, **kwargs):
             self.started = time.monotonic()
+            self.progress = None
+            if state.is_world_process_zero:
+                self.progress = Progress(state.max_steps - state.global_step, "training", "steps")
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if self.progress:
+                self.progress.advance()
+
+        def on_train_end(self, args, state, control, **kwargs):
+            if self.progress:
+                self.progress.close()
 
     clock = Clock()
     trainer = Trainer(
