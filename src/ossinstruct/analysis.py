@@ -221,9 +221,7 @@ def run_categories(*, rows: str, settings: dict, summary: str, figure: str, assi
     from .figures import category_figure
 
     data = read_jsonl(rows)
-    embed = Embedder(
-        settings["embedding_model"], settings["embedding_batch_size"], dtype=settings["embedding_dtype"]
-    )
+    embed = Embedder(settings["embedding_model"], settings["embedding_batch_size"], dtype=settings["embedding_dtype"])
     assigned = assign_categories(embed([row["problem"] for row in data], "categories"), embed(list(CATEGORIES)))
     result = {
         **category_summary(assigned),

@@ -112,6 +112,24 @@ def test_real_evalplus_scores_canonical_and_wrong_solutions_in_the_sandbox(root,
     scores = score(results, [t["task_id"] for t in tasks])
     assert scores["passed"]["base"] == [tasks[0]["task_id"], tasks[1]["task_id"]]
     assert scores["pass@1"] == {"base": 66.67, "plus": 66.67}
+    # A second scoring of the same benchmark reuses the ground truth (no trusted run) and logs its progress.
+    (pickle,) = (tmp_path / "cache/evalplus").glob("*.pkl")
+    written = pickle.stat().st_mtime_ns
+    log = tmp_path / "evalplus.log"
+    again = run_evalplus(
+        benchmark="humaneval",
+        samples_path=path,
+        dataset_path=dataset,
+        cache_dir=tmp_path / "cache",
+        timeout_s=300,
+        parallel=1,
+        log_path=log,
+    )
+    assert score(again, [t["task_id"] for t in tasks]) == scores
+    text = log.read_text()
+    assert "computed earlier" in text and "Computing expected output" not in text
+    assert pickle.stat().st_mtime_ns == written
+    assert "EvalPlus: 3/3 samples (100.0%)" in text and "done in" in text
 
 
 def test_evalplus_runs_solutions_without_the_hosts_network(humaneval, tmp_path):

@@ -141,7 +141,8 @@ class BatchedLlama:
                         raise ValueError(
                             f"prompt {index} has {len(tokens)} tokens, more than the context of {self.context}"
                         )
-                    budget = min(max_tokens, self.context - len(tokens)) if max_tokens > 0 else self.context
+                    room = self.context - len(tokens)  # the server's rule: the context bounds the budget
+                    budget = min(max_tokens, room) if max_tokens > 0 else room
                     slots[slot] = _Sequence(index, tokens, budget, self._sampler(repeat_penalty))
                     if budget <= 0:
                         finish(slot, b"")
