@@ -46,6 +46,7 @@ EVAL_GENERATION = {
         "completion_stop",
         "repeat_penalty",
         "backend",
+        "llama_cpp_sequences",
         "batch_size",
         "gpus",
         "vllm",
