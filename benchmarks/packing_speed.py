@@ -8,7 +8,9 @@ GGUF). `--model llama-1.1b` builds a 1.1B-parameter Llama from a config (TinyLla
 tokenizer, random weights: no hub is needed, and throughput does not depend on the weights).
 `train.train_student` runs one epoch over the same rows for each variant: padded to the longest row
 of each batch (the paper), then packed (`train.packing: true`: rows concatenated, position ids
-restarting, no padding), and with `--liger` both again with Liger kernels. Rows are MBPP tasks in
+restarting, no padding), with `--liger` both again with Liger kernels, and with `--flex` packed
+rows through FlexAttention (`train.attention: flex_attention`: the restarts become a document mask
+whose hidden blocks are skipped; one untimed step compiles it first). Rows are MBPP tasks in
 the Magicoder template (problem text -> code), whose lengths vary as instruction data does. On a
 GPU, training is bf16 and a short untimed run warms the GPU up first; each line then also gives the
 model FLOPs utilisation (`train_metrics.json`'s `mfu`). Prints trained tokens/s of each variant,
@@ -76,6 +78,7 @@ def main() -> None:
     parser.add_argument("--global-batch", type=int, help="rows per optimizer step (default: --batch; paper: 512)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--liger", action="store_true", help="also both variants with Liger kernels")
+    parser.add_argument("--flex", action="store_true", help="also packed rows through FlexAttention's document mask")
     args = parser.parse_args()
     gpu = torch.cuda.is_available()
     tasks = [json.loads(line) for line in (ROOT / "data/benchmarks/mbpp.jsonl").read_text().splitlines()]
@@ -112,7 +115,9 @@ def main() -> None:
             "seed": 42,
             "save_steps": 10_000,
         }
-        variants = [(False, False), (True, False)] + ([(False, True), (True, True)] if args.liger else [])
+        variants = [(False, False, "sdpa"), (True, False, "sdpa")]
+        variants += [(False, True, "sdpa"), (True, True, "sdpa")] if args.liger else []
+        variants += [(True, False, "flex_attention")] + ([(True, True, "flex_attention")] if args.liger else [])
         if gpu:  # CUDA context, kernels and allocator warmed up outside the timed runs
             train_student(
                 rows,
@@ -122,12 +127,17 @@ def main() -> None:
                 args.threads,
             )
         results = {}
-        for packing, liger in variants:
+        for packing, liger, attention in variants:
+            if attention == "flex_attention" and not args.flex:
+                continue
             name = ("packed" if packing else "padded (paper)") + (" + Liger" if liger else "")
-            run = f"{work}/{int(packing)}{int(liger)}"
-            result = train_student(
-                rows, {**settings, "packing": packing, "liger": liger}, f"{run}/model", f"{run}/ckpt", args.threads
-            )
+            name += " + FlexAttention" if attention == "flex_attention" else ""
+            run = f"{work}/{int(packing)}{int(liger)}{attention}"
+            variant = {**settings, "packing": packing, "liger": liger, "attention": attention}
+            if attention == "flex_attention":  # compiled on first use: one untimed step first
+                warm = {**variant, "max_steps": 1, "global_batch_size": args.batch}
+                train_student(rows, warm, f"{run}/warm", f"{run}/warm-ckpt", args.threads)
+            result = train_student(rows, variant, f"{run}/model", f"{run}/ckpt", args.threads)
             results[name] = result
             mfu = f", MFU {100 * result['mfu']:.1f}% of {result['device_name']}" if result.get("mfu") else ""
             print(

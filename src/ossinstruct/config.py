@@ -96,7 +96,9 @@ def load_config(path: str | Path, schema_path: str | Path = SCHEMA) -> dict:
 # config at run time. Dotted keys name a key of a nested section.
 HOW_KEYS = {
     "teacher": ("mode", "base_url", "api_key_env", "client", "batch", "serve", "shards"),
-    "train": ("save_steps",),  # how often a checkpoint is written: a resume point, not the weights
+    # save_steps: how often a checkpoint is written (a resume point, not the weights); attention: which
+    # kernel computes the same attention (tests/unit/test_train.py: equal losses)
+    "train": ("save_steps", "attention"),
     "sandbox": ("require_isolation", "read_only", "first_uid", "shm_bytes"),  # where code runs, not what it does
     "validate": ("enabled",),  # whether `all` builds validation; the validated set is the same either way
     "evaluate": (

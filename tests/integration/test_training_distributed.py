@@ -44,6 +44,7 @@ def test_two_processes_keep_the_global_batch_and_write_one_model(tmp_path, caplo
         "save_steps": 1000,
         "packing": False,
         "liger": False,
+        "attention": "sdpa",
         "loss_weighting": "micro_batch",
         "gpus": 2,
     }

@@ -47,6 +47,13 @@ def test_packed_rows_give_the_padded_batch_loss_so_no_row_sees_another():
         crossed = model(input_ids=packed["input_ids"], labels=packed["labels"], use_cache=False).loss.item()
     assert packed_loss == pytest.approx(padded_loss, rel=1e-4)
     assert abs(crossed - padded_loss) > 1e-3  # without the restarts the rows do see each other
+    # train.attention: flex_attention turns the restarts into FlexAttention's document mask: the same loss.
+    model.set_attn_implementation("flex_attention")
+    with torch.no_grad():
+        flex_loss = model(**packed, use_cache=False).loss.item()
+        flex_crossed = model(input_ids=packed["input_ids"], labels=packed["labels"], use_cache=False).loss.item()
+    assert model.config._attn_implementation == "flex_attention"
+    assert flex_loss == pytest.approx(padded_loss, rel=1e-4) and abs(flex_crossed - padded_loss) > 1e-3
     if not torch.cuda.is_available():  # the refusal applies only where Liger cannot run
         with pytest.raises(ValueError, match="train.liger"):
             check_liger(True)
@@ -121,6 +128,7 @@ def test_the_papers_loss_weighting_averages_micro_batch_means_not_tokens(tmp_pat
         "save_steps": 100,
         "packing": False,
         "liger": False,
+        "attention": "sdpa",
         "gpus": 1,
     }
 

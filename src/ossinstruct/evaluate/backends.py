@@ -117,10 +117,12 @@ def batched_completions(
     path = str(resolve_model_file(model_file))
     bos = gguf_bos_text(path)
     prompts = [build_prompt(benchmark, task, bos, settings["prompt_format"]) for task in tasks]
+    sequences = settings["llama_cpp_sequences"]
+    log.info("llama.cpp batch decoding of %s: %d sequences at a time, %d threads", path, sequences, threads)
     started = time.monotonic()
     with (
         Progress(len(prompts), progress, "completions") as tracker,
-        BatchedLlama(path, parallel=settings["llama_cpp_sequences"], context=2048, threads=threads) as llama,
+        BatchedLlama(path, parallel=sequences, context=2048, threads=threads) as llama,
     ):
         completions = llama.complete(
             prompts,

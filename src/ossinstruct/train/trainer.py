@@ -72,6 +72,8 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
     # No KV cache while training: it is useless there, and with one transformers ignores the restarting
     # position ids of packed rows (rows would attend to each other). Restored before saving.
     model.config.use_cache = False
+    attention = settings.get("attention", "sdpa")  # a how-key: absent when the caller passes no `how`
+    model.set_attn_implementation(attention)  # with packing, flex_attention gets a document mask
     examples = [tokenize_example(tokenizer, *training_text(row), settings["max_length"]) for row in rows]
     if not examples:
         raise ValueError("train: the fine-tuning data set is empty (every row was dropped upstream)")
@@ -198,6 +200,7 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
         "gradient_accumulation_steps": accumulation,
         "effective_batch_size": per_device * devices * accumulation,
         "packing": settings["packing"],
+        "attention": attention,
         "liger": settings["liger"],
         "loss_weighting": settings["loss_weighting"],
         "optimizer_steps": steps,
