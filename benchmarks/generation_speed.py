@@ -5,8 +5,10 @@ one prompt at a time, on the same HumanEval+ prompts, in one run.
     python benchmarks/generation_speed.py --model llama-1.1b --tokenizer .gpu/tokenizer  # a GPU
 
 `evaluate.transformers_completions` completes the paper's HumanEval prompts greedily, first with
-`batch_size: 1`, then with `--batch` (left padding, prompts grouped by length). Prints prompts/s
-and generated tokens/s of each, the speed-up, and how many completions are identical. The model is
+`batch_size: 1`, then with `--batch` (left padding, prompts grouped by length), and with
+`--continuous` also with transformers' continuous batching (`evaluate.continuous_completions`:
+`generate_batch`, a paged KV cache). Prints prompts/s and generated tokens/s of each, the
+speed-ups, and how many completions are identical. The model is
 the real student (SmolLM2-135M-Instruct) or `packing_speed.py`'s 1.1B Llama built from config
 (random weights: its completions run to the token limit, the slowest case).
 """
@@ -20,7 +22,7 @@ from pathlib import Path
 
 from packing_speed import SMOLLM2, build_model
 
-from ossinstruct.evaluate.backends import transformers_completions
+from ossinstruct.evaluate.backends import continuous_completions, transformers_completions
 from ossinstruct.evaluate.prompts import build_prompt, load_tasks
 from ossinstruct.train.student import load_student
 
@@ -37,6 +39,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--max-new-tokens", type=int, default=128)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--continuous", action="store_true", help="also transformers' continuous batching")
     args = parser.parse_args()
     gpu = torch.cuda.is_available()
     tasks = load_tasks(ROOT / "data/benchmarks/HumanEvalPlus-v0.1.10.jsonl.gz", args.prompts)
@@ -60,11 +63,25 @@ def main() -> None:
                 f"{wall:.1f} s on {'cuda' if gpu else 'cpu'}",
                 flush=True,
             )
+        if args.continuous:
+            continuous_completions(model, tokenizer, prompts[:2], 8)  # warm-up
+            started = time.monotonic()
+            outputs["continuous"] = continuous_completions(model, tokenizer, prompts, args.max_new_tokens)
+            wall = time.monotonic() - started
+            tokens = sum(len(tokenizer.encode(text, add_special_tokens=False)) for text in outputs["continuous"])
+            rates["continuous"] = tokens / wall
+            print(f"continuous batching: {len(prompts) / wall:.2f} prompts/s, {rates['continuous']:.0f} tokens/s")
     same = sum(a == b for a, b in zip(outputs[1], outputs[args.batch], strict=True))
     print(
         f"speed-up of batch {args.batch}: {rates[args.batch] / rates[1]:.2f}x; identical completions: "
         f"{same}/{len(prompts)}"
     )
+    if args.continuous:
+        same = sum(a == b for a, b in zip(outputs[args.batch], outputs["continuous"], strict=True))
+        print(
+            f"continuous batching vs batch {args.batch}: {rates['continuous'] / rates[args.batch]:.2f}x; "
+            f"identical completions: {same}/{len(prompts)}"
+        )
 
 
 if __name__ == "__main__":

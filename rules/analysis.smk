@@ -69,7 +69,9 @@ rule categorize_problems:
         "../envs/analyze.yaml"
     threads: 2
     params:
-        settings={key: config["analysis"][key] for key in ("embedding_model", "embedding_batch_size", "embedding_dtype")},
+        settings={
+            key: config["analysis"][key] for key in ("embedding_model", "embedding_batch_size", "embedding_dtype")
+        },
     script:
         "../scripts/categorize_problems.py"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -127,6 +128,10 @@ def test_every_artifact_holds_what_it_should(built):
     for benchmark in ("humaneval", "mbpp"):
         log = (project / f"logs/evaluate/{RUN}/{benchmark}/generate-0-of-1.log").read_text()
         assert f"results/models/{RUN}/model.gguf" in log
+        # Long jobs log their progress (rate and time left) where Snakemake keeps the job's log.
+        assert re.search(rf"{benchmark} 0-of-1: 3/3 completions \(100\.0%\), [\d.]+ completions/s, done in", log)
+    training = (project / f"logs/train/{RUN}.log").read_text()
+    assert re.search(r"training: (\d+)/\1 steps \(100\.0%\), [\d.]+ steps/s, done in", training)
 
     for model in (BASE, RUN):
         for benchmark in ("humaneval", "mbpp"):

@@ -209,6 +209,11 @@ def test_transformers_backend_batches_with_left_padding_and_keeps_the_prompt_ord
     assert all(text.strip() and "```" not in text for text in one)
     alone = transformers_completions("", prompts[1:2], {**settings, "batch_size": 1}, 2, model, tokenizer)
     assert alone == one[1:2]
+    # transformers' continuous batching (a paged cache; benchmarks/generation_speed.py --continuous):
+    # the same greedy completions, in the prompts' order.
+    from ossinstruct.evaluate.backends import continuous_completions
+
+    assert continuous_completions(model, tokenizer, prompts, 24) == one
 
     # MultiPL-E through the same backend: sampled as the paper samples, reproducible from the seed,
     # cut at the language's stop strings (here JavaScript's).

@@ -195,6 +195,28 @@ def transformers_completions(
     return completions
 
 
+def continuous_completions(model, tokenizer, prompts: Sequence[str], max_new_tokens: int, stop=(FENCE,)) -> list[str]:
+    """Greedy completions with transformers' continuous batching (`generate_batch`: a paged KV cache,
+    finished sequences replaced by waiting ones at every step), BOS + prompt as in training, cut at
+    the first `stop` string; in the prompts' order."""
+    from transformers import GenerationConfig
+
+    bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
+    inputs = [bos + tokenizer.encode(prompt, add_special_tokens=False) for prompt in prompts]
+    config = GenerationConfig(
+        max_new_tokens=max_new_tokens,
+        do_sample=False,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    outputs = model.generate_batch(inputs=inputs, generation_config=config)
+    by_prompt = {int(request.removeprefix("req_")): output for request, output in outputs.items()}
+    return [
+        cut_at(tokenizer.decode(by_prompt[i].generated_tokens, skip_special_tokens=True), stop)
+        for i in range(len(prompts))
+    ]
+
+
 def completion_function(model: str, settings: dict, stop: Sequence[str] = (FENCE,)) -> Callable[[object, str], str]:
     def complete(client, prompt: str) -> str:
         response = client.completions.create(

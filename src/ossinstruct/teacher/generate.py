@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..config import section_defaults
 from ..io import read_json, read_jsonl, write_json, write_jsonl
+from ..progress import Progress
 from ..server import submit_with_clients
 from .cache import ResponseCache, cache_files
 from .client import Job, Outcome, send
@@ -216,7 +217,8 @@ def send_online(to_send, clients, client_settings, limiter, price, name, cache: 
     already on their way are still cached before the error is raised."""
     rng = random.Random(0)
     stop = threading.Event()
-    progress = _progress_bar(len(to_send), name, client_settings["progress"])
+    enabled = client_settings["progress"] and to_send
+    progress = Progress(len(to_send), f"teacher {name}", "requests") if enabled else None
     with ThreadPoolExecutor(max_workers=max(1, len(clients))) as pool:
         futures = submit_with_clients(
             pool, clients, lambda c, job: send(c, job, client_settings, limiter, rng, stop), to_send
@@ -227,11 +229,8 @@ def send_online(to_send, clients, client_settings, limiter, price, name, cache: 
                 recorded.add(future)
                 tally.record(future.result(), cache)
                 if progress is not None:
-                    progress.update(1)
                     spent = cost_usd(tally.totals["prompt_tokens"], tally.totals["completion_tokens"], price)
-                    progress.set_postfix(
-                        cost=f"${spent:.2f}" if spent is not None else "n/a", failed=len(tally.failed), refresh=False
-                    )
+                    progress.advance(1, cost=f"${spent:.2f}" if spent is not None else "n/a", failed=len(tally.failed))
         except BaseException:
             stop.set()
             for pending in futures:
@@ -248,14 +247,6 @@ def send_online(to_send, clients, client_settings, limiter, price, name, cache: 
         finally:
             if progress is not None:
                 progress.close()
-
-
-def _progress_bar(total: int, name: str, enabled: bool):
-    if not enabled or total == 0:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=f"teacher {name}", unit="req", mininterval=1.0, smoothing=0.05, dynamic_ncols=True)
 
 
 def job_teacher(settings: dict, transport: dict | None) -> dict:
