@@ -1,4 +1,5 @@
 import json
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -101,14 +102,9 @@ def test_real_evalplus_scores_canonical_and_wrong_solutions_in_the_sandbox(root,
     write_jsonl(path, samples)
     stale = tmp_path / "samples_eval_results.json"
     stale.write_text(json.dumps({"eval": {}}))  # evalplus would silently reuse this
-    results = run_evalplus(
-        benchmark="humaneval",
-        samples_path=path,
-        dataset_path=dataset,
-        cache_dir=tmp_path / "cache",
-        timeout_s=300,
-        parallel=1,
-    )
+    cache = tmp_path / "cache"
+    evaluate = partial(run_evalplus, benchmark="humaneval", samples_path=path, dataset_path=dataset, cache_dir=cache)
+    results = evaluate(timeout_s=300, parallel=1)
     scores = score(results, [t["task_id"] for t in tasks])
     assert scores["passed"]["base"] == [tasks[0]["task_id"], tasks[1]["task_id"]]
     assert scores["pass@1"] == {"base": 66.67, "plus": 66.67}
@@ -116,15 +112,7 @@ def test_real_evalplus_scores_canonical_and_wrong_solutions_in_the_sandbox(root,
     (pickle,) = (tmp_path / "cache/evalplus").glob("*.pkl")
     written = pickle.stat().st_mtime_ns
     log = tmp_path / "evalplus.log"
-    again = run_evalplus(
-        benchmark="humaneval",
-        samples_path=path,
-        dataset_path=dataset,
-        cache_dir=tmp_path / "cache",
-        timeout_s=300,
-        parallel=1,
-        log_path=log,
-    )
+    again = evaluate(timeout_s=300, parallel=1, log_path=log)
     assert score(again, [t["task_id"] for t in tasks]) == scores
     text = log.read_text()
     assert "computed earlier" in text and "Computing expected output" not in text
