@@ -130,6 +130,9 @@ def main() -> None:
         for packing, liger, attention in variants:
             if attention == "flex_attention" and not args.flex:
                 continue
+            if attention == "flex_attention" and not gpu:
+                print("packed + FlexAttention: skipped, PyTorch has no FlexAttention backward pass on a CPU")
+                continue
             name = ("packed" if packing else "padded (paper)") + (" + Liger" if liger else "")
             name += " + FlexAttention" if attention == "flex_attention" else ""
             run = f"{work}/{int(packing)}{int(liger)}{attention}"

@@ -54,6 +54,12 @@ def test_packed_rows_give_the_padded_batch_loss_so_no_row_sees_another():
         flex_crossed = model(input_ids=packed["input_ids"], labels=packed["labels"], use_cache=False).loss.item()
     assert model.config._attn_implementation == "flex_attention"
     assert flex_loss == pytest.approx(padded_loss, rel=1e-4) and abs(flex_crossed - padded_loss) > 1e-3
+    if not torch.cuda.is_available():  # PyTorch has no FlexAttention backward on a CPU: refused before training
+        from ossinstruct.train.trainer import check_attention
+
+        with pytest.raises(ValueError, match="train.attention"):
+            check_attention("flex_attention")
+        check_attention("sdpa")
     if not torch.cuda.is_available():  # the refusal applies only where Liger cannot run
         with pytest.raises(ValueError, match="train.liger"):
             check_liger(True)

@@ -48,6 +48,17 @@ def check_liger(enabled: bool) -> None:
         )
 
 
+def check_attention(attention: str) -> None:
+    """FlexAttention has a backward pass only on GPUs (PyTorch 2.13): refuse it on a CPU before training."""
+    import torch
+
+    if attention == "flex_attention" and not torch.cuda.is_available():
+        raise ValueError(
+            "config key 'train.attention': flex_attention trains only on a GPU (PyTorch has no FlexAttention "
+            "backward pass on a CPU); use sdpa here"
+        )
+
+
 def world_size() -> int:
     """Processes in this training (accelerate launch sets WORLD_SIZE; 1 when run directly)."""
     return int(os.environ.get("WORLD_SIZE", "1"))
@@ -67,6 +78,7 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
 
     torch.set_num_threads(max(1, threads))
     check_liger(settings["liger"])
+    check_attention(settings.get("attention", "sdpa"))
     set_seed(settings["seed"])
     model, tokenizer = load_student(settings["student"], "bfloat16" if settings["bf16"] else "float32")
     # No KV cache while training: it is useless there, and with one transformers ignores the restarting
