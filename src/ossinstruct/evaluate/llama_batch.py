@@ -47,6 +47,7 @@ class BatchedLlama:
     ) -> None:
         import llama_cpp
 
+        batch_tokens = max(batch_tokens, parallel)  # room for one token of every sequence
         self.lib, self.parallel, self.context, self.batch_tokens = llama_cpp, parallel, context, batch_tokens
         self.tokenizer = llama_cpp.Llama(model_path, vocab_only=True, verbose=False)
         llama_cpp.llama_backend_init()
@@ -99,6 +100,16 @@ class BatchedLlama:
         lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_greedy())
         return chain
 
+    def _piece(self, token: int) -> bytes:
+        """The token's text as bytes (special tokens rendered empty, as the server's detokenizer does)."""
+        size = 64
+        while True:
+            buffer = (ctypes.c_char * size)()
+            written = self.lib.llama_token_to_piece(self.vocab, token, buffer, size, 0, False)
+            if written >= 0:
+                return bytes(buffer[:written])
+            size = -written  # too small: llama.cpp says how much it needs
+
     def _add(self, n: int, token: int, position: int, slot: int, logits: bool) -> int:
         """Token `token` of sequence `slot` at `position` as row `n` of the batch; the next free row."""
         batch = self.batch
@@ -121,7 +132,6 @@ class BatchedLlama:
         results: list[str | None] = [None] * len(prompts)
         waiting = deque(range(len(prompts)))
         slots: list[_Sequence | None] = [None] * self.parallel
-        piece = (ctypes.c_char * 64)()
 
         def finish(slot: int, text: bytes) -> None:
             sequence = slots[slot]
@@ -172,8 +182,7 @@ class BatchedLlama:
                 if lib.llama_vocab_is_eog(self.vocab, token):
                     finish(slot, bytes(sequence.text))
                     continue
-                size = lib.llama_token_to_piece(self.vocab, token, piece, len(piece), 0, False)
-                sequence.text += bytes(piece[:size])
+                sequence.text += self._piece(token)
                 sequence.generated += 1
                 sequence.last = token
                 hit = next((s for s in stops if s in sequence.text), None)  # the server's order: the first listed
