@@ -23,6 +23,7 @@ include: "rules/tables.smk"
 include: "rules/ablation.smk"
 include: "rules/analysis.smk"
 include: "rules/multipl_e.smk"
+include: "rules/explore.smk"
 
 
 rule all:
@@ -37,5 +38,8 @@ rule all:
             figure=["figure3", "lengths", "categories"],
         ),
         "results/dataset_card.md",
+        # the explorer's databases and the report's pages on them
+        expand("results/explore/{teacher}.db", teacher=TEACHER),
+        "results/explore/eval.db",
         # execution validation (not the paper's), when `validate.enabled`; its table is its own target
         expand(rules.validate_pairs.output.report, teacher=TEACHER) if config["validate"]["enabled"] else [],

@@ -10,6 +10,7 @@ rule measure_similarity:
         compared=compared_sets,
     output:
         summary="results/analysis/{teacher}/similarity.json",
+        per_row="results/analysis/{teacher}/similarity.jsonl",
         figure=report(
             "results/analysis/{teacher}/figure3.png",
             caption="../report/figure3.rst",

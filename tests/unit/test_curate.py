@@ -102,6 +102,16 @@ def test_clean_reason_order_is_seed_then_problem_then_solution():
     rows = in_shuffled_order([row(0, "s", "P", "S"), row(1, "x", "P", "S"), row(2, "y", "Q", "S")])
     _, excluded, _ = clean_pairs(rows, seed=666)
     assert [(r["id"], r["reason"]) for r in excluded] == [("1", "duplicate_problem"), ("2", "duplicate_solution")]
+    assert [r["duplicate_of"] for r in excluded] == ["0", "0"]  # the kept row each one repeats
+
+
+def test_clean_duplicate_of_names_the_kept_row_not_an_earlier_dropped_one():
+    # 1 repeats 0's seed (dropped); 2 repeats 1's problem P1, which no kept row has; 3 repeats 2's solution.
+    rows = in_shuffled_order(
+        [row(0, "s", "P0", "S0"), row(1, "s", "P1", "S1"), row(2, "t", "P1", "S2"), row(3, "u", "P3", "S2")]
+    )
+    _, excluded, _ = clean_pairs(rows, seed=666)
+    assert [(r["id"], r["duplicate_of"]) for r in excluded] == [("1", "0"), ("3", "2")]
 
 
 # ---- decontaminate (method §5) ----------------------------------------------------------------
