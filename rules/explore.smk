@@ -94,7 +94,6 @@ rule explore_teacher:
             "results/explore/{teacher}.html",
             caption="../report/explore_teacher.rst",
             category="Explore",
-            labels={"teacher": "{teacher}", "page": "every seed's journey"},
         ),
     log:
         "logs/explore/{teacher}.log",
@@ -126,7 +125,6 @@ rule explore_eval:
             "results/explore/eval.html",
             caption="../report/explore_eval.rst",
             category="Explore",
-            labels={"teacher": "all", "page": "per-task verdicts"},
         ),
     log:
         "logs/explore/eval.log",

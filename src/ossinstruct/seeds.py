@@ -247,24 +247,6 @@ def collect_seeds(settings: dict) -> tuple[list[dict], dict, list[dict]]:
     return rows, report, seed_documents
 
 
-def sample_seeds(rows: Sequence[dict], size: int | None, seed: int) -> list[dict]:
-    """`size` of the seeds, drawn in proportion to the languages (largest remainders get the rounding)
-    with a seeded generator, in their original order (Table 7's weaker teacher answers 20K of 80K)."""
-    if size is None or size >= len(rows):
-        return list(rows)
-    by_lang: dict[str, list[int]] = {}
-    for position, row in enumerate(rows):
-        by_lang.setdefault(row["lang"], []).append(position)
-    # Exact shares in integers: size x count / total; ties in the remainders go in language order.
-    quota = {lang: size * len(positions) // len(rows) for lang, positions in by_lang.items()}
-    remainder = {lang: size * len(positions) % len(rows) for lang, positions in by_lang.items()}
-    for lang in sorted(by_lang, key=lambda lang: (-remainder[lang], lang))[: size - sum(quota.values())]:
-        quota[lang] += 1
-    rng = random.Random(seed)
-    chosen = sorted(position for lang, positions in by_lang.items() for position in rng.sample(positions, quota[lang]))
-    return [rows[position] for position in chosen]
-
-
 def run(*, output: str, report: str, settings: dict, documents: str | None = None) -> None:
     rows, summary, seed_documents = collect_seeds(settings)
     if not rows:

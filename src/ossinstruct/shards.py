@@ -1,4 +1,5 @@
-"""Work split into shards so that a cluster runs them in parallel and a failed shard reruns alone.
+"""Work split into shards so that a cluster runs them in parallel and a failed shard reruns alone,
+and the seeds a teacher answers when it answers only some (`sample_seeds`).
 
 Shard `i` of `n` is a contiguous slice of the rows, so concatenating the shards in order gives
 exactly the unsharded output (teacher responses, evaluation samples).
@@ -6,6 +7,7 @@ exactly the unsharded output (teacher responses, evaluation samples).
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from collections.abc import Sequence
 
@@ -80,3 +82,21 @@ def _median(values: list[float]) -> float | None:
     """The median of the shards' medians (the exact median needs every latency, which the cache has)."""
     values = sorted(values)
     return values[len(values) // 2] if values else None
+
+
+def sample_seeds(rows: Sequence[dict], size: int | None, seed: int) -> list[dict]:
+    """`size` of the seeds, drawn in proportion to the languages (largest remainders get the rounding)
+    with a seeded generator, in their original order (Table 7's weaker teacher answers 20K of 80K)."""
+    if size is None or size >= len(rows):
+        return list(rows)
+    by_lang: dict[str, list[int]] = {}
+    for position, row in enumerate(rows):
+        by_lang.setdefault(row["lang"], []).append(position)
+    # Exact shares in integers: size x count / total; ties in the remainders go in language order.
+    quota = {lang: size * len(positions) // len(rows) for lang, positions in by_lang.items()}
+    remainder = {lang: size * len(positions) % len(rows) for lang, positions in by_lang.items()}
+    for lang in sorted(by_lang, key=lambda lang: (-remainder[lang], lang))[: size - sum(quota.values())]:
+        quota[lang] += 1
+    rng = random.Random(seed)
+    chosen = sorted(position for lang, positions in by_lang.items() for position in rng.sample(positions, quota[lang]))
+    return [rows[position] for position in chosen]

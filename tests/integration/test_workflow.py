@@ -194,6 +194,9 @@ def test_the_data_study_the_dataset_card_and_the_report(project):
     similarity = read_json(r / f"analysis/{TEACHER}/similarity.json")
     ours = similarity["sets"][f"OSS-Instruct ({TEACHER})"]
     assert ours["rows"] == len(kept) > 0 and 0 < ours["mean"] < 1
+    per_row = read_jsonl(r / f"analysis/{TEACHER}/similarity.jsonl")  # each row's score and nearest item
+    assert [row["id"] for row in per_row] == [row["id"] for row in kept]
+    assert all(row["nearest_humaneval"].startswith("HumanEval/") and 0 <= row["similarity"] <= 1 for row in per_row)
     pairs = read_jsonl(r / "ablation/comment-function/tiny/pairs.jsonl")
     compared = read_jsonl(r / "sft/comment-function-pairs.jsonl")  # the pairs, decontaminated
     assert similarity["sets"]["comment-function-pairs"]["rows"] == len(compared) > 0 and len(pairs) >= len(compared)

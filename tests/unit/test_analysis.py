@@ -32,8 +32,10 @@ def test_similarity_is_the_largest_tfidf_cosine_to_any_humaneval_item(humaneval,
 
     copied = [humaneval[7], humaneval[100]]  # a contaminated set
     unrelated = ["Parse a YAML file of cluster nodes and print their memory", "SELECT name FROM users WHERE id = 1"]
-    scores = max_similarity({"copied": copied, "unrelated": unrelated}, humaneval, chunk=1)
+    nearest = {}
+    scores = max_similarity({"copied": copied, "unrelated": unrelated}, humaneval, chunk=1, nearest=nearest)
     assert scores["copied"] == pytest.approx([1.0, 1.0], abs=1e-5)
+    assert list(nearest["copied"]) == [7, 100]  # the item each row is closest to (the explorer shows it)
     # The same numbers computed densely, the obvious way.
     vectorizer = TfidfVectorizer().fit(copied + unrelated + humaneval)
     dense = cosine_similarity(vectorizer.transform(unrelated), vectorizer.transform(humaneval)).max(axis=1)

@@ -11,9 +11,9 @@ from ossinstruct.evaluate.prompts import (
     load_tasks,
     mbpp_prompt,
     stop_strings,
-    to_solution,
 )
 from ossinstruct.evaluate.scoring import run_evalplus, score, subset_dataset
+from ossinstruct.evaluate.solutions import to_solution
 from ossinstruct.io import write_jsonl
 from ossinstruct.sandbox import SandboxError
 

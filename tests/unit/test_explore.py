@@ -386,3 +386,5 @@ def test_ossinstruct_explore_serves_the_databases_on_localhost_and_prints_the_ur
     finally:
         process.terminate()
         process.wait(timeout=20)
+    with pytest.raises(OSError):  # stopping the command stopped Datasette
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5)

@@ -215,7 +215,7 @@ def test_the_embedded_default_draws_the_same_seeds_on_every_machine(root):
 
 
 def test_another_teacher_answers_a_seeded_sample_in_proportion_to_the_languages():
-    from ossinstruct.seeds import sample_seeds
+    from ossinstruct.shards import sample_seeds
 
     rows = [{"id": f"python-{i}", "lang": "python"} for i in range(8)] + [
         {"id": f"{lang}-{i}", "lang": lang} for lang in ("cpp", "rust") for i in range(2)

@@ -12,7 +12,8 @@ from contextlib import contextmanager
 
 from ..paths import is_gguf
 from ..server import LOCAL_KEY, gpu_server, llama_cpp_pool, submit_with_clients
-from .prompts import FENCE, build_prompt, cut_at, to_samples
+from .prompts import FENCE, build_prompt, cut_at
+from .solutions import to_samples
 
 log = logging.getLogger(__name__)
 

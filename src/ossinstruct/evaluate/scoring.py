@@ -16,7 +16,8 @@ from pathlib import Path
 from ..io import read_jsonl, write_json, write_jsonl
 from ..sandbox import INSIDE, Limits, Sandbox
 from . import EvaluationError
-from .prompts import load_tasks, to_samples
+from .prompts import load_tasks
+from .solutions import to_samples
 
 log = logging.getLogger(__name__)
 

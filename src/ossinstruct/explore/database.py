@@ -27,8 +27,8 @@ EVAL_FACETS = ("model", "benchmark", "base_status", "plus_status", "passed_plus"
 
 
 def write_database(path: str, tables: dict[str, dict]) -> None:
-    """`tables`: name -> {"rows", "pk", "fts" (columns), "index" (columns), "columns" (types for
-    an empty table)}. Replaces `path` only once every table is written."""
+    """`tables`: name -> {"rows", "columns" (name -> type, in order), "pk", "fts" (columns), "index"
+    (columns)}. Replaces `path` only once every table is written."""
     import sqlite_utils
 
     target = Path(path)
@@ -57,52 +57,52 @@ def write_database(path: str, tables: dict[str, dict]) -> None:
     os.replace(partial, target)
 
 
-JOURNEY_TYPES = {
+JOURNEY_TYPES = {  # in the order the explorer shows them: verdicts first, long texts last
     "id": str,
     "lang": str,
-    "seed": str,
-    "source": str,
-    "start_line": str,
     "stage_reached": str,
     "dropped_at": str,
     "reason": str,
     "in_sft": bool,
-    "response": str,
-    "finish_reason": str,
-    "prompt_tokens": int,
-    "completion_tokens": int,
-    "latency_s": float,
     "parse_verdict": str,
-    "problem": str,
-    "solution": str,
     "dedup_verdict": str,
     "duplicate_of": str,
     "decontamination_verdict": str,
     "benchmark_family": str,
-    "matched_string": str,
     "matched_item": str,
+    "matched_string": str,
     "validation_verdict": str,
     "validated_as": str,
-    "validation_output": str,
     "category": str,
     "similarity": float,
     "nearest_humaneval": str,
+    "finish_reason": str,
+    "prompt_tokens": int,
+    "completion_tokens": int,
+    "latency_s": float,
+    "source": str,
+    "start_line": str,
+    "seed": str,
+    "problem": str,
+    "solution": str,
+    "response": str,
+    "validation_output": str,
 }
 TASK_TYPES = {
     "model": str,
     "benchmark": str,
     "task_id": str,
     "entry_point": str,
-    "passed_base": bool,
-    "passed_plus": bool,
     "base_status": str,
     "plus_status": str,
+    "passed_base": bool,
+    "passed_plus": bool,
     "base_fail_input": str,
     "plus_fail_input": str,
     "prompt_format": str,
-    "prompt": str,
     "completion": str,
     "solution": str,
+    "prompt": str,
 }
 MULTIPL_E_TYPES = {
     "decoding": str,
@@ -147,7 +147,7 @@ def run_teacher(
     decontaminated, decontaminated_excluded, report; `analysis`: categories, similarity (per row);
     `validation`: validated, validated_excluded (when validation ran); `sample`: the `seeds` and
     `sample_seed` of a teacher that answered only some seeds."""
-    from ..seeds import sample_seeds
+    from ..shards import sample_seeds
     from .journey import journey_rows
     from .pages import teacher_page
 

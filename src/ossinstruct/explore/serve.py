@@ -5,12 +5,14 @@ The metadata (column descriptions, facets, canned queries) is written beside the
 opened read-only (`--immutable`). The same server by hand:
 
     datasette serve --immutable results/explore/<teacher>.db --immutable results/explore/eval.db \\
-        --metadata results/explore/metadata.json --plugins-dir <ossinstruct>/explore/plugins
+        --metadata results/explore/metadata.json --plugins-dir <ossinstruct>/explore/plugins \\
+        --template-dir <ossinstruct>/explore/templates
 """
 
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -21,6 +23,7 @@ from ..io import DataError
 from .metadata import explorer_metadata
 
 PLUGINS = Path(__file__).with_name("plugins")
+TEMPLATES = Path(__file__).with_name("templates")  # the row page: one column per line
 READY_S = 60
 
 
@@ -46,6 +49,8 @@ def command(folder: str | Path, host: str = "127.0.0.1", port: int = 8001) -> li
         str(metadata),
         "--plugins-dir",
         str(PLUGINS),
+        "--template-dir",
+        str(TEMPLATES),
         "--host",
         host,
         "--port",
@@ -82,12 +87,19 @@ def start(folder: str | Path, host: str = "127.0.0.1", port: int = 8001) -> tupl
 
 
 def serve(*, folder: str = "results/explore", host: str = "127.0.0.1", port: int = 8001) -> int:
-    """Start the explorer, print its URL, and run until interrupted."""
+    """Start the explorer, print its URL, and run until interrupted (Ctrl+C or SIGTERM stop Datasette too)."""
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     process, url = start(folder, host, port)
     print(f"ossinstruct explorer: {url}  (Ctrl+C stops it)", flush=True)
     try:
         return process.wait()
     except KeyboardInterrupt:
-        process.terminate()
-        process.wait(timeout=10)
         return 0
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=10)

@@ -283,8 +283,7 @@ def run(
 ) -> None:
     """Answer shard `shard` ("i-of-n") of the seeds. `settings`: the answer-deciding keys of the
     teacher section (`models.request_settings`); `transport`: the rest."""
-    from ..seeds import sample_seeds
-    from ..shards import parse_shard, shard_slice
+    from ..shards import parse_shard, sample_seeds, shard_slice
     from .endpoint import open_teacher
 
     settings = dict(settings)
