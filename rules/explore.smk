@@ -128,11 +128,12 @@ rule explore_eval:
         ),
     log:
         "logs/explore/eval.log",
-    localrule: True
     conda:
         "../envs/explore.yaml"
+    threads: 2
     params:
         evalplus=EXPLORE_EVAL["evalplus"],
+        replay={"enabled": config["explore"]["replay"], "timeout_s": config["explore"]["replay_timeout_s"]},
         multipl_e=EXPLORE_EVAL["multipl_e"],
         models=explore_models(),
     script:

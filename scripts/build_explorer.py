@@ -31,6 +31,8 @@ else:
     database.run_eval(
         evalplus=snakemake.params.evalplus,
         multipl_e=snakemake.params.multipl_e,
+        replay={**snakemake.params.replay, "workers": snakemake.threads},
+        sandbox=snakemake.config.get("sandbox"),  # where the code runs, read at run time (how, not what)
         models=snakemake.params.models,
         database=snakemake.output.database,
         page=snakemake.output.page,

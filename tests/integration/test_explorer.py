@@ -161,6 +161,8 @@ def test_the_eval_view_shows_a_completion_and_its_verdict(explored, explorer, br
     text = browser.find_element(By.TAG_NAME, "body").text
     assert task_id in text and first_line in text
     assert f"base_status {outcome['base_status']}" in text and f"plus_status {outcome['plus_status']}" in text
+    replayed = text.split("replay_output", 1)[1].split("prompt_format", 1)[0]  # run again: why it failed
+    assert any(word in replayed for word in ("returned", "Error", "loaded", "stopped after")), replayed
     screenshot(browser, tmp_path, "explorer-failing-humaneval-task.png")
     browser.get(f"{explorer}eval/side_by_side?model_a={BASE}&model_b={RUN}")
     rows = browser.find_elements(By.CSS_SELECTOR, "table.rows-and-columns tbody tr")

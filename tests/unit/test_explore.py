@@ -233,21 +233,30 @@ def test_a_failed_build_leaves_the_earlier_database_as_it_was(tmp_path):
     assert sqlite3.connect(database).execute("SELECT x FROM a").fetchall() == [(1,)]
 
 
-def evalplus_run(tmp_path: Path, model: str, statuses: list[tuple[str, str]], prompt_format: str) -> dict:
+SOLUTION = "def has_close_elements(numbers, threshold):\n    return numbers[10]\n"
+REPLAY = {"enabled": True, "timeout_s": 5, "workers": 2}
+
+
+def evalplus_run(
+    tmp_path: Path, model: str, statuses: list[tuple[str, str]], prompt_format: str, solutions: dict[int, str]
+) -> dict:
     """An evaluation folder as `evaluate_model` leaves it: samples, EvalPlus's results, scores."""
     tasks = load_tasks(HUMANEVAL_PLUS, len(statuses))
     folder = tmp_path / model
     folder.mkdir()
-    write_jsonl(
+    write_jsonl(  # wrong solutions: the first raises on its input, the others do not even compile
         folder / "samples.jsonl",
-        [{"task_id": t["task_id"], "solution": f"sol {i}", "completion": f"c {i}"} for i, t in enumerate(tasks)],
+        [
+            {"task_id": t["task_id"], "solution": solutions.get(i, f"sol {i}"), "completion": f"c {i}"}
+            for i, t in enumerate(tasks)
+        ],
     )
     results = {
         t["task_id"]: [
             {
                 "base_status": b,
                 "plus_status": p,
-                "base_fail_tests": [] if b == "pass" else [[i, "x"]],
+                "base_fail_tests": [] if b == "pass" else [[[1.0], 0.5] if i == 0 else [i + 0.5]],
                 "plus_fail_tests": [] if p == "pass" else [[i]],
             }
         ]
@@ -267,8 +276,16 @@ def evalplus_run(tmp_path: Path, model: str, statuses: list[tuple[str, str]], pr
 
 @pytest.fixture
 def eval_db(tmp_path) -> Path:
-    base = evalplus_run(tmp_path, "base", [("fail", "fail"), ("pass", "pass"), ("pass", "fail")], "completion")
-    tuned = evalplus_run(tmp_path, "tuned", [("pass", "pass"), ("pass", "fail"), ("fail", "pass")], "magicoder")
+    base = evalplus_run(
+        tmp_path, "base", [("fail", "fail"), ("pass", "pass"), ("pass", "fail")], "completion", {0: SOLUTION}
+    )
+    tuned = evalplus_run(
+        tmp_path,
+        "tuned",
+        [("pass", "pass"), ("pass", "fail"), ("fail", "pass")],
+        "magicoder",
+        {2: "def truncate_number(number):\n    return None\n"},
+    )
     folder = tmp_path / "mpe"
     folder.mkdir()
     write_jsonl(folder / "samples.jsonl", [{"name": "HumanEval_0_x", "sample": 0, "completion": "return 1;"}])
@@ -283,6 +300,7 @@ def eval_db(tmp_path) -> Path:
     run_eval(
         evalplus=[base, tuned],
         models=models,
+        replay=REPLAY,
         database=str(tmp_path / "eval.db"),
         page=str(tmp_path / "e.html"),
         multipl_e=[
@@ -306,7 +324,16 @@ def test_the_evaluation_database_holds_prompts_completions_and_the_papers_pass_r
     assert rows[("base", "HumanEval/0")]["prompt"] == tasks[0]["prompt"]  # completion format: the task prompt
     assert rows[("tuned", "HumanEval/0")]["prompt"] == build_prompt("humaneval", tasks[0], "", "magicoder")
     assert [rows[("tuned", t["task_id"])]["passed_plus"] for t in tasks] == [1, 0, 0]  # plus counts only after base
-    assert rows[("base", "HumanEval/0")]["base_fail_input"] == json.dumps([0, "x"])
+    assert rows[("base", "HumanEval/0")]["base_fail_input"] == json.dumps([[1.0], 0.5])
+    # Failing solutions run again in the sandbox on that input: the traceback's tail; passing ones are not run.
+    replayed = rows[("base", "HumanEval/0")]["replay_output"]
+    assert "solution.py" in replayed and replayed.splitlines()[-2].startswith("IndexError")
+    assert "SyntaxError" in rows[("base", "HumanEval/2")]["replay_output"]  # base passed, plus failed
+    assert rows[("tuned", "HumanEval/2")]["replay_output"].splitlines() == ["returned None", "expected 0.5"]  # on [2.5]
+    assert (
+        rows[("tuned", "HumanEval/0")]["replay_output"] is None
+        and rows[("base", "HumanEval/1")]["replay_output"] is None
+    )
     assert rows[("base", "HumanEval/1")]["completion"] == "c 1" and rows[("base", "HumanEval/1")]["solution"] == "sol 1"
     (program,) = db.execute("SELECT * FROM multipl_e").fetchall()
     assert (program["status"], program["passed"], program["completion"]) == ("failed", 0, "return 1;")

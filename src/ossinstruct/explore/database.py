@@ -99,6 +99,7 @@ TASK_TYPES = {
     "passed_plus": bool,
     "base_fail_input": str,
     "plus_fail_input": str,
+    "replay_output": str,
     "prompt_format": str,
     "completion": str,
     "solution": str,
@@ -182,12 +183,22 @@ def run_teacher(
     teacher_page(database, page, teacher)
 
 
-def run_eval(*, evalplus: list[dict], multipl_e: list[dict], models: list[dict], database: str, page: str) -> None:
-    """The evaluation database and its report page (each model's per-task verdicts)."""
+def run_eval(
+    *,
+    evalplus: list[dict],
+    multipl_e: list[dict],
+    models: list[dict],
+    replay: dict,
+    database: str,
+    page: str,
+    sandbox: dict | None = None,
+) -> None:
+    """The evaluation database and its report page (each model's per-task verdicts). `replay`: whether
+    and how failing solutions run again for their output (replay.py); `sandbox`: where they run."""
     from .evaluations import evaluation_tables
     from .pages import eval_page
 
-    tables = evaluation_tables(evalplus=evalplus, multipl_e=multipl_e, models=models)
+    tables = evaluation_tables(evalplus=evalplus, multipl_e=multipl_e, models=models, replay=replay, sandbox=sandbox)
     write_database(
         database,
         {

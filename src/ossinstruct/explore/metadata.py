@@ -47,6 +47,8 @@ TASK_COLUMNS = {
     "plus_status": "EvalPlus's verdict on the plus tests",
     "base_fail_input": "the first base-test input the solution failed (JSON)",
     "plus_fail_input": "the first plus-test input the solution failed (JSON)",
+    "replay_output": "a failing solution run again in the sandbox on its first failing input: the tail of its "
+    "output (the traceback, or what it returned); our replay, not EvalPlus's run",
     "prompt_format": "completion (the task continued) or magicoder (the instruction template)",
     "prompt": "the prompt the model was given",
     "completion": "what the model wrote",

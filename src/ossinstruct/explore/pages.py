@@ -134,7 +134,10 @@ def eval_page(database: str, page: str) -> None:
                 f"<h3>{esc(benchmark)}: base {base}/{len(tasks)}, plus {plus}/{len(tasks)} "
                 f"{link('eval/tasks', {'model': name, 'benchmark': benchmark})}</h3>"
             )
-            body.append("<table><tr><th>task</th><th>base</th><th>plus</th><th>first failing input</th></tr>")
+            body.append(
+                "<table><tr><th>task</th><th>base</th><th>plus</th><th>first failing input</th>"
+                "<th>run again on it (tail)</th></tr>"
+            )
             for t in tasks:
                 cells = "".join(
                     f'<td class="{"pass" if t[c] == "pass" else "fail"}">{esc(t[c])}</td>'
@@ -142,7 +145,10 @@ def eval_page(database: str, page: str) -> None:
                 )
                 where = link(f"eval/tasks/{t['model']},{t['benchmark']},{t['task_id']}", None, t["task_id"])
                 failing = esc((t["base_fail_input"] or t["plus_fail_input"] or "")[:120])
-                body.append(f"<tr><td>{where}</td>{cells}<td><code>{failing}</code></td></tr>")
+                replayed = esc((t["replay_output"] or "")[-200:])
+                body.append(
+                    f"<tr><td>{where}</td>{cells}<td><code>{failing}</code></td><td><code>{replayed}</code></td></tr>"
+                )
             body.append("</table>")
     db.close()
     write(page, document("Per-task verdicts of every evaluated model", body))
