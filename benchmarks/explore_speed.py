@@ -4,7 +4,8 @@
 
 Synthetic files in the pipeline's formats are written to a temporary folder: seeds, the teacher's
 answers (about 2 KB each, OSS-Instruct-sized), the parse's, dedup's and decontamination's kept and
-excluded rows (about 20% dropped, as the paper's run), categories, Figure 3 similarities and the SFT
+excluded rows (about 20% dropped, as the paper's run; 1% by decontamination, each looked up in the
+shipped HumanEval, MBPP and GSM8K files for the item it came from), categories, Figure 3 similarities and the SFT
 set. Ours: `explore.database.run_teacher` (the rule's job: the journey, the SQLite file with full-text
 search and facet indexes, and the report page). Baseline, in the same run: the same journey rows
 written with sqlite-utils' defaults (a transaction per 100 rows, journal on, FTS, no indexes, no
@@ -21,6 +22,13 @@ import time
 from pathlib import Path
 
 from ossinstruct.io import write_json, write_jsonl
+
+ROOT = Path(__file__).resolve().parents[1]
+# The shipped benchmark files: each contaminated row's matched string is looked up in them.
+BENCHMARKS = {
+    name: str(ROOT / "data/benchmarks" / file)
+    for name, file in (("humaneval", "HumanEval.jsonl.gz"), ("mbpp", "mbpp.jsonl"), ("gsm8k", "gsm8k_test.jsonl"))
+}
 
 
 def make_files(folder: Path, n: int, seed: int = 0) -> dict:
@@ -161,7 +169,7 @@ def main() -> None:
             seeds=files["seeds"],
             responses=files["responses"],
             curation=curation,
-            benchmarks={},
+            benchmarks=BENCHMARKS,
             analysis={k: files[k] for k in ("categories", "similarity")},
             sft=files["sft"],
             database=str(folder / "t.db"),
