@@ -209,3 +209,84 @@ def ablation_table_inputs(table):
     rows = ablation_table_rows(table)
     files = [path for row in rows for group in ("evalplus", "multipl_e") for path in row[group].values()]
     return files + [row["train_metrics"] for row in rows if row["train_metrics"]]
+
+
+# The explorer (rules/explore.smk)
+def explore_teacher_inputs(wildcards):
+    """What a teacher's journey is read from: the stages' kept and excluded rows, the analysis's per-row
+    files, the fine-tuning set, the benchmark files the matched strings come from and, when
+    validation is on, its verdicts."""
+    folder = f"results/curate/{wildcards.teacher}"
+    inputs = {
+        "seeds": f"results/seeds/{CORPUS}.jsonl",
+        "responses": f"results/generate/{wildcards.teacher}/responses.jsonl",
+        "parsed_excluded": f"{folder}/parsed_excluded.jsonl",
+        "clean_excluded": f"{folder}/clean_excluded.jsonl",
+        "decontaminated": f"{folder}/decontaminated.jsonl",
+        "decontaminated_excluded": f"{folder}/decontaminated_excluded.jsonl",
+        "report": curation_report(wildcards.teacher),
+        "categories": f"results/analysis/{wildcards.teacher}/categories.jsonl",
+        "similarity": f"results/analysis/{wildcards.teacher}/similarity.jsonl",
+        "sft": f"results/sft/{wildcards.teacher}.jsonl",
+        **decontamination_inputs(wildcards),
+    }
+    if config["validate"]["enabled"]:
+        inputs["validated"] = f"results/validate/{wildcards.teacher}/validated.jsonl"
+        inputs["validated_excluded"] = f"results/validate/{wildcards.teacher}/validated_excluded.jsonl"
+    return inputs
+
+
+def explore_sample(wildcards):
+    """The seeds a teacher answered: all, or `teachers.<name>.seeds` of them (Table 7's weaker teacher)."""
+    other = config["teachers"].get(wildcards.teacher, {})
+    return {"seeds": other["seeds"], "sample_seed": other["sample_seed"]} if other.get("seeds") else {}
+
+
+def explore_eval_specs():
+    """EvalPlus results of every evaluated model and the MultiPL-E outcomes `explore.multipl_e` names."""
+    evalplus = [
+        {
+            "model": model,
+            "benchmark": benchmark,
+            "dataset": config["evaluate"]["datasets"][benchmark],
+            **{
+                name: f"results/eval/{model}/{benchmark}/{file}"
+                for name, file in (
+                    ("samples", "samples.jsonl"),
+                    ("results", "samples_eval_results.json"),
+                    ("scores", "scores.json"),
+                )
+            },
+        }
+        for model in EVALUATED
+        for benchmark in BENCHMARKS
+    ]
+    multipl_e = [
+        {
+            "decoding": Path(entry).parts[0],
+            "model": Path(entry).parts[1],
+            "language": language,
+            "samples": f"results/{entry}/{language}/samples.jsonl",
+            "results": f"results/{entry}/{language}/results.jsonl",
+        }
+        for entry in config["explore"]["multipl_e"]
+        for language in config["multipl_e"]["languages"]
+    ]
+    return {"evalplus": evalplus, "multipl_e": multipl_e}
+
+
+def explore_models():
+    """Each evaluated model: a student, or a run with its base and data."""
+    return [
+        (
+            {
+                "model": model,
+                "kind": "run",
+                "base": config["runs"][model]["base"],
+                "data": config["runs"][model]["data"],
+            }
+            if model in config["runs"]
+            else {"model": model, "kind": "student", "base": None, "data": None}
+        )
+        for model in dict.fromkeys(EVALUATED + [Path(entry).parts[1] for entry in config["explore"]["multipl_e"]])
+    ]

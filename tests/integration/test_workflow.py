@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import sqlite3
 import time
 from pathlib import Path
 
@@ -238,6 +239,7 @@ def test_table2_runs_multipl_e_with_the_toolchains_present_and_names_the_missing
 
     (project / "mpe.yaml").write_text(
         "multipl_e: {limit: 2, samples: 2, max_length: 320}\ntables: {table2: {models: [smollm2-135m-instruct]}}\n"
+        "explore: {multipl_e: [multipl-e/smollm2-135m-instruct]}\n"
     )
     run = snakemake(project, "results/table2.csv", "--cores", "2", *TINY, "mpe.yaml")
     assert run.returncode == 0, run.stderr[-3000:]
@@ -253,6 +255,16 @@ def test_table2_runs_multipl_e_with_the_toolchains_present_and_names_the_missing
             assert float(ours[language]) == scores["pass@1"] and scores["n_tasks"] == 2
             assert sum(scores["statuses"].values()) == 4 and scores["sandbox"] == "bubblewrap"
     assert sum(",paper," in row for row in rows) == 3
+    # The explorer's eval.db holds every MultiPL-E program's outcome when explore.multipl_e names the run.
+    run = snakemake(project, "results/explore/eval.db", "--cores", "2", *TINY, "mpe.yaml")
+    assert run.returncode == 0, run.stderr[-3000:]
+    db = sqlite3.connect(project / "results/explore/eval.db")
+    for language in LANGUAGES:
+        statuses = read_json(project / f"results/multipl-e/{BASE}/{language}/scores.json").get("statuses", {})
+        found = dict(
+            db.execute("SELECT status, count(*) FROM multipl_e WHERE language = ? GROUP BY status", (language,))
+        )
+        assert found == statuses, language
 
 
 def test_table6_trains_on_comment_function_pairs_and_scores_greedy_multipl_e(project):
