@@ -143,6 +143,23 @@ def journey(run: dict, **extra) -> dict[str, dict]:
     return {row["id"]: row for row in rows}
 
 
+def build_teacher(run: dict, database: Path, page: Path, teacher: str = "t", analysis: bool = True, **extra) -> None:
+    """`run_teacher` on the fixture's files, as the rule calls it."""
+    f = run["files"]
+    curation = ("parsed_excluded", "clean_excluded", "decontaminated", "decontaminated_excluded", "report")
+    run_teacher(
+        seeds=f["seeds"],
+        responses=f["responses"],
+        benchmarks=BENCHMARKS,
+        curation={k: f[k] for k in curation},
+        analysis={k: f[k] for k in ("categories", "similarity")} if analysis else {},
+        database=str(database),
+        page=str(page),
+        teacher=teacher,
+        **extra,
+    )
+
+
 def test_every_seed_has_one_row_with_the_stage_that_dropped_it_and_why(run):
     rows = journey(run)
     assert list(rows) == [f"python-{i}" for i in range(7)]
@@ -190,21 +207,7 @@ def test_validation_verdicts_when_validation_ran(run):
 def test_the_teacher_database_searches_problems_and_counts_like_the_curation_report(run, tmp_path):
     f = run["files"]
     database, page = tmp_path / "t.db", tmp_path / "t.html"
-    run_teacher(
-        seeds=f["seeds"],
-        responses=f["responses"],
-        benchmarks=BENCHMARKS,
-        sft=f["sft"],
-        curation={
-            k: f[k]
-            for k in ("parsed_excluded", "clean_excluded", "decontaminated", "decontaminated_excluded", "report")
-        },
-        analysis={k: f[k] for k in ("categories", "similarity")},
-        database=str(database),
-        page=str(page),
-        teacher="t",
-        cache_dir=run["cache"],
-    )
+    build_teacher(run, database, page, cache_dir=run["cache"], sft=f["sft"])
     db = sqlite3.connect(database)
     found = db.execute("SELECT id FROM rows WHERE rowid IN (SELECT rowid FROM rows_fts WHERE rows_fts MATCH 'reverse')")
     assert [r[0] for r in found] == ["python-5"]
@@ -349,20 +352,7 @@ def test_the_evaluation_database_holds_prompts_completions_and_the_papers_pass_r
 
 
 def test_the_metadata_describes_every_column_and_its_queries_run(run, eval_db, tmp_path):
-    f = run["files"]
-    run_teacher(
-        seeds=f["seeds"],
-        responses=f["responses"],
-        benchmarks=BENCHMARKS,
-        curation={
-            k: f[k]
-            for k in ("parsed_excluded", "clean_excluded", "decontaminated", "decontaminated_excluded", "report")
-        },
-        analysis={},
-        database=str(tmp_path / "t.db"),
-        page=str(tmp_path / "t.html"),
-        teacher="t",
-    )
+    build_teacher(run, tmp_path / "t.db", tmp_path / "t.html", analysis=False)
     metadata = explorer_metadata(["t", "eval"])["databases"]
     for name, path in (("t", tmp_path / "t.db"), ("eval", eval_db)):
         db = sqlite3.connect(path)
@@ -375,21 +365,8 @@ def test_the_metadata_describes_every_column_and_its_queries_run(run, eval_db, t
 
 
 def test_ossinstruct_explore_serves_the_databases_on_localhost_and_prints_the_url(run, eval_db, tmp_path):
-    f = run["files"]
     folder = eval_db.parent
-    run_teacher(
-        seeds=f["seeds"],
-        responses=f["responses"],
-        benchmarks=BENCHMARKS,
-        curation={
-            k: f[k]
-            for k in ("parsed_excluded", "clean_excluded", "decontaminated", "decontaminated_excluded", "report")
-        },
-        analysis={k: f[k] for k in ("categories", "similarity")},
-        database=str(folder / "teacher.db"),
-        page=str(tmp_path / "t.html"),
-        teacher="teacher",
-    )
+    build_teacher(run, folder / "teacher.db", tmp_path / "t.html", teacher="teacher")
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "ossinstruct.cli", "explore", "--folder", str(folder), "--port", str(port)],
