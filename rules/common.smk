@@ -261,6 +261,11 @@ def explore_eval_specs():
         for model in EVALUATED
         for benchmark in BENCHMARKS
     ]
+    unknown = [entry for entry in config["explore"]["multipl_e"] if Path(entry).parts[1] not in MODELS]
+    if unknown:
+        raise WorkflowError(
+            f"config key 'explore.multipl_e': {', '.join(unknown)} names no model of `students` or `runs`"
+        )
     multipl_e = [
         {
             "decoding": Path(entry).parts[0],

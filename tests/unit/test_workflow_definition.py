@@ -52,3 +52,13 @@ def test_a_bad_key_of_another_teacher_is_named_before_any_job(project):
     result = run(project, "results/sft/weak.jsonl", "-n", "--configfile", "weak.yaml")
     assert result.returncode != 0
     assert "config key 'teachers.weak.server'" in result.stdout + result.stderr
+
+
+def test_the_explorer_is_part_of_all_and_a_bad_multipl_e_entry_is_named(project):
+    result = run(project, "all", "-n", "--cores", "2")
+    assert result.returncode == 0, result.stderr
+    assert "rule explore_teacher:" in result.stdout and "rule explore_eval:" in result.stdout
+    (project / "bad.yaml").write_text("explore: {multipl_e: [multipl-e/nobody]}\n")
+    result = run(project, "results/explore/eval.db", "-n", "--configfile", "bad.yaml")
+    assert result.returncode != 0
+    assert "config key 'explore.multipl_e': multipl-e/nobody names no model" in result.stdout + result.stderr
