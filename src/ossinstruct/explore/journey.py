@@ -117,8 +117,8 @@ def journey_rows(
     dropped = {"parse": by_id(parsed_excluded), "clean": by_id(clean_excluded)}
     dropped["decontaminate"] = by_id(decontaminated_excluded)
     kept = by_id(decontaminated)
-    validation = {**by_id(validated_excluded), **by_id(validated)} if validated else {}
-    passed = set(by_id(validated)) if validated else set()
+    passed = by_id(validated)
+    validation = {**by_id(validated_excluded), **passed}
     category, similar = by_id(categories), by_id(similarity)
     in_sft = {row["id"] for row in read_jsonl(sft)} if sft else set()
     items = matched_items(dropped["decontaminate"].values(), benchmarks)
