@@ -348,6 +348,7 @@ def test_the_evaluation_database_holds_prompts_completions_and_the_papers_pass_r
     side = db.execute(queries["side_by_side"]["sql"], {"model_a": "base", "model_b": "tuned"}).fetchall()
     assert [(r["a_plus"], r["b_plus"]) for r in side] == [("fail", "pass"), ("pass", "fail"), ("fail", "pass")]
     page = (eval_db.parent / "e.html").read_text()
+    assert 'href="http://127.0.0.1:8001/eval/tasks/base,humaneval,HumanEval~2F0"' in page  # Datasette's row path
     assert "base 2/3, plus 1/3" in page and "base 2/3, plus 1/3" in page.split("tuned")[1]
 
 

@@ -32,6 +32,14 @@ def block(value) -> str:
     return f"<pre>{esc(cut)}</pre>"
 
 
+def row_path(*keys: str) -> str:
+    """A row's path in Datasette: its primary key's values, each tilde-encoded (`HumanEval/0` is
+    `HumanEval~2F0`), joined by commas."""
+    from datasette.utils import tilde_encode
+
+    return ",".join(tilde_encode(str(key)) for key in keys)
+
+
 def link(path: str, query: dict | None = None, text: str = "open in the explorer") -> str:
     url = f"{EXPLORER}/{path}" + (f"?{urlencode(query)}" if query else "")
     return f'<a href="{esc(url)}">{esc(text)}</a>'
@@ -92,7 +100,7 @@ def row_block(row: sqlite3.Row, teacher: str) -> str:
     facts = [
         f"<b>{esc(row['id'])}</b> ({esc(row['lang'])}, {esc(row['source'])})",
         f"reached {esc(row['stage_reached'])}",
-        link(f"{teacher}/rows/{row['id']}", None, "this row"),
+        link(f"{teacher}/rows/{row_path(row['id'])}", None, "this row"),
     ]
     if row["duplicate_of"]:
         facts.append(f"duplicates {esc(row['duplicate_of'])}")
@@ -143,7 +151,7 @@ def eval_page(database: str, page: str) -> None:
                     f'<td class="{"pass" if t[c] == "pass" else "fail"}">{esc(t[c])}</td>'
                     for c in ("base_status", "plus_status")
                 )
-                where = link(f"eval/tasks/{t['model']},{t['benchmark']},{t['task_id']}", None, t["task_id"])
+                where = link(f"eval/tasks/{row_path(t['model'], t['benchmark'], t['task_id'])}", None, t["task_id"])
                 failing = esc((t["base_fail_input"] or t["plus_fail_input"] or "")[:120])
                 replayed = esc((t["replay_output"] or "")[-200:])
                 body.append(
