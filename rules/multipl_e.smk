@@ -60,7 +60,7 @@ rule execute_multipl_e:
         "../envs/evaluate.yaml"
     threads: 2
     params:
-        settings={key: MULTIPL_E[key] for key in ("limit", "timeout_s")},
+        settings={key: MULTIPL_E[key] for key in ("limit", "timeout_s", "toolchain")},
     script:
         "../scripts/execute_multipl_e.py"
 

@@ -39,10 +39,13 @@ def program(task: dict, completion: str) -> str:
     return prompt(task) + cut_at(completion, task["stop_tokens"]) + "\n" + task["tests"]
 
 
-def execute(language: str, source: str, timeout_s: float = 15.0, sandbox: Sandbox | None = None) -> dict:
-    """Build and run one MultiPL-E program; `status` is passed, compile_error, failed or timeout."""
+def execute(
+    language: str, source: str, timeout_s: float = 15.0, sandbox: Sandbox | None = None, toolchain: str = "ours"
+) -> dict:
+    """Build and run one MultiPL-E program; `status` is passed, compile_error, failed or timeout.
+    `toolchain` harness: the harness's commands and time limits (`timeout_s` is not used)."""
     sandbox = sandbox or sandbox_for(f"MultiPL-E {language} programs", [language])
-    return build_and_run(sandbox, language, source, program_limits(timeout_s))
+    return build_and_run(sandbox, language, source, program_limits(timeout_s), toolchain=toolchain)
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -59,6 +62,7 @@ def execute_samples(
     workers: int = 2,
     timeout_s: float = 15.0,
     sandbox_settings: dict | None = None,
+    toolchain: str = "ours",
 ) -> tuple[list[dict], dict]:
     """Every sample run against its task's tests; returns per-sample results and the scores."""
     by_name = {task["name"]: task for task in tasks}
@@ -66,7 +70,8 @@ def execute_samples(
     with ThreadPoolExecutor(max_workers=workers) as pool:
 
         def run_one(sample: dict) -> dict:
-            return execute(language, program(by_name[sample["name"]], sample["completion"]), timeout_s, sandbox)
+            source = program(by_name[sample["name"]], sample["completion"])
+            return execute(language, source, timeout_s, sandbox, toolchain)
 
         runs = pool.map(run_one, samples)
         outcomes = list(tracked(runs, len(samples), f"MultiPL-E {language} programs", "programs"))
@@ -82,6 +87,7 @@ def execute_samples(
         "samples_per_task": len(samples) // max(1, len(tasks)),
         "pass@1": round(100 * sum(scored) / len(scored), 2) if scored else None,
         "statuses": dict(statuses),
+        "toolchain": toolchain,
         "sandbox": sandbox.describe(),
     }
 
@@ -174,6 +180,8 @@ def run_execute(
         write_json(scores, {"language": language, "missing": reason, "pass@1": None})
         return
     tasks = read_jsonl(prompts)[: settings["limit"] or None]
-    per_sample, summary = execute_samples(language, tasks, rows, threads, settings["timeout_s"], sandbox)
+    per_sample, summary = execute_samples(
+        language, tasks, rows, threads, settings["timeout_s"], sandbox, settings["toolchain"]
+    )
     write_jsonl(results, per_sample)
     write_json(scores, summary)

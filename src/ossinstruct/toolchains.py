@@ -1,6 +1,12 @@
 """The toolchains that run model-generated programs other than Python (MultiPL-E's: g++, node,
 javac/java, php, rustc, swiftc), found wherever they are installed, and one build-and-run of a
 program in the sandbox. Used by MultiPL-E (Table 2) and by execution validation.
+
+Two ways to build and run (`multipl_e.toolchain`): `harness`, the command lines and time limits of
+bigcode-evaluation-harness at be2a44c, the commit the paper's Table 2 ran
+(`bigcode_eval/tasks/custom_metrics/multiple_metrics/eval_<language>.py`), and `ours` (`RECIPES`):
+javatuples on the run's classpath, optimised builds of a newer Rust edition, memory caps, one
+time limit per run.
 """
 
 from __future__ import annotations
@@ -51,6 +57,30 @@ RECIPES = {
 }
 
 
+# bigcode-evaluation-harness be2a44c, per language: the build (with its environment) and the run, and
+# the seconds each may take (its `safe_subprocess.run` default is 15 s; eval_javascript.py,
+# eval_rust.py and eval_swift.py pass their own). Java compiles with CLASSPATH naming javatuples and
+# runs with `-cp <outdir>`, which replaces that CLASSPATH: a task typed with Pair or Triplet compiles
+# and then cannot load its tuple class (nuprl/MultiPL-E issue 45). Rust builds with plain `rustc`
+# (edition 2015, a debug build: an integer overflow panics).
+HARNESS = {
+    "cpp": {"build": ["g++", "main.cpp", "-o", "main", "-std=c++17"], "build_s": 15, "run": ["./main"], "run_s": 15},
+    "js": {"run": ["node", "main.js"], "run_s": 5},
+    "java": {
+        "build": ["javac", "-encoding", "UTF8", "-d", "out", "Problem.java"],
+        "build_env": {"CLASSPATH": ":".join(JAVA_CLASSPATH)},
+        "build_s": 15,
+        "run": ["java", "-ea", "-cp", "out", "Problem"],
+        "run_s": 15,
+    },
+    "php": {"run": ["php", "main.php"], "run_s": 15},
+    "rust": {"build": ["rustc", "main.rs", "-o", "main"], "build_s": 15, "run": ["./main"], "run_s": 5},
+    "swift": {"build": ["swiftc", "main.swift", "-o", "main"], "build_s": 45, "run": ["./main"], "run_s": 5},
+}
+TOOLCHAINS = ("harness", "ours")
+TIMED_OUT = 137  # `timeout -s KILL`'s exit status when it killed the command
+
+
 def missing_toolchain(language: str) -> str | None:
     """What is missing to run `language` (a program or a file), or None when everything is there."""
     recipe = RECIPES[language]
@@ -98,17 +128,30 @@ def sandbox_for(what: str, languages, settings: dict | None = None, slots: int =
     return Sandbox(what, settings, slots, read_only=tuple(binds), path=tuple(path))
 
 
-def build_and_run(sandbox: Sandbox, language: str, source: str, limits: Limits, java_class: str | None = None) -> dict:
-    """Build (with at least 60 s more) and run one program in one sandbox; `status` is passed,
-    compile_error, failed or timeout. `java_class` names the Java class with `main` (the file is
-    then `Main.java`; MultiPL-E's own programs are `class Problem` in `Problem.java`)."""
+def build_and_run(
+    sandbox: Sandbox,
+    language: str,
+    source: str,
+    limits: Limits,
+    java_class: str | None = None,
+    toolchain: str = "ours",
+) -> dict:
+    """Build and run one program in one sandbox; `status` is passed, compile_error, failed or timeout.
+    `toolchain` ours: the build gets at least 60 s more than `limits.timeout_s`; `java_class` names
+    the Java class with `main` (the file is then `Main.java`; MultiPL-E's own programs are `class
+    Problem` in `Problem.java`). harness: the harness's commands, each under its own time limit."""
+    if toolchain == "harness":
+        return _harness_build_and_run(sandbox, language, source, limits)
+    if toolchain != "ours":
+        raise ValueError(f"config key 'multipl_e.toolchain': unknown value {toolchain!r} ({', '.join(TOOLCHAINS)})")
     recipe = RECIPES[language]
     file, build, run = recipe["file"], recipe.get("build"), list(recipe["run"])
     if language == "java" and java_class:
         file, build, run[-1] = "Main.java", [*build[:-1], "Main.java"], java_class
     command = run
-    if build:
-        command = ["sh", "-c", f"{shlex.join(build)} || exit {COMPILE_ERROR}; exec {shlex.join(run)}"]
+    if build:  # the built program gets `timeout_s` of its own, whatever the build took
+        bounded = f"timeout -s KILL {limits.timeout_s:g} {shlex.join(run)}"
+        command = ["sh", "-c", f"{shlex.join(build)} || exit {COMPILE_ERROR}; exec {bounded}"]
     limits = replace(
         limits,
         timeout_s=limits.timeout_s + (60 if build else 0),
@@ -118,11 +161,43 @@ def build_and_run(sandbox: Sandbox, language: str, source: str, limits: Limits, 
         output_bytes=max(limits.output_bytes, BINARY_BYTES) if build else limits.output_bytes,  # the compiled program
     )
     outcome = sandbox.run(command, limits=limits, files={file: source})
-    if outcome.status == "timeout":
+    if outcome.status == "timeout" or (build and outcome.returncode == TIMED_OUT):
         return {"status": "timeout", "output": outcome.output[-2000:]}
     if build and outcome.returncode == COMPILE_ERROR:
         return {"status": "compile_error", "output": outcome.output[-2000:]}
     return {"status": "passed" if outcome.returncode == 0 else "failed", "output": outcome.output[-2000:]}
+
+
+def harness_command(language: str) -> list[str]:
+    """The shell command that builds and runs `language`'s program as the harness did, each step
+    killed at the harness's time limit (a build that fails or times out exits COMPILE_ERROR)."""
+    recipe = HARNESS[language]
+    run = f"exec timeout -s KILL {recipe['run_s']} {shlex.join(recipe['run'])}"
+    if "build" not in recipe:
+        return ["sh", "-c", run]
+    env = "".join(f"{name}={shlex.quote(value)} " for name, value in recipe.get("build_env", {}).items())
+    build = f"{env}timeout -s KILL {recipe['build_s']} {shlex.join(recipe['build'])}"
+    return ["sh", "-c", f"{build} || exit {COMPILE_ERROR}; {run}"]
+
+
+def _harness_build_and_run(sandbox: Sandbox, language: str, source: str, limits: Limits) -> dict:
+    recipe = HARNESS[language]
+    seconds = recipe.get("build_s", 0) + recipe["run_s"]
+    limits = replace(
+        limits,
+        timeout_s=seconds + 10,  # a backstop: `timeout` ends each step first
+        cpu_s=seconds + 10,
+        memory_bytes=RUNTIME_ADDRESS_SPACE if limits.memory_bytes else None,
+        output_bytes=max(limits.output_bytes, BINARY_BYTES),
+    )
+    file = RECIPES[language]["file"]
+    outcome = sandbox.run(harness_command(language), limits=limits, files={file: source})
+    output = outcome.output[-2000:]
+    if outcome.status == "timeout" or outcome.returncode == TIMED_OUT:
+        return {"status": "timeout", "output": output}
+    if "build" in recipe and outcome.returncode == COMPILE_ERROR:
+        return {"status": "compile_error", "output": output}
+    return {"status": "passed" if outcome.returncode == 0 else "failed", "output": output}
 
 
 def program_limits(timeout_s: float) -> Limits:

@@ -56,17 +56,37 @@ EVALPLUS_COMPLETION_STOP_BY_BENCHMARK = {
     "mbpp": ['\n"""', "\nassert"],
 }
 
+# The EvalPlus leaderboard's base rows (the paper's Tables 1 and 4). Its HumanEval rows of Sept/Nov 2023
+# (site commits 952849e, d5fda3c) came from the codegen of that time, which cut every completion at the
+# first of these (`codegen/model.py` at fc10dc7, lines 44-46, and 81f216c, lines 22-24); EvalPlus
+# dropped the code stops on 2023-11-22 (038088e), before its MBPP rows (2023-11-24, branch mbpp_merge),
+# which therefore used none.
+LEADERBOARD_HUMANEVAL_STOP = ["\nclass", "\ndef", "\n#", "\n@", "\nprint", "\nif"]
+LEADERBOARD_NON_CODE_STOP = ["<|endoftext|>", "\n```", "\n</s>", "<|endofmask|>"]
+LEADERBOARD_COMPLETION_STOP_BY_BENCHMARK = {
+    "humaneval": LEADERBOARD_HUMANEVAL_STOP + LEADERBOARD_NON_CODE_STOP,
+    "mbpp": [],
+}
 
-def stop_strings(prompt_format: str, benchmark: str = "humaneval", completion_stop: str = "none") -> list[str]:
+COMPLETION_STOPS = ("leaderboard", "none", "evalplus")
+
+
+def stop_strings(prompt_format: str, benchmark: str = "humaneval", completion_stop: str = "leaderboard") -> list[str]:
     """Where a completion ends besides the end-of-sequence token: the closing fence of the Magicoder
-    format's pre-filled ```python block; for a plain completion nothing else (`completion_stop: none`,
-    EvalPlus 1895d2f, the paper's base rows) or evalplus 0.3.1's stop strings (`evalplus`)."""
+    format's pre-filled ```python block; for a plain completion (`evaluate.completion_stop`) the
+    leaderboard's stops of the paper's base rows (`leaderboard`: HumanEval the 2023 codegen's code and
+    non-code stops, MBPP none), nothing at all (`none`: the end-of-sequence token or the token budget)
+    or evalplus 0.3.1's stop strings (`evalplus`)."""
     if prompt_format == "magicoder":
         return [FENCE]
+    if completion_stop == "leaderboard":
+        return list(LEADERBOARD_COMPLETION_STOP_BY_BENCHMARK[benchmark])
     if completion_stop == "evalplus":
         return EVALPLUS_COMPLETION_STOP + EVALPLUS_COMPLETION_STOP_BY_BENCHMARK[benchmark]
     if completion_stop != "none":
-        raise ValueError(f"config key 'evaluate.completion_stop': unknown value {completion_stop!r} (none, evalplus)")
+        raise ValueError(
+            f"config key 'evaluate.completion_stop': unknown value {completion_stop!r} ({', '.join(COMPLETION_STOPS)})"
+        )
     return []
 
 
