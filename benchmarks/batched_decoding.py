@@ -40,7 +40,7 @@ def main() -> None:
     bos = gguf_bos_text(model)
     prompts = [build_prompt("mbpp", task, bos, args.format) for task in tasks]
     stop = stop_strings(args.format, "mbpp", "evalplus")
-    settings = {"max_new_tokens": args.max_tokens, "repeat_penalty": 1.0}
+    settings = {"backend": "llama_cpp", "max_new_tokens": args.max_tokens, "repeat_penalty": 1.0}
 
     started = time.perf_counter()
     with llama_cpp_pool(model, "m", args.cores, 2048) as servers:

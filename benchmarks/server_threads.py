@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=2)
     args = parser.parse_args()
     tasks = load_tasks(ROOT / "data/benchmarks/HumanEvalPlus-v0.1.10.jsonl.gz", args.tasks)
-    complete = completion_function("m", {"max_new_tokens": 64, "repeat_penalty": 1.0})
+    complete = completion_function("m", {"backend": "llama_cpp", "max_new_tokens": 64, "repeat_penalty": 1.0})
     options = 600
     print(f"{len(tasks)} prompts of about {sum(len(build_prompt('humaneval', t)) for t in tasks) // len(tasks)} chars")
     with LlamaCppServer(MODEL, "m", threads=args.cores) as server:

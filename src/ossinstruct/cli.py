@@ -1,4 +1,8 @@
-"""`ossinstruct <stage> --input PATH --output PATH [--config FILE]`: each stage outside Snakemake.
+"""`ossinstruct <stage> --input PATH --output PATH [--config FILE ...]`: each stage outside Snakemake.
+
+The configuration is the embedded default (the package's `config.yaml`, the checkout's top-level
+one) with each `--config` file layered on top in order, exactly as `snakemake --configfile A B`
+layers them; the shipped data it names is found through the package, so any folder works.
 
 Side artifacts (a stage's report, its excluded rows) are written next to `--output`, named after
 it: `<output stem>_report.json`, `<output stem>_excluded.jsonl`.
@@ -10,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .config import ConfigError, load_config
+from .config import ConfigError, load_layered
 from .evaluate import EvaluationError
 from .io import DataError
 from .logs import setup_logging
@@ -174,7 +178,13 @@ def main(argv: list[str] | None = None) -> int:
         if name != "seeds":
             command.add_argument("--input", required=True, help="input file or folder")
         command.add_argument("--output", required=True, help="output file or folder")
-        command.add_argument("--config", default="config.yaml", help="configuration file (default: config.yaml)")
+        command.add_argument(
+            "--config",
+            action="append",
+            default=[],
+            metavar="FILE",
+            help="an overlay of the embedded default config.yaml, as snakemake --configfile (repeatable, in order)",
+        )
         if name == "evaluate":
             command.add_argument("--benchmark", choices=["humaneval", "mbpp"], required=True)
             command.add_argument("--model-name", default="model", help="name recorded in scores.json")
@@ -198,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"ossinstruct explore: {error}", file=sys.stderr)
             return 2
     try:
-        config = load_config(args.config)
+        config = load_layered(args.config)
         check_models(config)
         run = getattr(args, "run", None) or next(iter(config["runs"]))
         if run not in config["runs"]:

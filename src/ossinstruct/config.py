@@ -17,6 +17,11 @@ import jsonschema
 import yaml
 
 SCHEMA = Path(__file__).with_name("config.schema.yaml")
+# The embedded default and the data it names, shipped inside the package (the checkout's top-level
+# `config.yaml` and `data/` point here), so that the command line finds them from any folder.
+PACKAGE = Path(__file__).parent
+EMBEDDED = PACKAGE / "config.yaml"
+SHIPPED_DATA = "data/"
 
 
 class ConfigError(ValueError):
@@ -89,6 +94,46 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA) -> dict:
 def load_config(path: str | Path, schema_path: str | Path = SCHEMA) -> dict:
     config = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     return validate_config(config, schema_path)
+
+
+def overlay(config: dict, update: dict) -> dict:
+    """`update` layered onto `config` in place as Snakemake's `--configfile` layers a file
+    (`snakemake.utils.update_config`): a mapping merges key by key, any other value replaces."""
+    for key, value in update.items():
+        if isinstance(value, dict):
+            below = config.get(key)
+            config[key] = overlay(below if isinstance(below, dict) else {}, value)
+        else:
+            config[key] = value
+    return config
+
+
+def shipped(config):
+    """Every `data/...` path of `config` that is not there from this folder but is shipped in the
+    package, made absolute (the checkout's own `data/` is that folder)."""
+    if isinstance(config, dict):
+        return {key: shipped(value) for key, value in config.items()}
+    if isinstance(config, list):
+        return [shipped(value) for value in config]
+    if isinstance(config, str) and config.startswith(SHIPPED_DATA) and not Path(config).exists():
+        if (PACKAGE / config).exists():
+            return str(PACKAGE / config)
+    return config
+
+
+def load_layered(overlays: list[str | Path] = (), schema_path: str | Path = SCHEMA) -> dict:
+    """The embedded default with each overlay on top, in order, as `snakemake --configfile A B`
+    runs the workflow; shipped data found through the package; validated."""
+    config = yaml.safe_load(EMBEDDED.read_text(encoding="utf-8"))
+    for path in overlays:
+        try:
+            update = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as error:
+            raise ConfigError(f"{path}: not valid YAML: {error}") from None
+        if not isinstance(update, dict):
+            raise ConfigError(f"{path}: a config overlay is a mapping of keys, not {type(update).__name__}")
+        overlay(config, update)
+    return validate_config(shipped(config), schema_path)
 
 
 # Settings that only say *how* a job runs, never *what* it produces: they stay out of the rules'

@@ -138,3 +138,60 @@ def test_tiktoken_unavailable_fails_naming_the_setting_before_any_request(tmp_pa
         result.returncode == 2 and "config key 'teacher.tokenizer': tiktoken cannot load 'cl100k_base'" in result.stderr
     )
     assert not (tmp_path / "responses.jsonl").exists()
+
+
+def test_overlays_layer_on_the_embedded_default_as_snakemake_layers_configfiles():
+    """`--config A --config B` is `snakemake --configfile A B`: the embedded default, then each
+    overlay merged key by key (snakemake.utils.update_config), then the schema's defaults."""
+    import yaml
+    from snakemake.utils import update_config
+
+    from ossinstruct.config import load_layered, validate_config
+
+    expected = yaml.safe_load((ROOT / "config.yaml").read_text())
+    update_config(expected, yaml.safe_load((ROOT / "configs/paper.yaml").read_text()))
+    assert load_layered([ROOT / "configs/paper.yaml"]) == validate_config(expected)
+    assert set(load_layered([ROOT / "configs/paper.yaml"])["curate"]["benchmarks"]) >= {
+        "humaneval", "mbpp", "gsm8k", "apps", "ds1000",
+    }  # fmt: skip
+
+
+def test_the_command_line_runs_from_any_folder_with_the_paper_overlay_and_all_five_families(tmp_path):
+    """Outside the checkout: the embedded default and its shipped benchmark files come from the
+    package; the paper overlay adds APPS and DS-1000 to HumanEval, MBPP and GSM8K (here from local
+    files, as the Hub is not reachable), so all five families decontaminate."""
+    good = "[Problem Description]\nSum a list.\n[Solution]\ndef total(xs):\n    return sum(xs)"
+    write_jsonl(
+        tmp_path / "responses.jsonl", [{"id": "a", "lang": "python", "response": good, "finish_reason": "stop"}]
+    )
+    write_jsonl(tmp_path / "apps.jsonl", [{"question": "Find the longest strictly increasing run of equal parity."}])
+    write_jsonl(tmp_path / "ds1000.jsonl", [{"prompt": "import numpy as np\nresult = ...\nBEGIN SOLUTION\n<code>\n"}])
+    (tmp_path / "local.yaml").write_text("curate:\n  benchmarks: {apps: apps.jsonl, ds1000: ds1000.jsonl}\n")
+
+    def run(*args):
+        return subprocess.run([*CLI, *args], cwd=tmp_path, capture_output=True, text=True)
+
+    parsed = run("parse", "--input", "responses.jsonl", "--output", "parsed.jsonl")
+    assert parsed.returncode == 0, parsed.stderr
+    paper = str(ROOT / "configs/paper.yaml")
+    kept = run(
+        "decontaminate",
+        "--input",
+        "parsed.jsonl",
+        "--output",
+        "kept.jsonl",
+        "--config",
+        paper,
+        "--config",
+        "local.yaml",
+    )
+    assert kept.returncode == 0, kept.stderr
+    report = read_json(tmp_path / "kept_report.json")
+    assert report["skipped_families"] == []
+    assert set(report["strings_per_family"]) == {
+        "mbpp_docstrings", "mbpp_solutions", "human_eval_docstrings", "human_eval_solutions",
+        "apps_docstrings", "gsm8k_questions", "ds_1000_prompts",
+    }  # fmt: skip
+    assert (
+        report["strings_per_family"]["human_eval_docstrings"] == 164 and len(read_jsonl(tmp_path / "kept.jsonl")) == 1
+    )

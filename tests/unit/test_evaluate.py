@@ -74,7 +74,7 @@ def test_the_completion_format_continues_the_task_prompt_and_sanitises(humaneval
     which cuts at the first unindented line that does not start a function)."""
     task = humaneval[0]
     assert build_prompt("humaneval", task, "<s>", "completion") == "<s>" + task["prompt"]
-    assert stop_strings("completion") == [] and stop_strings("magicoder") == ["```"]
+    assert stop_strings("completion", "humaneval", "none") == [] and stop_strings("magicoder") == ["```"]
     assert stop_strings("completion", "mbpp", "evalplus") == [
         "\nif __name__",
         "\ndef main(",
@@ -91,6 +91,50 @@ def test_the_completion_format_continues_the_task_prompt_and_sanitises(humaneval
         "mbpp", mbpp[0], "def similar_elements(a, b):\n  return set(a) & set(b)\nx = 1\n", "completion"
     )
     assert mbpp_solution.endswith('"""\ndef similar_elements(a, b):\n  return set(a) & set(b)')
+
+
+LEADERBOARD_HUMANEVAL = [
+    "\nclass",
+    "\ndef",
+    "\n#",
+    "\n@",
+    "\nprint",
+    "\nif",
+    "<|endoftext|>",
+    "\n```",
+    "\n</s>",
+    "<|endofmask|>",
+]
+
+
+def test_the_leaderboards_stops_are_humanevals_2023_codegen_stops_and_none_for_mbpp():
+    """The paper's base rows: the leaderboard's HumanEval rows were cut at the codegen's code and
+    non-code stops (evalplus codegen/model.py at fc10dc7 and 81f216c); its MBPP rows used none."""
+    assert stop_strings("completion", "humaneval", "leaderboard") == LEADERBOARD_HUMANEVAL
+    assert stop_strings("completion", "mbpp", "leaderboard") == []
+    assert stop_strings("magicoder", "humaneval", "leaderboard") == ["```"]
+
+
+def test_the_leaderboards_humaneval_stops_keep_a_redefinition_and_a_fence_out_of_the_solution(humaneval):
+    """Hand-made completions of HumanEval/10 that show each difference from `none`: a later top-level
+    `def` of the entry point survives the line sanitiser and wins; a stray fence sends the sanitiser
+    into the fenced text. Cut at the leaderboard's stops, the right body is what EvalPlus runs."""
+    from ossinstruct.evaluate.prompts import cut_at
+
+    task = next(t for t in humaneval if t["task_id"] == "HumanEval/10")
+    body = task["canonical_solution"]
+    redefined = body + "\n\ndef make_palindrome(string: str) -> str:\n    return ''\n"
+    fenced = body + "\n```\n\nUsage:\n```python\nprint(make_palindrome('cat'))\n```\n"
+
+    def run(completion: str, completion_stop: str):
+        stops = stop_strings("completion", "humaneval", completion_stop)
+        solution = to_solution("humaneval", task, cut_at(completion, stops), "completion", "lines")
+        scope: dict = {}
+        exec(solution, scope)  # our own hand-written code, not a model's
+        return scope["make_palindrome"]("cat") if "make_palindrome" in scope else None
+
+    assert run(redefined, "leaderboard") == "catac" and run(redefined, "none") == ""
+    assert run(fenced, "leaderboard") == "catac" and run(fenced, "none") is None
 
 
 def test_real_evalplus_scores_canonical_and_wrong_solutions_in_the_sandbox(root, humaneval, tmp_path):
@@ -218,3 +262,81 @@ def test_transformers_backend_batches_with_left_padding_and_keeps_the_prompt_ord
     assert runs[0] == runs[1]
     assert not any(token in text for text in runs[0] for token in stop)
     assert len(set(runs[0])) > 2  # sampled: the two samples of a task differ
+
+
+def test_a_solution_slower_than_the_papers_time_limit_fails_under_it_and_passes_under_evalplus_031(humaneval, tmp_path):
+    """EvalPlus 1895d2f (the paper) gives each test input at least 0.2 s, evalplus 0.3.1 at least 1.0 s
+    (both 4x the canonical solution's time when that is longer): a right solution that takes 0.5 s
+    on its first input times out under the paper's limit and passes under 0.3.1's."""
+    task = humaneval[0]
+    slow = (
+        "import time\nCALLS = []\n"
+        + task["prompt"]
+        + ("    CALLS.append(1)\n    if len(CALLS) == 1:\n        time.sleep(0.5)\n" + task["canonical_solution"])
+    )
+    write_jsonl(tmp_path / "samples.jsonl", [{"task_id": task["task_id"], "solution": slow}])
+    dataset = tmp_path / "dataset.jsonl"
+    write_jsonl(dataset, humaneval[:1])
+    evaluate = partial(
+        run_evalplus,
+        benchmark="humaneval",
+        samples_path=tmp_path / "samples.jsonl",
+        dataset_path=dataset,
+        cache_dir=tmp_path / "cache",
+        timeout_s=300,
+        parallel=1,
+    )
+    paper = evaluate(min_time_limit=0.2, gt_time_limit_factor=4.0)
+    assert paper["eval"][task["task_id"]][0]["base_status"] == "fail"
+    evalplus_031 = evaluate(min_time_limit=1.0, gt_time_limit_factor=4.0)
+    assert score(evalplus_031, [task["task_id"]])["passed"]["plus"] == [task["task_id"]]
+
+
+# The request fields of vLLM's OpenAI-compatible /v1/completions that our requests may carry: the
+# OpenAI ones and vLLM's sampling extras under its own names (vLLM docs, "Extra parameters").
+VLLM_COMPLETION_FIELDS = {
+    "model", "prompt", "max_tokens", "temperature", "top_p", "seed", "stop", "n", "stream",
+    "repetition_penalty", "top_k", "min_p", "stop_token_ids", "ignore_eos",
+}  # fmt: skip
+
+
+def test_each_server_gets_the_repetition_penalty_under_its_own_field_name():
+    """vLLM reads `repetition_penalty` and ignores llama.cpp's `repeat_penalty`; a request to a real
+    local HTTP server shows which fields each backend's completion request carries."""
+    import http.server
+    import threading
+
+    from ossinstruct.evaluate.backends import completion_function
+    from ossinstruct.server import free_port
+    from ossinstruct.teacher.client import make_client
+
+    received: list[dict] = []
+
+    class Completions(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            body = json.dumps({"id": "c", "object": "text_completion", "created": 0, "model": "m",
+                               "choices": [{"index": 0, "text": "    return 1\n", "finish_reason": "stop"}]})  # fmt: skip
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args):
+            pass
+
+    port = free_port()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Completions)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = make_client(f"http://127.0.0.1:{port}/v1", "x", 30)
+        for backend in ("vllm", "llama_cpp"):
+            settings = {"backend": backend, "max_new_tokens": 16, "repeat_penalty": 1.3}
+            assert completion_function("m", settings, ["\ndef"])(client, "def f():\n") == "    return 1\n"
+    finally:
+        server.shutdown()
+    vllm, llama_cpp = received
+    assert vllm["repetition_penalty"] == 1.3 and "repeat_penalty" not in vllm
+    assert set(vllm) <= VLLM_COMPLETION_FIELDS, set(vllm) - VLLM_COMPLETION_FIELDS
+    assert llama_cpp["repeat_penalty"] == 1.3 and vllm["stop"] == ["\ndef"] and vllm["max_tokens"] == 16

@@ -27,7 +27,9 @@ def llama():
 @pytest.fixture(scope="module")
 def served(llama_server, prompts):
     client = make_client(llama_server.base_url, "x", 600)
-    complete = completion_function(llama_server.alias, {"max_new_tokens": 48, "repeat_penalty": 1.0})
+    complete = completion_function(
+        llama_server.alias, {"backend": "llama_cpp", "max_new_tokens": 48, "repeat_penalty": 1.0}
+    )
     return [complete(client, prompt) for prompt in prompts]
 
 

@@ -115,6 +115,17 @@ def test_the_harness_toolchain_runs_the_harness_commands_with_its_time_limits(ro
         assert f"timeout -s KILL {seconds} {' '.join(command)}" in script
 
 
+def test_a_built_program_that_never_ends_is_killed_at_its_own_run_limit(root):
+    """toolchain ours: the build has 60 s more, the program `timeout_s` of its own, so an endless C++
+    program with a 2 s limit is gone within seconds of its build, not after the build's minute."""
+    import time
+
+    require(missing_toolchain("cpp"), "cpp toolchain (g++)")
+    started = time.monotonic()
+    assert execute("cpp", program(first_task(root, "cpp"), BODIES["cpp"][3]), timeout_s=2)["status"] == "timeout"
+    assert time.monotonic() - started < 30
+
+
 def test_a_java_tuple_task_fails_under_the_harness_and_passes_under_ours(root):
     """The harness runs `java -ea -cp <outdir> Problem`: `-cp` drops the CLASSPATH that held javatuples,
     so a Pair-typed task compiles and then cannot load Pair; ours keeps javatuples on the classpath."""

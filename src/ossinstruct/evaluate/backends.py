@@ -218,7 +218,17 @@ def continuous_completions(model, tokenizer, prompts: Sequence[str], max_new_tok
     ]
 
 
+# The repetition penalty's request field per server: llama.cpp's server reads `repeat_penalty`, vLLM's
+# OpenAI server `repetition_penalty` (its SamplingParams name; vLLM ignores a field it does not know,
+# and releases before November 2024 refused one with 400).
+PENALTY_FIELD = {"llama_cpp": "repeat_penalty", "vllm": "repetition_penalty"}
+
+
 def completion_function(model: str, settings: dict, stop: Sequence[str] = (FENCE,)) -> Callable[[object, str], str]:
+    """Greedy completions from the job's server (`evaluate.backend` llama_cpp or vllm), each field
+    under the name that server reads."""
+    penalty = {PENALTY_FIELD[settings["backend"]]: settings["repeat_penalty"]}
+
     def complete(client, prompt: str) -> str:
         response = client.completions.create(
             model=model,
@@ -226,7 +236,7 @@ def completion_function(model: str, settings: dict, stop: Sequence[str] = (FENCE
             max_tokens=settings["max_new_tokens"],
             temperature=0.0,
             stop=list(stop) or None,
-            extra_body={"repeat_penalty": settings["repeat_penalty"]},
+            extra_body=penalty,
         )
         return response.choices[0].text
 

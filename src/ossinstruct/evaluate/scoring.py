@@ -35,9 +35,13 @@ def run_evalplus(
     parallel: int,
     sandbox: dict | None = None,
     log_path: Path | None = None,
+    min_time_limit: float = 0.2,
+    gt_time_limit_factor: float = 4.0,
 ) -> dict:
     """`evalplus.evaluate` on the samples in the sandbox (`sandbox.py`), under a hard timeout; returns
-    its per-task results. The ground truth comes first, from the benchmark's canonical solutions
+    its per-task results. Each test input may take max(`min_time_limit`, `gt_time_limit_factor` x the
+    canonical solution's time): 0.2 s and 4.0 on EvalPlus 1895d2f's command line (the paper's), 1.0 s
+    and 4.0 in evalplus 0.3.1. The ground truth comes first, from the benchmark's canonical solutions
     (trusted code, outside the sandbox), into `cache_dir`, which the sandbox then only reads."""
     box = Sandbox("EvalPlus on model-generated code", sandbox)
     cache = cache_dir.resolve()
@@ -70,7 +74,17 @@ def run_evalplus(
     inside = {**variables, OVERRIDE_VARIABLE[benchmark]: f"{INSIDE}/{dataset_path.name}"}  # a copy: same hash
     inside["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])  # this ossinstruct, as imported here
     outcome = box.run(
-        [*runner, "--samples", "samples.jsonl", "--parallel", str(parallel)],
+        [
+            *runner,
+            "--samples",
+            "samples.jsonl",
+            "--parallel",
+            str(parallel),
+            "--min_time_limit",
+            repr(float(min_time_limit)),
+            "--gt_time_limit_factor",
+            repr(float(gt_time_limit_factor)),
+        ],
         limits=Limits(timeout_s=timeout_s, cpu_s=timeout_s, memory_bytes=None, processes=1024, output_bytes=1 << 30),
         files={"samples.jsonl": samples_path.read_bytes(), dataset_path.name: dataset_path.read_bytes()},
         collect=("samples_eval_results.json",),
@@ -158,11 +172,22 @@ def run(
         parallel=min(settings["parallel"], threads),
         sandbox=sandbox,
         log_path=logs / "evalplus.log" if logs else None,
+        min_time_limit=settings["min_time_limit"],
+        gt_time_limit_factor=settings["gt_time_limit_factor"],
     )
     summary = score(results, [task["task_id"] for task in tasks])
     generation = {
         key: settings[key]
-        for key in ("prompt_format", "completion_stop", "sanitizer", "backend", "max_new_tokens", "repeat_penalty")
+        for key in (
+            "prompt_format",
+            "completion_stop",
+            "sanitizer",
+            "backend",
+            "max_new_tokens",
+            "repeat_penalty",
+            "min_time_limit",
+            "gt_time_limit_factor",
+        )
     }
     if settings["backend"] == "transformers":
         generation["batch_size"] = settings["batch_size"]
