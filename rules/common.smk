@@ -56,8 +56,12 @@ EVAL_SCORING = EVAL_WHAT
 
 
 def eval_generation_settings(wildcards):
-    """What decides a model's completions: the generation keys and the model's prompt format."""
-    return canonical({**EVAL_GENERATION, "prompt_format": prompt_format(config, wildcards.model)})
+    """What decides a model's completions: the generation keys and the model's prompt format
+    (`completion_stop` only for the completion format: the Magicoder format ends at its fence)."""
+    settings = {**EVAL_GENERATION, "prompt_format": prompt_format(config, wildcards.model)}
+    if settings["prompt_format"] == "magicoder":
+        del settings["completion_stop"]
+    return canonical(settings)
 
 
 def eval_scoring_settings(wildcards):

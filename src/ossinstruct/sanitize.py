@@ -2,10 +2,13 @@
 
 Two sanitisers, `evaluate.sanitizer`:
 - `lines`: the line-based rule of EvalPlus's `tools/sanitize.py` at commit 1895d2f, the one the paper
-  ran on its MBPP(+) samples (and the EvalPlus leaderboard on its base-model rows). Rewritten here from
-  its description: keep what precedes the first `def <entry_point>` (imports, helpers), the entry
-  point, and what follows it up to the first unindented line that does not start a function; then
-  drop the other functions that do not parse. A fenced block (```python or ```) in the output is
+  ran on its MBPP(+) samples. (The EvalPlus leaderboard's MBPP base rows of 2023-11-24 used the older
+  e650fda version, which cut at a stray closing fence even without an opening one and dropped only an
+  unparsable last function; its HumanEval base rows were cut at the codegen's stop strings first,
+  `evaluate.completion_stop: leaderboard`.) Rewritten here from its description: keep what
+  precedes the first `def <entry_point>` (imports, helpers), the entry point, and what follows it
+  up to the first unindented line that does not start a function; then drop the other functions
+  that do not parse. A fenced block (```python or ```) in the output is
   taken instead of the whole text; a three-space indent is widened to four.
 - `tree_sitter`: `evalplus.sanitize.sanitize` of evalplus 0.3.1 (the entry point and what it needs,
   found in a syntax tree).

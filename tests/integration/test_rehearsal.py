@@ -113,6 +113,10 @@ def test_the_rehearsal_exercises_the_papers_rules(rehearsal):
     assert {row["n_tasks"] for row in table if row["source"] == "paper"} == {"164/399"}
     scores = read_json(r / "eval/codellama-python-7b/mbpp/scores.json")
     assert scores["generation"]["sanitizer"] == "lines" and scores["n_tasks"] == 3
+    # The paper's evaluation settings (issue 28): the leaderboard's stops, EvalPlus 1895d2f's 0.2 s.
+    assert scores["generation"]["completion_stop"] == "leaderboard"
+    assert scores["generation"]["min_time_limit"] == 0.2 and scores["generation"]["gt_time_limit_factor"] == 4.0
+    assert read_json(r / "multipl-e/codellama-python-7b/js/scores.json")["toolchain"] == "harness"
     # Table 2: sampled MultiPL-E, Swift reported missing; Tables 4-7 exist with their rows.
     with open(r / "table2.csv", newline="") as handle:
         table2 = [row for row in csv.DictReader(handle) if row["source"] == "reproduced"]

@@ -137,6 +137,16 @@ def test_settings_that_only_say_how_to_run_rerun_nothing(project):
     assert "rule train_student:" in dry.stdout, dry.stdout[-3000:]
 
 
+def test_the_completion_stop_reruns_the_completion_format_generation_alone(project):
+    """`evaluate.completion_stop` decides a base model's completions (completion format), never a
+    run's (the Magicoder format ends at its fence): changing it regenerates the base student only."""
+    (project / "stop.yaml").write_text("evaluate: {completion_stop: leaderboard}\n")
+    dry = snakemake(project, "all", "-n", "--cores", "2", *TINY, "stop.yaml")
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    generated = set(re.findall(r"results/eval/([^/\s]+)/\w+/shards/", dry.stdout))
+    assert generated == {"smollm2-135m-instruct"}, dry.stdout[-3000:]
+
+
 def test_a_decontamination_setting_reruns_curate_and_below_without_asking_the_teacher(project):
     (project / "fix.yaml").write_text("curate:\n  fix_allow_list: true\n")
     dry = snakemake(project, "all", "-n", "--cores", "2", *TINY, "fix.yaml")

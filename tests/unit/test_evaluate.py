@@ -70,8 +70,9 @@ def test_solutions_are_cut_at_the_closing_fence(humaneval, mbpp):
 
 def test_the_completion_format_continues_the_task_prompt_and_sanitises(humaneval, mbpp):
     """Base models as the EvalPlus leaderboard ran them: the task prompt alone (after BOS), continued
-    with no stop string, then the prompt + completion sanitised (here by EvalPlus 1895d2f's line rule,
-    which cuts at the first unindented line that does not start a function)."""
+    (`none`: with no stop string; evalplus 0.3.1's stops listed), then the prompt + completion
+    sanitised (here by EvalPlus 1895d2f's line rule, which cuts at the first unindented line that
+    does not start a function)."""
     task = humaneval[0]
     assert build_prompt("humaneval", task, "<s>", "completion") == "<s>" + task["prompt"]
     assert stop_strings("completion", "humaneval", "none") == [] and stop_strings("magicoder") == ["```"]
@@ -315,8 +316,8 @@ def test_each_server_gets_the_repetition_penalty_under_its_own_field_name():
     class Completions(http.server.BaseHTTPRequestHandler):
         def do_POST(self):
             received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            body = json.dumps({"id": "c", "object": "text_completion", "created": 0, "model": "m",
-                               "choices": [{"index": 0, "text": "    return 1\n", "finish_reason": "stop"}]})  # fmt: skip
+            choice = {"index": 0, "text": "    return 1\n", "finish_reason": "stop"}
+            body = json.dumps({"id": "c", "object": "text_completion", "created": 0, "model": "m", "choices": [choice]})
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))

@@ -146,7 +146,10 @@ def test_rust_builds_in_debug_under_the_harness_so_an_overflow_panics(root):
     intermediate sum overflows but whose result is right passes only under ours."""
     require(missing_toolchain("rust"), "rust toolchain (rustc)")
     task = first_task(root, "rust")
-    body = "    let big = isize::MAX - 1 + (string.len() as isize).signum().abs();\n    (big + 2 + string.len() as isize) - big - 2\n}"
+    body = (
+        "    let big = isize::MAX - 1 + (string.len() as isize).signum().abs();\n"
+        "    (big + 2 + string.len() as isize) - big - 2\n}"
+    )
     assert execute("rust", program(task, body), toolchain="ours")["status"] == "passed"
     harness = execute("rust", program(task, body), toolchain="harness")
     assert harness["status"] == "failed" and "overflow" in harness["output"]
