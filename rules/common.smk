@@ -55,17 +55,22 @@ EVAL_GENERATION = {
 EVAL_SCORING = EVAL_WHAT
 
 
-def eval_generation_settings(wildcards):
-    """What decides a model's completions: the generation keys and the model's prompt format
-    (`completion_stop` only for the completion format: the Magicoder format ends at its fence)."""
-    settings = {**EVAL_GENERATION, "prompt_format": prompt_format(config, wildcards.model)}
+def for_prompt_format(settings, wildcards):
+    """`settings` with the model's prompt format; `completion_stop` only for the completion format
+    (the Magicoder format ends at its fence), so changing it reruns no Magicoder-format job."""
+    settings = {**settings, "prompt_format": prompt_format(config, wildcards.model)}
     if settings["prompt_format"] == "magicoder":
         del settings["completion_stop"]
     return canonical(settings)
 
 
+def eval_generation_settings(wildcards):
+    """What decides a model's completions: the generation keys and the model's prompt format."""
+    return for_prompt_format(EVAL_GENERATION, wildcards)
+
+
 def eval_scoring_settings(wildcards):
-    return canonical({**EVAL_SCORING, "prompt_format": prompt_format(config, wildcards.model)})
+    return for_prompt_format(EVAL_SCORING, wildcards)
 
 
 SFT_IMPORTS = list(config["sft_data"])

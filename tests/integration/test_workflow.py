@@ -143,8 +143,13 @@ def test_the_completion_stop_reruns_the_completion_format_generation_alone(proje
     (project / "stop.yaml").write_text("evaluate: {completion_stop: leaderboard}\n")
     dry = snakemake(project, "all", "-n", "--cores", "2", *TINY, "stop.yaml")
     assert dry.returncode == 0, dry.stderr[-2000:]
-    generated = set(re.findall(r"results/eval/([^/\s]+)/\w+/shards/", dry.stdout))
-    assert generated == {"smollm2-135m-instruct"}, dry.stdout[-3000:]
+    jobs = re.findall(r"^(?:local)?rule (\w+):\n((?:[ \t]+.*\n)*)", dry.stdout, flags=re.M)
+    outputs = {rule: set() for rule in ("generate_samples", "evaluate_model")}
+    for rule, lines in jobs:
+        if rule in outputs:
+            outputs[rule].add(re.search(r"output: results/eval/([^/\s]+)/", lines)[1])
+    generated, scored = outputs["generate_samples"], outputs["evaluate_model"]
+    assert generated == scored == {"smollm2-135m-instruct"}, dry.stdout[-3000:]
 
 
 def test_a_decontamination_setting_reruns_curate_and_below_without_asking_the_teacher(project):

@@ -34,7 +34,10 @@ def run(
 
     tasks = shard_slice(load_tasks(dataset, settings["limit"]), *parse_shard(shard))
     prompt_format = settings["prompt_format"]
-    stop = stop_strings(prompt_format, benchmark, settings["completion_stop"])
+    if prompt_format == "completion":
+        stop = stop_strings(prompt_format, benchmark, settings["completion_stop"])
+    else:  # the Magicoder format ends at its fence; its jobs are not given `completion_stop`
+        stop = stop_strings(prompt_format, benchmark)
     logs = Path(log_dir) if log_dir else None
     if logs:
         logs.mkdir(parents=True, exist_ok=True)

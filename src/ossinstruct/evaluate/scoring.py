@@ -180,7 +180,6 @@ def run(
         key: settings[key]
         for key in (
             "prompt_format",
-            "completion_stop",
             "sanitizer",
             "backend",
             "max_new_tokens",
@@ -189,6 +188,8 @@ def run(
             "gt_time_limit_factor",
         )
     }
+    if prompt_format == "completion":  # the Magicoder format ends at its fence
+        generation["completion_stop"] = settings["completion_stop"]
     if settings["backend"] == "transformers":
         generation["batch_size"] = settings["batch_size"]
     generation["shards"] = len(shard_samples)

@@ -1,0 +1,127 @@
+"""vLLM for real (marker `vllm`, run by .ci/run after scripts/setup_vllm.sh): vLLM's CPU build serves
+the packaged SmolLM2-135M-Instruct from a Hugging Face folder made from its GGUF file, through the
+same server code (`gpu_server`, `serve_student`) and request code that the teacher and the
+evaluation use. Each sampling setting is shown by what it does, not by the request we send."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from ossinstruct.evaluate.backends import completion_function
+from ossinstruct.teacher.client import make_client
+
+from ..conftest import ROOT, SMOLLM2, require
+
+pytestmark = pytest.mark.vllm
+
+VLLM_PYTHON = Path(os.environ.get("OSSINSTRUCT_VLLM_PYTHON", ROOT / ".venv-vllm/bin/python"))
+PROMPT = "def fibonacci(n):\n"
+
+
+def vllm_settings(**extra) -> dict:
+    """`evaluate.vllm` as the schema fills it, pointed at scripts/setup_vllm.sh's venv."""
+    from ossinstruct.config import section_defaults
+
+    return {**section_defaults("evaluate.vllm"), "python": str(VLLM_PYTHON), "startup_timeout_s": 600, **extra}
+
+
+@pytest.fixture(scope="module")
+def hf_folder(tmp_path_factory) -> Path:
+    require(None if VLLM_PYTHON.exists() else f"{VLLM_PYTHON} not found", "vLLM (bash scripts/setup_vllm.sh)")
+    from ossinstruct.export import export_hf
+
+    folder = tmp_path_factory.mktemp("smollm2-hf")
+    export_hf(gguf=SMOLLM2, output=str(folder))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def vllm_server(hf_folder, tmp_path_factory):
+    from ossinstruct.server import gpu_server
+
+    log = tmp_path_factory.mktemp("vllm-log") / "server.log"
+    serve = {**vllm_settings(), "model": str(hf_folder), "tensor_parallel_size": 1}
+    with gpu_server("vllm", serve, "smollm2", log_path=log) as server:
+        yield server
+
+
+def complete(server, **fields) -> tuple[str, int]:
+    client = make_client(server.base_url, "x", 300)
+    extra = fields.pop("extra_body", None)
+    response = client.completions.create(model="smollm2", prompt=PROMPT, extra_body=extra, **fields)
+    return response.choices[0].text, response.usage.completion_tokens
+
+
+def test_each_sampling_setting_reaches_vllm_under_its_name_and_takes_effect(vllm_server):
+    greedy, tokens = complete(vllm_server, max_tokens=48, temperature=0.0)
+    assert greedy.strip() and 0 < tokens <= 48
+    # max_tokens bounds the completion
+    short, short_tokens = complete(vllm_server, max_tokens=5, temperature=0.0)
+    assert short_tokens <= 5 and greedy.startswith(short)
+    # a stop string cuts it (before the string)
+    stop = next(line for line in greedy.splitlines() if line.strip()).strip()[-3:]
+    cut, _ = complete(vllm_server, max_tokens=48, temperature=0.0, stop=[stop])
+    assert stop not in cut and greedy.startswith(cut) and len(cut) < len(greedy)
+    # a seed repeats a sampled answer
+    first, _ = complete(vllm_server, max_tokens=32, temperature=1.0, seed=7)
+    again, _ = complete(vllm_server, max_tokens=32, temperature=1.0, seed=7)
+    assert first == again
+    # the repetition penalty under vLLM's name changes the greedy completion; llama.cpp's name is ignored
+    settings = {"backend": "vllm", "max_new_tokens": 48, "repeat_penalty": 1.0}
+    client = make_client(vllm_server.base_url, "x", 300)
+    plain = completion_function("smollm2", settings, [])(client, PROMPT)
+    penalised = completion_function("smollm2", {**settings, "repeat_penalty": 1.8}, [])(client, PROMPT)
+    assert plain == greedy and penalised != plain
+    ignored, _ = complete(vllm_server, max_tokens=48, temperature=0.0, extra_body={"repeat_penalty": 1.8})
+    assert ignored == plain
+
+
+def test_the_vllm_backend_generates_and_evalplus_scores_a_humaneval_and_mbpp_slice(hf_folder, tmp_path):
+    """`evaluate.backend: vllm` end to end on the first 4 tasks of each benchmark: the job starts its
+    own vLLM server, the completions come back in task order, and EvalPlus scores them."""
+    from ossinstruct.config import section_defaults
+    from ossinstruct.evaluate import samples, scoring
+    from ossinstruct.io import read_json, read_jsonl
+
+    settings = {
+        **section_defaults("evaluate"),
+        "backend": "vllm",
+        "limit": 4,
+        "max_new_tokens": 128,
+        "prompt_format": "magicoder",
+        "vllm": vllm_settings(concurrency=4),
+    }
+    datasets = {"humaneval": "HumanEvalPlus-v0.1.10.jsonl.gz", "mbpp": "MbppPlus-v0.1.0.jsonl.gz"}
+    for benchmark, file in datasets.items():
+        folder = tmp_path / benchmark
+        shard = folder / "shards/0-of-1.jsonl"
+        dataset = str(ROOT / "data/benchmarks" / file)
+        samples.run(
+            benchmark=benchmark,
+            dataset=dataset,
+            model_file=str(hf_folder),
+            model_name="smollm2",
+            samples=str(shard),
+            settings=settings,
+            log_dir=str(folder),
+        )
+        rows = read_jsonl(shard)
+        assert len(rows) == 4 and all(isinstance(row["completion"], str) for row in rows)
+        assert (folder / "server-0-of-1.log").read_text().strip()
+        scoring.run(
+            benchmark=benchmark,
+            dataset=dataset,
+            shard_samples=[str(shard)],
+            model_name="smollm2",
+            samples=str(folder / "samples.jsonl"),
+            scores=str(folder / "scores.json"),
+            settings=settings,
+            cache_dir=str(tmp_path / "cache"),
+            log_dir=str(folder),
+        )
+        scores = read_json(folder / "scores.json")
+        assert scores["n_tasks"] == 4 and scores["generation"]["backend"] == "vllm"
+        assert set(scores["pass@1"]) == {"base", "plus"}
