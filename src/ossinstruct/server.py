@@ -107,6 +107,9 @@ class ManagedServer:
         )
         try:
             wait_until_ready(f"{self.base_url}/models", self.startup_timeout_s, self.process)
+        except ServerError as error:
+            self.stop()
+            raise ServerError(f"{error}; its log: {self.log_path}" if self.log_path else str(error)) from None
         except BaseException:
             self.stop()
             raise

@@ -159,3 +159,15 @@ def test_only_answer_deciding_keys_reach_the_rules_params():
     }
     settings = request_settings(teacher)
     assert settings == {"name": "t", "model": "m", "server": "vllm", "temperature": 0.0, "serve_model": SERVE["model"]}
+
+
+def test_a_server_python_starts_vllm_or_sglang_as_its_module():
+    """`serve.python` (scripts/setup_vllm.sh's .venv-vllm): vLLM's CPU build has no working `vllm`
+    script, so the server starts as a module of that interpreter, the weights given as --model."""
+    command = vllm_command({**SERVE, "python": "/opt/v/bin/python"}, "teacher", 8011)
+    assert command[:5] == [
+        "/opt/v/bin/python", "-m", "vllm.entrypoints.openai.api_server", "--model", SERVE["model"],
+    ]  # fmt: skip
+    assert sglang_command({**SERVE, "python": "/opt/s/bin/python"}, "t", 1)[:4] == [
+        "/opt/s/bin/python", "-m", "sglang.launch_server", "--model-path",
+    ]  # fmt: skip
