@@ -178,7 +178,7 @@ def test_how_keys_split_off_and_join_back():
 
     evaluate = {**section_defaults("evaluate"), "parallel": 4}
     what, how = split_how("evaluate", evaluate)
-    assert how["parallel"] == 4 and how["vllm"] == {"concurrency": 64, "startup_timeout_s": 1800}
+    assert how["parallel"] == 4 and how["vllm"] == {"concurrency": 64, "startup_timeout_s": 1800, "python": None}
     assert "parallel" not in what and "concurrency" not in what["vllm"] and what["vllm"]["dtype"] == "bfloat16"
     assert join_how(what, how) == evaluate
     train_what, train_how = split_how("train", section_defaults("train"))
