@@ -165,6 +165,22 @@ def test_real_evalplus_scores_canonical_and_wrong_solutions_in_the_sandbox(root,
     assert "EvalPlus: 3/3 samples (100.0%)" in text and "done in" in text
 
 
+def evalplus_on_the_first_task(humaneval, tmp_path, solution: str, timeout_s: int = 300, **limits) -> dict:
+    """EvalPlus, in the sandbox, on one solution of the first HumanEval+ task (a data set of its own)."""
+    write_jsonl(tmp_path / "samples.jsonl", [{"task_id": humaneval[0]["task_id"], "solution": solution}])
+    dataset = tmp_path / "dataset.jsonl"
+    write_jsonl(dataset, humaneval[:1])
+    return run_evalplus(
+        benchmark="humaneval",
+        samples_path=tmp_path / "samples.jsonl",
+        dataset_path=dataset,
+        cache_dir=tmp_path / "cache",
+        timeout_s=timeout_s,
+        parallel=1,
+        **limits,
+    )
+
+
 def test_evalplus_runs_solutions_without_the_hosts_network(humaneval, tmp_path):
     """A solution that reaches a listener on the host's loopback would pass; in EvalPlus's run, inside
     its own network namespace, the connection fails, so it does not, and the listener sees nothing."""
@@ -177,19 +193,7 @@ def test_evalplus_runs_solutions_without_the_hosts_network(humaneval, tmp_path):
             "    REACHED = True\nexcept OSError:\n    REACHED = False\n"
         )
         body = "    if not REACHED:\n        return None\n" + task["canonical_solution"]
-        write_jsonl(
-            tmp_path / "samples.jsonl", [{"task_id": task["task_id"], "solution": probe + task["prompt"] + body}]
-        )
-        dataset = tmp_path / "dataset.jsonl"
-        write_jsonl(dataset, humaneval[:1])
-        results = run_evalplus(
-            benchmark="humaneval",
-            samples_path=tmp_path / "samples.jsonl",
-            dataset_path=dataset,
-            cache_dir=tmp_path / "cache",
-            timeout_s=300,
-            parallel=1,
-        )
+        results = evalplus_on_the_first_task(humaneval, tmp_path, probe + task["prompt"] + body)
     assert score(results, [task["task_id"]])["passed"]["base"] == [] and listener.accepted == 0
 
 
@@ -209,19 +213,8 @@ def test_evalplus_refuses_to_run_without_network_isolation(humaneval, tmp_path, 
 
 def test_evalplus_past_its_limit_is_killed(humaneval, tmp_path):
     # A solution that hangs keeps evalplus busy well past the job's 1 s limit (its own per-test limits are longer).
-    hang = "import time\ntime.sleep(30)\n"
-    write_jsonl(tmp_path / "samples.jsonl", [{"task_id": humaneval[0]["task_id"], "solution": hang}])
-    dataset = tmp_path / "dataset.jsonl"
-    write_jsonl(dataset, humaneval[:1])
     with pytest.raises(EvaluationError, match="passed its 1s limit"):
-        run_evalplus(
-            benchmark="humaneval",
-            samples_path=tmp_path / "samples.jsonl",
-            dataset_path=dataset,
-            cache_dir=tmp_path / "cache",
-            timeout_s=1,
-            parallel=1,
-        )
+        evalplus_on_the_first_task(humaneval, tmp_path, "import time\ntime.sleep(30)\n", timeout_s=1)
 
 
 def test_transformers_backend_batches_with_left_padding_and_keeps_the_prompt_order(mbpp):
@@ -275,18 +268,7 @@ def test_a_solution_slower_than_the_papers_time_limit_fails_under_it_and_passes_
         + task["prompt"]
         + ("    CALLS.append(1)\n    if len(CALLS) == 1:\n        time.sleep(0.5)\n" + task["canonical_solution"])
     )
-    write_jsonl(tmp_path / "samples.jsonl", [{"task_id": task["task_id"], "solution": slow}])
-    dataset = tmp_path / "dataset.jsonl"
-    write_jsonl(dataset, humaneval[:1])
-    evaluate = partial(
-        run_evalplus,
-        benchmark="humaneval",
-        samples_path=tmp_path / "samples.jsonl",
-        dataset_path=dataset,
-        cache_dir=tmp_path / "cache",
-        timeout_s=300,
-        parallel=1,
-    )
+    evaluate = partial(evalplus_on_the_first_task, humaneval, tmp_path, slow)
     paper = evaluate(min_time_limit=0.2, gt_time_limit_factor=4.0)
     assert paper["eval"][task["task_id"]][0]["base_status"] == "fail"
     evalplus_031 = evaluate(min_time_limit=1.0, gt_time_limit_factor=4.0)
