@@ -161,11 +161,18 @@ def build_and_run(
         output_bytes=max(limits.output_bytes, BINARY_BYTES) if build else limits.output_bytes,  # the compiled program
     )
     outcome = sandbox.run(command, limits=limits, files={file: source})
-    if outcome.status == "timeout" or (build and outcome.returncode == TIMED_OUT):
-        return {"status": "timeout", "output": outcome.output[-2000:]}
-    if build and outcome.returncode == COMPILE_ERROR:
-        return {"status": "compile_error", "output": outcome.output[-2000:]}
-    return {"status": "passed" if outcome.returncode == 0 else "failed", "output": outcome.output[-2000:]}
+    return _verdict(outcome, built=bool(build), bounded=bool(build))
+
+
+def _verdict(outcome, built: bool, bounded: bool) -> dict:
+    """passed, compile_error, failed or timeout: the sandbox's, or `timeout -s KILL`'s where the run
+    was `bounded` by it."""
+    output = outcome.output[-2000:]
+    if outcome.status == "timeout" or (bounded and outcome.returncode == TIMED_OUT):
+        return {"status": "timeout", "output": output}
+    if built and outcome.returncode == COMPILE_ERROR:
+        return {"status": "compile_error", "output": output}
+    return {"status": "passed" if outcome.returncode == 0 else "failed", "output": output}
 
 
 def harness_command(language: str) -> list[str]:
@@ -190,14 +197,8 @@ def _harness_build_and_run(sandbox: Sandbox, language: str, source: str, limits:
         memory_bytes=RUNTIME_ADDRESS_SPACE if limits.memory_bytes else None,
         output_bytes=max(limits.output_bytes, BINARY_BYTES),
     )
-    file = RECIPES[language]["file"]
-    outcome = sandbox.run(harness_command(language), limits=limits, files={file: source})
-    output = outcome.output[-2000:]
-    if outcome.status == "timeout" or outcome.returncode == TIMED_OUT:
-        return {"status": "timeout", "output": output}
-    if "build" in recipe and outcome.returncode == COMPILE_ERROR:
-        return {"status": "compile_error", "output": output}
-    return {"status": "passed" if outcome.returncode == 0 else "failed", "output": output}
+    outcome = sandbox.run(harness_command(language), limits=limits, files={RECIPES[language]["file"]: source})
+    return _verdict(outcome, built="build" in recipe, bounded=True)
 
 
 def program_limits(timeout_s: float) -> Limits:
