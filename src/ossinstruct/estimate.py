@@ -13,15 +13,11 @@ from __future__ import annotations
 
 import argparse
 import re
-from pathlib import Path
 
-import yaml
-
-from .config import validate_config
+from .config import load_layered
 from .models import check_models, evaluated_models, lineage, run_settings
 from .teacher.prompts import build_messages
 
-ROOT = Path(__file__).resolve().parents[2]
 TASKS = {"humaneval": 164, "mbpp": 399}  # EvalPlus HumanEval+ and MBPP+ v0.1.0 (the paper's)
 ASSUMPTIONS = {
     "bytes_per_token": 4.0,  # BPE tokenizers on English and code
@@ -121,18 +117,13 @@ def _needed_runs(config: dict) -> set[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from snakemake.utils import update_config
-
     parser = argparse.ArgumentParser(prog="python -m ossinstruct.estimate", description=__doc__.splitlines()[0])
     parser.add_argument("--configfile", action="append", default=[], help="overlays of config.yaml, in order")
     parser.add_argument("--params-b", type=float, default=None, help="student parameters in billions")
     for key, value in ASSUMPTIONS.items():
         parser.add_argument(f"--{key.replace('_', '-')}", type=float, default=value, help=f"default {value}")
     args = parser.parse_args(argv)
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    for path in args.configfile:
-        update_config(config, yaml.safe_load(Path(path).read_text()))
-    validate_config(config)
+    config = load_layered(args.configfile)
     check_models(config)
     assume = {key: getattr(args, key) for key in ASSUMPTIONS}
     result = estimate(config, assume, args.params_b)
