@@ -145,8 +145,6 @@ def check_models(config: dict) -> None:
                         f"config key 'evaluate.backend': llama_cpp evaluates GGUF models, and {model!r} "
                         f"descends from students.{name} without `gguf` (use transformers or vllm)"
                     )
-    if backend == "vllm" and config["evaluate"]["gpus"] < 1:
-        problems.append("config key 'evaluate.gpus': the vllm backend needs at least 1 GPU")
     if problems:
         raise ModelError("invalid configuration:\n  " + "\n  ".join(problems))
 

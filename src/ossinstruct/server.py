@@ -38,6 +38,10 @@ class ServerError(RuntimeError):
     pass
 
 
+class ServerDied(ServerError):
+    """The server of a running job exited (it crashed, ran out of memory, or was killed)."""
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
@@ -78,8 +82,10 @@ class ManagedServer:
         startup_timeout_s: float = 1800.0,
         host: str = "127.0.0.1",
         stop_timeout_s: float = 60.0,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.command = command
+        self.env = env
         self.host = host
         self.port = port
         self.log_path = Path(log_path) if log_path else None
@@ -104,6 +110,7 @@ class ManagedServer:
             stderr=subprocess.STDOUT,
             start_new_session=True,
             preexec_fn=_terminate_with_parent,
+            env={**os.environ, **self.env} if self.env else None,
         )
         try:
             wait_until_ready(f"{self.base_url}/models", self.startup_timeout_s, self.process)
@@ -114,6 +121,15 @@ class ManagedServer:
             self.stop()
             raise
         return self
+
+    def check(self) -> None:
+        """Raise ServerDied, naming the server's log, when the server has exited in the middle of the job."""
+        if self.process is not None and self.process.poll() is not None:
+            where = f"; its log: {self.log_path}" if self.log_path else ""
+            raise ServerDied(
+                f"the model server ({Path(self.command[0]).name} on port {self.port}) exited with code "
+                f"{self.process.returncode} in the middle of the job{where}"
+            )
 
     def stop(self) -> None:
         if self.process is None:
@@ -133,8 +149,13 @@ class ManagedServer:
         while _group_members(group) and time.monotonic() < gone:
             time.sleep(0.05)
 
-    def __exit__(self, *exc) -> None:
-        self.stop()
+    def __exit__(self, kind, error, traceback) -> None:
+        """Stop the server; a job that failed because its server died fails with ServerDied, which names the log."""
+        try:
+            if error is not None and not isinstance(error, ServerDied):
+                self.check()
+        finally:
+            self.stop()
 
 
 def _terminate_with_parent() -> None:
@@ -328,10 +349,29 @@ def sglang_command(serve: dict, served_name: str, port: int, seed: int = 0, host
     return serve_command("sglang", serve, served_name, port, seed, host)
 
 
+def vllm_cpu_env(environ=os.environ) -> dict[str, str]:
+    """vLLM's CPU build: its OpenMP threads on the cores this job may use, one each, none held back.
+
+    By default (VLLM_CPU_OMP_THREADS_BIND=auto) it binds its threads to all cores but one, which it
+    reserves for the API server: on 2 cores, the OMP_NUM_THREADS=2 that Snakemake sets for a 2-thread
+    job then puts two spinning OpenMP threads on one core, and decoding fell from 27.6 to 1.4 tokens/s
+    (2 requests in flight, float32, measured here). A user's own setting of these variables wins."""
+    if "VLLM_CPU_OMP_THREADS_BIND" in environ:
+        return {}
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
+    return {
+        "VLLM_CPU_OMP_THREADS_BIND": ",".join(map(str, cores)),
+        "VLLM_CPU_NUM_OF_RESERVED_CPU": "0",
+        "OMP_NUM_THREADS": str(len(cores)),
+    }
+
+
 def gpu_server(kind: str, serve: dict, served_name: str, seed: int = 0, log_path=None) -> ManagedServer:
+    """A vLLM or SGLang server for one job; `serve.gpus` 0: vLLM's CPU build (see vllm_cpu_env)."""
     if not serve.get("model"):
         raise ServerError(f"config key 'teacher.serve.model': required when teacher.server is {kind}")
     port = serve.get("port") or free_port()
+    env = vllm_cpu_env() if kind == "vllm" and serve.get("gpus") == 0 else None
     return ManagedServer(
-        serve_command(kind, serve, served_name, port, seed), port, log_path, serve["startup_timeout_s"]
+        serve_command(kind, serve, served_name, port, seed), port, log_path, serve["startup_timeout_s"], env=env
     )

@@ -32,7 +32,7 @@ def vllm_settings(**extra) -> dict:
     return {**defaults, "python": str(VLLM_PYTHON), "startup_timeout_s": 600, "extra_args": memory, **extra}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # shared with test_vllm_teacher.py
 def hf_folder(tmp_path_factory) -> Path:
     require(None if VLLM_PYTHON.exists() else f"{VLLM_PYTHON} not found", "vLLM (bash scripts/setup_vllm.sh)")
     from ossinstruct.export import export_hf
@@ -81,6 +81,22 @@ def test_each_sampling_setting_reaches_vllm_under_its_name_and_takes_effect(vllm
     assert plain == greedy and penalised != plain
     ignored, _ = complete(vllm_server, max_tokens=48, temperature=0.0, extra_body={"repeat_penalty": 1.8})
     assert ignored == plain
+
+
+def test_prompts_to_vllm_start_with_the_bos_token_as_in_training(vllm_server, hf_folder):
+    """SmolLM2's tokenizer adds no BOS; training and the llama.cpp backends start every prompt with it.
+    The BOS text that the vLLM backend puts first becomes the one BOS token on the server."""
+    from transformers import AutoTokenizer
+
+    from ossinstruct.evaluate.backends import hf_bos_text
+
+    bos = hf_bos_text(str(hf_folder))
+    tokenizer = AutoTokenizer.from_pretrained(hf_folder)
+    assert bos == tokenizer.bos_token == "<|im_start|>"
+    client = make_client(vllm_server.base_url, "x", 300)
+    plain = client.completions.create(model="smollm2", prompt=PROMPT, max_tokens=1).usage.prompt_tokens
+    with_bos = client.completions.create(model="smollm2", prompt=bos + PROMPT, max_tokens=1).usage.prompt_tokens
+    assert plain == len(tokenizer(PROMPT).input_ids) and with_bos == plain + 1
 
 
 def test_the_vllm_backend_generates_and_evalplus_scores_a_humaneval_and_mbpp_slice(hf_folder, tmp_path):

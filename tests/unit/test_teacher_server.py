@@ -171,3 +171,79 @@ def test_a_server_python_starts_vllm_or_sglang_as_its_module():
     assert sglang_command({**SERVE, "python": "/opt/s/bin/python"}, "t", 1)[:4] == [
         "/opt/s/bin/python", "-m", "sglang.launch_server", "--model-path",
     ]  # fmt: skip
+
+
+def test_vllm_on_the_cpu_gets_its_openmp_threads_on_the_jobs_cores_unless_the_user_chose():
+    """vLLM's CPU build binds to all cores but one by default; Snakemake's OMP_NUM_THREADS for a
+    2-thread job then oversubscribes one core (1.4 against 27.6 tokens/s, see server.vllm_cpu_env)."""
+    import os
+
+    from ossinstruct.server import vllm_cpu_env
+
+    cores = sorted(os.sched_getaffinity(0))
+    assert vllm_cpu_env({}) == {
+        "VLLM_CPU_OMP_THREADS_BIND": ",".join(map(str, cores)),
+        "VLLM_CPU_NUM_OF_RESERVED_CPU": "0",
+        "OMP_NUM_THREADS": str(len(cores)),
+    }
+    assert vllm_cpu_env({"VLLM_CPU_OMP_THREADS_BIND": "0"}) == {}
+    assert gpu_server("vllm", {**SERVE, "gpus": 0}, "t").env == vllm_cpu_env({})
+    assert gpu_server("vllm", SERVE, "t").env is None  # the CUDA build: its GPUs, not these variables
+    assert gpu_server("sglang", {**SERVE, "gpus": 0}, "t").env is None
+
+
+def directory_server(tmp_path):
+    """A real HTTP server answering GET /v1/models, as a managed server with a log."""
+    (tmp_path / "v1").mkdir(exist_ok=True)
+    (tmp_path / "v1" / "models").write_text('{"data": []}')
+    port = free_port()
+    command = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(tmp_path)]
+    return ManagedServer(command, port, tmp_path / "server.log", startup_timeout_s=30)
+
+
+def test_a_server_that_dies_in_the_middle_stops_the_teacher_at_once_naming_its_log(tmp_path):
+    """A request that fails because the job's own server has exited is not retried: the run stops
+    with the server's exit code and log (not after max_retries back-offs, with a connection error)."""
+    import os
+    import random
+    import signal
+    import threading
+    import time
+
+    from ossinstruct.teacher.client import Job, make_client, send
+    from ossinstruct.teacher.errors import FatalTeacherError
+    from ossinstruct.teacher.ratelimit import RateLimiter
+
+    job = Job({"id": "x"}, {"model": "m", "messages": [{"role": "user", "content": "hi"}]}, "key", 10)
+    settings = {"max_retries": 4, "backoff_s": 2.0, "max_backoff_s": 2.0}
+    with directory_server(tmp_path) as server:
+        client = make_client(server.base_url, "k", 5)
+        os.kill(server.process.pid, signal.SIGKILL)
+        server.process.wait()
+        stop = threading.Event()
+        started = time.monotonic()
+        with pytest.raises(
+            FatalTeacherError, match=f"exited with code -9 in the middle of the job; its log: {tmp_path}"
+        ):
+            send(client, job, settings, RateLimiter(None, None), random.Random(0), stop, server.check)
+        assert time.monotonic() - started < 2 and stop.is_set()  # no back-off, and no other thread sends
+
+
+def test_a_job_that_fails_because_its_server_died_names_the_servers_log(tmp_path):
+    """Whatever the job was doing when its server died (an evaluation's request), it fails with ServerDied."""
+    import os
+    import signal
+
+    from ossinstruct.server import ServerDied
+
+    with pytest.raises(
+        ServerDied, match=f"exited with code -9 in the middle of the job; its log: {tmp_path}"
+    ) as caught:
+        with directory_server(tmp_path) as server:
+            os.kill(server.process.pid, signal.SIGKILL)
+            server.process.wait()
+            raise ConnectionError("the request failed")
+    assert isinstance(caught.value.__context__, ConnectionError)
+    with pytest.raises(ConnectionError):  # a job that failed while its server ran keeps its own error
+        with directory_server(tmp_path):
+            raise ConnectionError("the request failed")

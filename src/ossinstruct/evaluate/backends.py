@@ -36,12 +36,27 @@ def gguf_bos_text(model_path: str | os.PathLike) -> str:
     return reader.fields["tokenizer.ggml.tokens"].contents()[bos_id]
 
 
+def hf_bos_text(model: str) -> str:
+    """The BOS token's text for a Hugging Face model, when its tokenizer does not add BOS itself.
+
+    vLLM tokenizes a prompt as the tokenizer's own call does; SmolLM2's adds no BOS, while training and
+    the other backends start every prompt with it (BOS + prompt). The token's text in the prompt is
+    parsed as the special token, so the served prompt gets the same token ids."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    bos = tokenizer.bos_token_id
+    if bos is None or tokenizer("x").input_ids[:1] == [bos]:
+        return ""
+    return tokenizer.bos_token
+
+
 @contextmanager
 def serve_student(model_file: str, model_name: str, settings: dict, threads: int = 2, log_path=None) -> Iterator:
     """(clients, BOS text) for the model behind a server that this job starts and stops:
     `evaluate.backend` llama_cpp (one single-threaded server per thread; prompts start with the
     BOS token's text, see gguf_bos_text) or vllm (one server on the job's GPUs, many requests in
-    flight; vLLM adds BOS itself)."""
+    flight; prompts start with the BOS token's text unless the tokenizer adds it, see hf_bos_text)."""
     from ..teacher.client import make_client
 
     backend = settings["backend"]
@@ -51,10 +66,15 @@ def serve_student(model_file: str, model_name: str, settings: dict, threads: int
             yield clients, gguf_bos_text(servers[0].model_path)
     elif backend == "vllm":
         vllm = settings["vllm"]
-        serve = {**vllm, "model": model_file, "tensor_parallel_size": max(1, settings["gpus"])}
+        serve = {
+            **vllm,
+            "model": model_file,
+            "gpus": settings["gpus"],
+            "tensor_parallel_size": max(1, settings["gpus"]),
+        }
         with gpu_server("vllm", serve, model_name, log_path=log_path) as server:
             client = make_client(server.base_url, LOCAL_KEY, 3600, max_retries=2)
-            yield [client] * vllm["concurrency"], ""
+            yield [client] * vllm["concurrency"], hf_bos_text(model_file)
     else:
         raise ValueError(f"config key 'evaluate.backend': {backend!r} starts no server (llama_cpp or vllm do)")
 

@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .errors import FatalTeacherError, MalformedAnswer, TeacherError
@@ -141,9 +142,11 @@ def send(
     limiter: RateLimiter,
     rng: random.Random,
     stop: threading.Event | None = None,
+    check_server: Callable[[], None] | None = None,
 ) -> Outcome:
     """One request with retries: waits for the budget, backs off, honours retry-after. An answer that
-    no request can get past (a rejected key, an unknown model) sets `stop`, and no thread sends again."""
+    no request can get past (a rejected key, an unknown model) sets `stop`, and no thread sends again;
+    so does a failed request when `check_server` finds that the job's own server has died."""
     outcome = Outcome(job)
     max_retries = client_settings["max_retries"]
     stop = stop or threading.Event()
@@ -159,6 +162,12 @@ def send(
             return outcome
         except Exception as error:  # noqa: BLE001 - classified below
             cause, retriable, wait = classify(error)
+            if retriable and check_server is not None:
+                try:
+                    check_server()
+                except Exception as died:  # noqa: BLE001 - server.ServerDied, raised as the teacher's error
+                    stop.set()
+                    raise FatalTeacherError(str(died)) from None
             if cause in ("http_401", "http_403", "http_404"):
                 stop.set()
             if cause in ("http_401", "http_403"):

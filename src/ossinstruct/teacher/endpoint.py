@@ -26,6 +26,7 @@ class Endpoint:
     count_tokens: Callable[[str], int]
     fingerprint: str  # part of every request's cache key: which weights answered
     base_url: str
+    check: Callable[[], None] = lambda: None  # raises server.ServerDied when a server of the job has exited
 
 
 @contextmanager
@@ -44,13 +45,15 @@ def open_teacher(teacher: dict, threads: int = 1, server_log: str | None = None)
                 token_counter(teacher["tokenizer"], pool[0]),
                 f"gguf:{path.name}:{path.stat().st_size}",
                 pool[0].base_url,
+                lambda: [server.check() for server in pool],
             )
     elif server in ("vllm", "sglang"):
         serve = teacher["serve"]
         counter = token_counter(teacher["tokenizer"] if teacher["tokenizer"] != "auto" else f"hf:{serve.get('model')}")
         with gpu_server(server, serve, teacher["model"], teacher["seed"], server_log) as running:
             one = make_client(running.base_url, LOCAL_KEY, client["timeout_s"])
-            yield Endpoint([one] * client["concurrency"], counter, f"{server}:{serve['model']}", running.base_url)
+            fingerprint = f"{server}:{serve['model']}"
+            yield Endpoint([one] * client["concurrency"], counter, fingerprint, running.base_url, running.check)
     elif server == "openai":
         base_url = teacher.get("base_url")
         if not base_url:

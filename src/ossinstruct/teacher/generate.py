@@ -113,13 +113,15 @@ def generate_responses(
     mode: str = "online",
     batch_settings: dict | None = None,
     ask: Callable[[dict], list[dict]] | None = None,
+    check_server: Callable[[], None] | None = None,
 ) -> tuple[list[dict], dict]:
     """Answer every seed from the cache or the teacher; returns rows in seed order and a report.
 
     `clients` holds one entry per request that may be in flight (the same client repeated for a
     remote API, one client per server for a local server pool). Requests that still fail after
     their retries are listed in the report under `failed`; more than `max_failed_fraction` of them
-    raises `TeacherError` (every answer received is already in the cache).
+    raises `TeacherError` (every answer received is already in the cache). `check_server` raises when
+    the job's own server has died: the run then stops at the first failed request instead of retrying.
     """
     client_settings = {**section_defaults("teacher.client"), **(client_settings or {})}
     started = time.monotonic()
@@ -150,7 +152,7 @@ def generate_responses(
                 tally.answered(job, answer)
         tally.totals["attempts"] = batch_stats.get("requests_submitted", 0)
     elif mode == "online":
-        send_online(to_send, clients, client_settings, limiter, price, settings["name"], cache, tally)
+        send_online(to_send, clients, client_settings, limiter, price, settings["name"], cache, tally, check_server)
     else:
         raise TeacherError(f"config key 'teacher.mode': unknown value {mode!r} (online, batch)")
 
@@ -211,7 +213,9 @@ def generate_responses(
     return rows, summary
 
 
-def send_online(to_send, clients, client_settings, limiter, price, name, cache: ResponseCache, tally: Tally) -> None:
+def send_online(
+    to_send, clients, client_settings, limiter, price, name, cache: ResponseCache, tally: Tally, check_server=None
+) -> None:
     """Send every request, `len(clients)` at a time; answers go to the cache and `tally` as they
     arrive. When one answer stops the run (a rejected key), no thread sends again, and the answers
     already on their way are still cached before the error is raised."""
@@ -221,7 +225,7 @@ def send_online(to_send, clients, client_settings, limiter, price, name, cache: 
     progress = Progress(len(to_send), f"teacher {name}", "requests") if enabled else None
     with ThreadPoolExecutor(max_workers=max(1, len(clients))) as pool:
         futures = submit_with_clients(
-            pool, clients, lambda c, job: send(c, job, client_settings, limiter, rng, stop), to_send
+            pool, clients, lambda c, job: send(c, job, client_settings, limiter, rng, stop, check_server), to_send
         )
         recorded = set()
         try:
@@ -314,6 +318,7 @@ def run(
                 price,
                 teacher.get("mode", "online"),
                 teacher.get("batch"),
+                check_server=endpoint.check,
             )
     finally:
         cache.close()
