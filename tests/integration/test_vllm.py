@@ -99,9 +99,12 @@ def test_prompts_to_vllm_start_with_the_bos_token_as_in_training(vllm_server, hf
     assert plain == len(tokenizer(PROMPT).input_ids) and with_bos == plain + 1
 
 
-def test_the_vllm_backend_generates_and_evalplus_scores_a_humaneval_and_mbpp_slice(hf_folder, tmp_path):
+def test_the_vllm_backend_generates_and_evalplus_scores_a_humaneval_and_mbpp_slice(hf_folder, tmp_path, monkeypatch):
     """`evaluate.backend: vllm` end to end on the first 4 tasks of each benchmark: the job starts its
-    own vLLM server, the completions come back in task order, and EvalPlus scores them."""
+    own vLLM server, every prompt reaches it with the BOS token first (its debug log shows the token
+    ids), the completions come back in task order, and EvalPlus scores them."""
+    from transformers import AutoTokenizer
+
     from ossinstruct.config import section_defaults
     from ossinstruct.evaluate import samples, scoring
     from ossinstruct.io import read_json, read_jsonl
@@ -114,6 +117,10 @@ def test_the_vllm_backend_generates_and_evalplus_scores_a_humaneval_and_mbpp_sli
         "prompt_format": "magicoder",
         "vllm": vllm_settings(concurrency=4),
     }
+    # vLLM's request log at DEBUG: each prompt's first token ids.
+    monkeypatch.setenv("VLLM_LOGGING_LEVEL", "DEBUG")
+    settings["vllm"]["extra_args"] = [*settings["vllm"]["extra_args"], "--enable-log-requests", "--max-log-len", "3"]
+    bos = AutoTokenizer.from_pretrained(hf_folder).bos_token_id
     datasets = {"humaneval": "HumanEvalPlus-v0.1.10.jsonl.gz", "mbpp": "MbppPlus-v0.1.0.jsonl.gz"}
     for benchmark, file in datasets.items():
         folder = tmp_path / benchmark
@@ -130,7 +137,12 @@ def test_the_vllm_backend_generates_and_evalplus_scores_a_humaneval_and_mbpp_sli
         )
         rows = read_jsonl(shard)
         assert len(rows) == 4 and all(isinstance(row["completion"], str) for row in rows)
-        assert (folder / "server-0-of-1.log").read_text().strip()
+        first_ids = [
+            line.split("prompt_token_ids: [")[1]
+            for line in (folder / "server-0-of-1.log").open()
+            if "prompt_token_ids: [" in line
+        ]
+        assert len(first_ids) == 4 and all(ids.startswith(f"{bos}, ") for ids in first_ids), first_ids
         scoring.run(
             benchmark=benchmark,
             dataset=dataset,
