@@ -150,8 +150,11 @@ def train_gpus(wildcards):
 
 
 def evaluated_model_inputs(wildcards):
-    """What the evaluation of `model` reads: a run's weights (as GGUF for llama.cpp), nothing for a student."""
+    """What the evaluation of `model` reads: a run's weights (as GGUF for llama.cpp); for a student,
+    nothing, or under vLLM the Hugging Face folder made from a GGUF-only student's file."""
     if wildcards.model not in config["runs"]:
+        if config["evaluate"]["backend"] == "vllm" and not config["students"][wildcards.model]["path"]:
+            return {"model": f"results/students/{wildcards.model}/hf"}
         return {}
     if config["evaluate"]["backend"] == "llama_cpp":
         return {"model": f"results/models/{wildcards.model}/model.gguf"}
@@ -165,6 +168,8 @@ def evaluated_model_file(wildcards, input):
     student = config["students"][wildcards.model]
     if config["evaluate"]["backend"] == "llama_cpp":
         return student["gguf"]
+    if config["evaluate"]["backend"] == "vllm" and not student["path"]:
+        return input.model
     return student["path"] or student["gguf"]
 
 

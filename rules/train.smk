@@ -93,3 +93,17 @@ rule export_student_gguf:
         gguf_type=config["evaluate"]["gguf_type"],
     script:
         "../scripts/export_student_gguf.py"
+
+
+rule export_student_hf:
+    # A student given only as a GGUF file, as a Hugging Face folder: vLLM serves folders.
+    output:
+        model=directory("results/students/{model}/hf"),
+    log:
+        "logs/export/{model}-hf.log",
+    conda:
+        "../envs/train.yaml"
+    params:
+        gguf=lambda wildcards: config["students"][wildcards.model]["gguf"],
+    script:
+        "../scripts/export_student_hf.py"

@@ -33,6 +33,7 @@ STAGES = {
     "sft": "build Magicoder instruction/response rows",
     "train": "fine-tune a run's base model on --input (--output is the model folder; --run)",
     "export": "export a fine-tuned model folder to GGUF for llama.cpp (--run names its base)",
+    "export-hf": "a GGUF model (a file or pkg:<package>/<file>) as a Hugging Face folder, for vLLM",
     "evaluate": "EvalPlus on a GGUF model (--output is a folder; --benchmark)",
     "tables": "Table 1 from results/eval-style score folders (--input is that folder)",
 }
@@ -138,6 +139,10 @@ def dispatch(args: argparse.Namespace, config: dict, run: str) -> None:
                 base_gguf=root_student(config, run)[1]["gguf"],
                 gguf_type=config["evaluate"]["gguf_type"],
             )
+        case "export-hf":
+            from .export import export_hf
+
+            export_hf(gguf=given, output=out)
         case "evaluate":
             from .evaluate import samples
 

@@ -35,10 +35,12 @@ def vllm_settings(**extra) -> dict:
 @pytest.fixture(scope="session")  # shared with test_vllm_teacher.py
 def hf_folder(tmp_path_factory) -> Path:
     require(None if VLLM_PYTHON.exists() else f"{VLLM_PYTHON} not found", "vLLM (bash scripts/setup_vllm.sh)")
-    from ossinstruct.export import export_hf
+    import subprocess
+    import sys
 
     folder = tmp_path_factory.mktemp("smollm2-hf")
-    export_hf(gguf=SMOLLM2, output=str(folder))
+    cli = Path(sys.executable).with_name("ossinstruct")  # the README's command for a GGUF teacher or student
+    subprocess.run([str(cli), "export-hf", "--input", SMOLLM2, "--output", str(folder)], check=True)
     return folder
 
 

@@ -31,6 +31,17 @@ def test_dry_run_plans_the_whole_pipeline(project):
     assert result.stdout.count("rule evaluate_model:") == 4  # base and fine-tuned x HumanEval(+), MBPP(+)
 
 
+def test_the_vllm_backend_serves_folders_a_gguf_only_student_made_into_one(project):
+    """Under `evaluate.backend: vllm` nothing is exported to GGUF: the fine-tuned run is served from its
+    folder, and the GGUF-only student from the Hugging Face folder that export_student_hf makes."""
+    (project / "vllm.yaml").write_text("evaluate: {backend: vllm, vllm: {python: .venv-vllm/bin/python}}\n")
+    result = run(project, "results/table1.csv", "-n", "--cores", "2", "--configfile", "vllm.yaml")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.count("rule export_student_hf:") == 1 and "rule export_student_gguf:" not in result.stdout
+    assert "results/students/smollm2-135m-instruct/hf" in result.stdout
+    assert result.stdout.count("rule generate_samples:") == 4
+
+
 def test_tables_4_to_7_plan_their_runs_at_paper_scale(project):
     """Each ablation table is a target of its own; at paper scale Table 7 adds the weaker teacher's jobs."""
     for table, rules in [
