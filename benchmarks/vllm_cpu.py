@@ -48,9 +48,15 @@ def vllm_serve(args, folder: Path, dtype: str) -> dict:
 def vllm_completions(
     args, folder: Path, dtype: str, prompts: list[str], stop: list[str]
 ) -> tuple[list[str], int, float, float]:
-    """(completions, generated tokens, seconds generating, seconds to start) from a vLLM server."""
+    """(completions, their tokens, seconds generating, seconds to start) from a vLLM server, asked as
+    the evaluation asks (completion_function); tokens counted as the llama.cpp path's are: the text's."""
+    from transformers import AutoTokenizer
+
+    from ossinstruct.evaluate.backends import completion_function
     from ossinstruct.server import LOCAL_KEY, gpu_server
     from ossinstruct.teacher.client import make_client
+
+    tokenizer = AutoTokenizer.from_pretrained(folder)
 
     started = time.perf_counter()
     with gpu_server(
@@ -59,11 +65,12 @@ def vllm_completions(
         ready = time.perf_counter() - started
         client = make_client(server.base_url, LOCAL_KEY, 3600, max_retries=2)
 
+        settings = {"backend": "vllm", "max_new_tokens": args.max_tokens, "repeat_penalty": 1.0}
+        ask = completion_function("m", settings, stop)  # the evaluation's own requests
+
         def complete(prompt):
-            response = client.completions.create(
-                model="m", prompt=prompt, max_tokens=args.max_tokens, temperature=0.0, stop=stop or None
-            )
-            return response.choices[0].text, response.usage.completion_tokens
+            text = ask(client, prompt)
+            return text, len(tokenizer(text, add_special_tokens=False).input_ids)
 
         started = time.perf_counter()
         with ThreadPoolExecutor(args.in_flight) as pool:

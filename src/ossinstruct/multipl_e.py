@@ -107,7 +107,7 @@ def run_generate(
     """`settings.samples` sampled completions per MultiPL-E task (paper: temperature 0.2, top-p 0.95),
     from a server of the model (`evaluate.backend` llama_cpp or vllm) or from transformers, each of
     the stripped prompt within `max_length` tokens in all (bigcode-evaluation-harness)."""
-    from .evaluate.backends import complete_all, serve_student, transformers_completions
+    from .evaluate.backends import complete_all, serve_student, server_stop, transformers_completions
     from .tokenizer import load_tokenizer
 
     tasks = read_jsonl(prompts)[: settings["limit"] or None]
@@ -151,9 +151,9 @@ def run_generate(
                     temperature=settings["temperature"],
                     top_p=settings["top_p"],
                     seed=settings["seed"] + i,
-                    stop=task["stop_tokens"],
+                    stop=server_stop(evaluate["backend"], task["stop_tokens"]),
                 )
-                return response.choices[0].text
+                return cut_at(response.choices[0].text, task["stop_tokens"])
 
             completions = complete_all(clients, complete, jobs, f"MultiPL-E {language}")
     pairs = zip(jobs, completions, strict=True)

@@ -85,6 +85,28 @@ def test_each_sampling_setting_reaches_vllm_under_its_name_and_takes_effect(vllm
     assert ignored == plain
 
 
+def test_more_stop_strings_than_vllm_takes_still_cut_at_the_first(vllm_server):
+    """vLLM refuses a fifth stop string (400), as OpenAI's API; the leaderboard's HumanEval list has
+    10. The evaluation sends vLLM the first 4 and cuts at the first of all: here the only one that
+    occurs is the fifth."""
+    import openai
+
+    from ossinstruct.evaluate.prompts import cut_at, stop_strings
+
+    greedy, _ = complete(vllm_server, max_tokens=48, temperature=0.0)
+    found = next(line for line in greedy.splitlines() if line.strip()).strip()[-3:]
+    stops = ["@@never-1", "@@never-2", "@@never-3", "@@never-4", found]
+    with pytest.raises(openai.BadRequestError, match="at most 4"):
+        complete(vllm_server, max_tokens=48, temperature=0.0, stop=stops)
+    client = make_client(vllm_server.base_url, "x", 300)
+    settings = {"backend": "vllm", "max_new_tokens": 48, "repeat_penalty": 1.0}
+    cut = completion_function("smollm2", settings, stops)(client, PROMPT)
+    assert cut == cut_at(greedy, [found]) and len(cut) < len(greedy)
+    leaderboard = stop_strings("completion", "humaneval", "leaderboard")
+    assert len(leaderboard) == 10
+    assert completion_function("smollm2", settings, leaderboard)(client, PROMPT) == cut_at(greedy, leaderboard)
+
+
 def test_prompts_to_vllm_start_with_the_bos_token_as_in_training(vllm_server, hf_folder):
     """SmolLM2's tokenizer adds no BOS; training and the llama.cpp backends start every prompt with it.
     The BOS text that the vLLM backend puts first becomes the one BOS token on the server."""

@@ -9,7 +9,18 @@ CLI = [str(Path(sys.executable).with_name("ossinstruct"))]
 
 
 def test_every_stage_has_help():
-    for stage in ["seeds", "generate", "parse", "clean", "decontaminate", "sft", "train", "export", "export-hf", "evaluate"]:
+    for stage in [
+        "seeds",
+        "generate",
+        "parse",
+        "clean",
+        "decontaminate",
+        "sft",
+        "train",
+        "export",
+        "export-hf",
+        "evaluate",
+    ]:
         result = subprocess.run([*CLI, stage, "--help"], capture_output=True, text=True)
         assert result.returncode == 0 and "--output" in result.stdout, stage
 

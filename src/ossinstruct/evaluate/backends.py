@@ -244,10 +244,24 @@ def continuous_completions(model, tokenizer, prompts: Sequence[str], max_new_tok
 PENALTY_FIELD = {"llama_cpp": "repeat_penalty", "vllm": "repetition_penalty"}
 
 
+# vLLM's OpenAI server takes at most 4 stop strings, as OpenAI's API does (a fifth is refused with
+# 400: "List should have at most 4 items"); the leaderboard's HumanEval list has 10, evalplus 0.3.1's 5.
+SERVER_MAX_STOPS = {"llama_cpp": None, "vllm": 4}
+
+
+def server_stop(backend: str, stop: Sequence[str]) -> list[str] | None:
+    """The stop strings a request to `backend`'s server carries: all of them, or as many as it takes.
+    The caller cuts the answer at the first of all of them (cut_at): the server stops at the first
+    one it knows, and an earlier one it was not given is cut away, so the text is the same."""
+    limit = SERVER_MAX_STOPS[backend]
+    return list(stop)[:limit] or None
+
+
 def completion_function(model: str, settings: dict, stop: Sequence[str] = (FENCE,)) -> Callable[[object, str], str]:
     """Greedy completions from the job's server (`evaluate.backend` llama_cpp or vllm), each field
-    under the name that server reads."""
-    penalty = {PENALTY_FIELD[settings["backend"]]: settings["repeat_penalty"]}
+    under the name that server reads, cut at the first stop string."""
+    backend = settings["backend"]
+    penalty = {PENALTY_FIELD[backend]: settings["repeat_penalty"]}
 
     def complete(client, prompt: str) -> str:
         response = client.completions.create(
@@ -255,9 +269,9 @@ def completion_function(model: str, settings: dict, stop: Sequence[str] = (FENCE
             prompt=prompt,
             max_tokens=settings["max_new_tokens"],
             temperature=0.0,
-            stop=list(stop) or None,
+            stop=server_stop(backend, stop),
             extra_body=penalty,
         )
-        return response.choices[0].text
+        return cut_at(response.choices[0].text, stop)
 
     return complete
