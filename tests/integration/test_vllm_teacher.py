@@ -209,13 +209,16 @@ def test_a_vllm_server_that_dies_in_the_middle_fails_the_job_naming_its_log(hf_f
         processes = vllm_processes(hf_folder)
         server = next(pid for pid in processes if os.getpgid(pid) == pid)  # the API server leads its group
         os.kill(server, signal.SIGKILL)
+        killed = time.monotonic()
         output, _ = job.communicate(timeout=300)
+        took = time.monotonic() - killed
         left = wait_gone(processes)
     finally:
         kill_all(vllm_processes(hf_folder))
     log = f"logs/generate/{TEACHER}/0-of-1.server.log"
     assert job.returncode != 0
     assert f"exited with code -9 in the middle of the job; its log: {log}" in output, output[-3000:]
+    assert took < 60  # at the first failed request, not after teacher.client.max_retries back-offs (about 2 min)
     assert not left  # the engine core went with its server
     assert cached(project) >= 2 and not (project / RESPONSES).exists()  # the answers received are kept
 
