@@ -198,7 +198,9 @@ def test_two_shards_each_with_its_own_vllm_server_give_the_answers_of_one(answer
 
 
 def test_a_vllm_server_that_dies_in_the_middle_fails_the_job_naming_its_log(hf_folder, tmp_path):  # noqa: F811
-    project = vllm_project(tmp_path, hf_folder)
+    # Back-offs of 15-30 s: retrying the dead server's requests would take minutes.
+    client = {"concurrency": 2, "progress": False, "max_retries": 4, "backoff_s": 30, "max_backoff_s": 30}
+    project = vllm_project(tmp_path, hf_folder, client=client)
     command = [*snakemake_command(), RESPONSES, "--cores", "2", *TINY, "vllm-teacher.yaml"]
     job = subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -218,7 +220,7 @@ def test_a_vllm_server_that_dies_in_the_middle_fails_the_job_naming_its_log(hf_f
     log = f"logs/generate/{TEACHER}/0-of-1.server.log"
     assert job.returncode != 0
     assert f"exited with code -9 in the middle of the job; its log: {log}" in output, output[-3000:]
-    assert took < 60  # at the first failed request, not after teacher.client.max_retries back-offs (about 2 min)
+    assert took < 60  # at the first failed request, not after 4 back-offs of 15-30 s each
     assert not left  # the engine core went with its server
     assert cached(project) >= 2 and not (project / RESPONSES).exists()  # the answers received are kept
 
