@@ -63,7 +63,6 @@ def test_a_run_gets_the_shared_settings_with_its_own_overrides_and_its_base_weig
             r"'evaluate.backend': llama_cpp evaluates GGUF models, and 'hf-only'",
         ),
         ({"students": {"both": {"path": "org/model", "gguf": "x.gguf"}}}, r"'students.both': give exactly one"),
-        ({"evaluate": {"backend": "vllm", "gpus": 0}}, r"'evaluate.gpus': the vllm backend needs"),
         (
             {"tables": {"table5": {"models": ["smollm2-135m-instruct", "magicoder-python"]}}},
             r"'tables.table5.models': unknown model 'magicoder-python'",
