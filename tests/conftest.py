@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -129,3 +130,15 @@ class Listener:
         self.stop.set()
         self.thread.join()
         self.socket.close()
+
+
+def cached_answers(cache_dir: Path) -> int:
+    """Teacher answers in a cache folder's unsharded answer cache (0 before its table exists)."""
+    path = cache_dir / "teacher-responses.sqlite"
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(path) as db:
+            return db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0  # the table is not created yet

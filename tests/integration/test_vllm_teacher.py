@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ import yaml
 
 from ossinstruct.io import read_jsonl
 
-from ..conftest import copy_project, snakemake_command
+from ..conftest import cached_answers, copy_project, snakemake_command
 from .conftest import TINY, snakemake
 from .test_vllm import VLLM_PYTHON, hf_folder, vllm_settings  # noqa: F401 - hf_folder is a fixture
 
@@ -68,14 +67,7 @@ def received(log: Path) -> list[str]:
 
 
 def cached(project: Path) -> int:
-    path = project / ".ossinstruct-cache/teacher-responses.sqlite"
-    if not path.exists():
-        return 0
-    try:
-        with sqlite3.connect(path) as db:
-            return db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0  # the table is not created yet
+    return cached_answers(project / ".ossinstruct-cache")
 
 
 def vllm_processes(folder: Path) -> list[int]:

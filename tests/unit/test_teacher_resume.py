@@ -2,7 +2,6 @@
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ import yaml
 
 from ossinstruct.io import read_jsonl, write_jsonl
 
+from ..conftest import cached_answers
 from ..openai_server import OpenAIServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,17 +56,6 @@ def generate(config: Path, output: Path) -> subprocess.Popen:
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
-def cached(cache_dir: Path) -> int:
-    path = cache_dir / "teacher-responses.sqlite"
-    if not path.exists():
-        return 0
-    try:
-        with sqlite3.connect(path) as db:
-            return db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0  # the table is not created yet
-
-
 def test_sigkill_mid_run_then_rerun_answers_every_seed_once_and_matches_an_uninterrupted_run(tmp_path):
     write_jsonl(tmp_path / "seeds.jsonl", SEEDS)
     with OpenAIServer(delay_s=0.2) as server:
@@ -79,13 +68,13 @@ def test_sigkill_mid_run_then_rerun_answers_every_seed_once_and_matches_an_unint
         output = tmp_path / "responses.jsonl"
         process = generate(config, output)
         deadline = time.monotonic() + 60
-        while cached(tmp_path / "cache-b") < 20:
+        while cached_answers(tmp_path / "cache-b") < 20:
             assert process.poll() is None and time.monotonic() < deadline, process.stdout.read().decode()
             time.sleep(0.05)
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
         assert not output.exists()
-        saved = cached(tmp_path / "cache-b")
+        saved = cached_answers(tmp_path / "cache-b")
         sent_before = sum(server.attempts.values())
         assert 20 <= saved < 60
 
