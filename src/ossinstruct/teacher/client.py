@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..server import ServerDied
 from .errors import FatalTeacherError, MalformedAnswer, TeacherError
 from .ratelimit import RateLimiter
 
@@ -165,7 +166,7 @@ def send(
             if retriable and check_server is not None:
                 try:
                     check_server()
-                except Exception as died:  # noqa: BLE001 - server.ServerDied, raised as the teacher's error
+                except ServerDied as died:  # the job's own server: raised as the teacher's error
                     stop.set()
                     raise FatalTeacherError(str(died)) from None
             if cause in ("http_401", "http_403", "http_404"):
