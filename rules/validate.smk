@@ -6,6 +6,7 @@
 
 rule generate_tests:
     input:
+        unpack(teacher_model_inputs),
         pairs="results/curate/{teacher}/decontaminated.jsonl",
     output:
         tests="results/validate/{teacher}/tests.jsonl",

@@ -4,11 +4,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct import multipl_e
+from ossinstruct import gpus, multipl_e
 from ossinstruct.config import with_how
 from ossinstruct.logs import setup_logging
 
 setup_logging(snakemake.log[0])
+gpus.assign(count=snakemake.resources.gpu, key="evaluate.gpus", settings=snakemake.config["gpus"])  # before CUDA is touched
 multipl_e.run_generate(
     language=snakemake.wildcards.language,
     prompts=snakemake.input.prompts,

@@ -4,11 +4,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
+from ossinstruct import gpus
 from ossinstruct.config import with_how
 from ossinstruct.evaluate import samples
 from ossinstruct.logs import setup_logging
 
 setup_logging(snakemake.log[0])
+gpus.assign(count=snakemake.resources.gpu, key="evaluate.gpus", settings=snakemake.config["gpus"])  # before CUDA is touched
 samples.run(
     benchmark=snakemake.wildcards.benchmark,
     dataset=snakemake.input.dataset,

@@ -6,12 +6,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
+from ossinstruct import gpus
 from ossinstruct.logs import setup_logging
-from ossinstruct.models import teacher_config
+from ossinstruct.models import served_teacher, teacher_config
 from ossinstruct.validate import generate_tests
 
 teacher = teacher_config(snakemake.config, snakemake.wildcards.teacher)
 setup_logging(snakemake.log.main)
+gpus.assign(count=snakemake.resources.gpu, key="teacher.serve.gpus", settings=snakemake.config["gpus"])  # before CUDA is touched
 generate_tests.run(
     pairs=snakemake.input.pairs,
     tests=snakemake.output.tests,
@@ -21,6 +23,6 @@ generate_tests.run(
     cache_dir=snakemake.params.cache_dir,
     threads=snakemake.threads,
     server_log=snakemake.log.server,
-    transport=teacher,
+    transport=served_teacher(teacher, snakemake.input.get("model")),
     price=snakemake.config["prices"].get(teacher["model"]),
 )

@@ -4,12 +4,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct import train
+from ossinstruct import gpus, train
 from ossinstruct.config import split_how
 from ossinstruct.logs import setup_logging
 from ossinstruct.models import run_settings
 
 setup_logging(snakemake.log[0])
+gpus.assign(count=snakemake.resources.gpu, key="train.gpus", settings=snakemake.config["gpus"])  # before CUDA is touched
 train.run(
     sft=snakemake.input.sft,
     model_dir=snakemake.output.model,

@@ -159,6 +159,30 @@ def evaluated_models(config: dict) -> list[str]:
     return list(dict.fromkeys([*table_models(config), *config["evaluate"]["models"]]))
 
 
+def served_gguf(teacher: dict) -> str | None:
+    """A vLLM/SGLang teacher's `serve.model` given as a GGUF file (a path or pkg:<package>/<file>):
+    these servers take folders, so the DAG exports it to `teacher_folder` first (export_teacher_hf)."""
+    model = (teacher.get("serve") or {}).get("model") or ""
+    return model if teacher["server"] in ("vllm", "sglang") and model.endswith(".gguf") else None
+
+
+def teacher_folder(name: str) -> str:
+    return f"results/teachers/{name}/hf"
+
+
+def served_teacher(teacher: dict, folder: str | None) -> dict:
+    """The teacher as its job serves it: a GGUF `serve.model` replaced by the folder exported from it
+    (`serve.exported_from` keeps the file, which names the answers in the cache)."""
+    if not served_gguf(teacher):
+        return teacher
+    if not folder:
+        raise ModelError(
+            f"config key 'teacher.serve.model': {served_gguf(teacher)} is served from the folder "
+            f"{teacher_folder(teacher['name'])}, which the job was not given"
+        )
+    return {**teacher, "serve": {**teacher["serve"], "model": folder, "exported_from": served_gguf(teacher)}}
+
+
 def request_settings(teacher: dict) -> dict:
     """The keys of `teacher` that decide what the teacher answers."""
     settings = {key: value for key, value in teacher.items() if key not in HOW_KEYS["teacher"]}

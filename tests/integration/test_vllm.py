@@ -25,9 +25,11 @@ def vllm_settings(**extra) -> dict:
     """`evaluate.vllm` as the schema fills it, pointed at scripts/setup_vllm.sh's venv."""
     from ossinstruct.config import section_defaults
 
-    # vLLM's CPU build reserves --gpu-memory-utilization of the machine's memory for its KV cache
-    # (0.92 by default): 2 GiB of 24 is plenty for a 135M model and leaves room for the tests.
-    memory = ["--gpu-memory-utilization", "0.08", "--enforce-eager"]  # eager: starts in a third of the time
+    # vLLM's CPU build otherwise reserves --gpu-memory-utilization (0.92) of the NUMA node's memory for
+    # its KV cache, which fails on a machine already using a tenth of it; a share that fits one machine
+    # (0.08 of 24 GiB) is too small on another (0.08 of 8 GiB: less than the model). 2 GB, explicitly,
+    # holds 64 sequences of a 135M model anywhere.
+    memory = ["--kv-cache-memory-bytes", "2G", "--enforce-eager"]  # eager: starts in a third of the time
     defaults = section_defaults("evaluate.vllm")
     return {**defaults, "python": str(VLLM_PYTHON), "startup_timeout_s": 600, "extra_args": memory, **extra}
 

