@@ -9,7 +9,8 @@ from ossinstruct.config import with_how
 from ossinstruct.logs import setup_logging
 
 setup_logging(snakemake.log[0])
-gpus.assign(count=snakemake.resources.gpu, key="evaluate.gpus", settings=snakemake.config["gpus"])  # before CUDA is touched
+# before anything touches CUDA:
+gpus.assign(count=snakemake.resources.gpu, key="evaluate.gpus", settings=snakemake.config["gpus"])
 multipl_e.run_generate(
     language=snakemake.wildcards.language,
     prompts=snakemake.input.prompts,

@@ -10,7 +10,8 @@ from ossinstruct.evaluate import samples
 from ossinstruct.logs import setup_logging
 
 setup_logging(snakemake.log[0])
-gpus.assign(count=snakemake.resources.gpu, key="evaluate.gpus", settings=snakemake.config["gpus"])  # before CUDA is touched
+# before anything touches CUDA:
+gpus.assign(count=snakemake.resources.gpu, key="evaluate.gpus", settings=snakemake.config["gpus"])
 samples.run(
     benchmark=snakemake.wildcards.benchmark,
     dataset=snakemake.input.dataset,

@@ -13,7 +13,8 @@ from ossinstruct.validate import generate_tests
 
 teacher = teacher_config(snakemake.config, snakemake.wildcards.teacher)
 setup_logging(snakemake.log.main)
-gpus.assign(count=snakemake.resources.gpu, key="teacher.serve.gpus", settings=snakemake.config["gpus"])  # before CUDA is touched
+# before anything touches CUDA:
+gpus.assign(count=snakemake.resources.gpu, key="teacher.serve.gpus", settings=snakemake.config["gpus"])
 generate_tests.run(
     pairs=snakemake.input.pairs,
     tests=snakemake.output.tests,

@@ -10,7 +10,8 @@ from ossinstruct.logs import setup_logging
 from ossinstruct.models import run_settings
 
 setup_logging(snakemake.log[0])
-gpus.assign(count=snakemake.resources.gpu, key="train.gpus", settings=snakemake.config["gpus"])  # before CUDA is touched
+# before anything touches CUDA:
+gpus.assign(count=snakemake.resources.gpu, key="train.gpus", settings=snakemake.config["gpus"])
 train.run(
     sft=snakemake.input.sft,
     model_dir=snakemake.output.model,

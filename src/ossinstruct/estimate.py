@@ -12,11 +12,14 @@ model's name (`7b`, `6.7b`) unless given.
 from __future__ import annotations
 
 import argparse
+import json
 import re
+from pathlib import Path
 
 from .config import load_layered
 from .models import check_models, evaluated_models, lineage, run_settings
 from .teacher.prompts import build_messages
+from .train.memory import GIB, describe, llama_shape, shape_of, training_memory
 
 TASKS = {"humaneval": 164, "mbpp": 399}  # EvalPlus HumanEval+ and MBPP+ v0.1.0 (the paper's)
 ASSUMPTIONS = {
@@ -43,6 +46,14 @@ def model_params(name: str, override: float | None = None) -> float | None:
         return None
     number, unit = found[-1]
     return float(number) * (1e9 if unit == "b" else 1e6)
+
+
+def student_shape(config: dict, student: str, params: float | None) -> dict | None:
+    """The base model's shape: its local folder's config.json, else a Llama shape for its parameters."""
+    path = config["students"].get(student, {}).get("path")
+    if path and (Path(path) / "config.json").exists():
+        return shape_of(json.loads((Path(path) / "config.json").read_text()))
+    return llama_shape(params) if params else None
 
 
 def estimate(config: dict, assume: dict, params_b: float | None = None) -> dict:
@@ -72,6 +83,19 @@ def estimate(config: dict, assume: dict, params_b: float | None = None) -> dict:
         tokens = n_rows * min(per_row, settings["max_length"]) * settings["epochs"]
         params = model_params(lineage(config, run)[-1], params_b)
         hours = 6 * params * tokens / throughput / 3600 if params else None
+        shape = student_shape(config, lineage(config, run)[-1], params)
+        memory = None
+        if shape:
+            memory = training_memory(
+                shape,
+                per_device_batch_size=settings["per_device_batch_size"],
+                max_length=settings["max_length"],
+                bf16=settings["bf16"],
+                processes=settings["gpus"],
+                gradient_checkpointing=settings["gradient_checkpointing"],
+                attention=settings["attention"],
+            )
+            memory["shape_assumed"] = shape["assumed"]
         gpu_hours += hours or 0.0
         wall = hours / max(1, settings["gpus"]) if hours is not None else None
         train.append(
@@ -82,6 +106,8 @@ def estimate(config: dict, assume: dict, params_b: float | None = None) -> dict:
                 "gpus": settings["gpus"],
                 "gpu_hours": _round(hours, 1),
                 "wall_hours": _round(wall, 1),
+                "memory_per_gpu_gib": round(memory["total"] / GIB, 1) if memory else None,
+                "memory": memory,
             }
         )
     evaluations = []
@@ -140,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
             f"train {run['run']}: {run['tokens']:,} tokens x {run['params'] / 1e9:g}B parameters, "
             f"{run['gpu_hours']} GPU-hours ({run['wall_hours']} h on {run['gpus']} GPUs)"
         )
+        memory = run["memory"]
+        shape = "a Llama shape assumed from the parameters" if memory["shape_assumed"] else "from its config.json"
+        print(f"  memory per GPU: {run['memory_per_gpu_gib']} GiB ({describe(memory)}; {shape})")
     eval_hours = sum(item["gpu_hours"] for item in result["evaluations"])
     print(f"evaluate: {len(result['evaluations'])} jobs, {eval_hours:.1f} GPU-hours")
     print(f"total: {result['gpu_hours']} GPU-hours")

@@ -108,5 +108,12 @@ def assign(*, count: int, key: str, settings: dict, environ=os.environ) -> list[
     ids = [device for device, _ in held]
     environ["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"  # the ids nvidia-smi shows, not CUDA's fastest-first order
     environ["CUDA_VISIBLE_DEVICES"] = ",".join(ids)
-    log.info("GPUs %s: claimed from the pool %s of %s (locks in %s, waited %.0f s)", ",".join(ids), ",".join(pool), source, folder, waited)
+    log.info(
+        "GPUs %s: claimed from the pool %s of %s (locks in %s, waited %.0f s)",
+        ",".join(ids),
+        ",".join(pool),
+        source,
+        folder,
+        waited,
+    )
     return ids

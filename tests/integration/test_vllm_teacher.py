@@ -191,7 +191,9 @@ def test_two_shards_each_with_its_own_vllm_server_give_the_answers_of_one(answer
     folder = project / f"results/teachers/{TEACHER}/hf"
     assert (folder / "config.json").exists()
     for shard in ("0-of-2", "1-of-2"):  # the job logs its server's command line
-        assert f"--model {folder.relative_to(project)} " in (project / f"logs/generate/{TEACHER}/{shard}.log").read_text()
+        assert (
+            f"--model {folder.relative_to(project)} " in (project / f"logs/generate/{TEACHER}/{shard}.log").read_text()
+        )
     logs = [project / f"logs/generate/{TEACHER}/{shard}.server.log" for shard in ("0-of-2", "1-of-2")]
     assert [len(received(log)) for log in logs] == [SEEDS // 2, SEEDS // 2]
     assert read_jsonl(project / RESPONSES) == read_jsonl(answered / RESPONSES)

@@ -32,3 +32,29 @@ def test_the_paper_estimate_follows_the_config(root, capsys):
 def test_parameters_come_from_the_name_or_the_flag():
     assert model_params("codellama-python-7b") == 7e9 and model_params("smollm2-135m-instruct") == 135e6
     assert model_params("my-model") is None and model_params("my-model", 13) == 13e9
+
+
+def test_the_paper_trainings_fit_80_gb_per_gpu_and_eight_rows_per_device_would_not(root, capsys):
+    """The per-GPU memory estimate (train.memory) of every paper run: Magicoder's 2 rows per device fit
+    an A100-80GB; the 8 rows the config had before need about 90 GB (the issue's arithmetic), and the
+    training job would refuse them, naming the keys."""
+    from ossinstruct.train.memory import GIB, fits, llama_shape, training_memory
+
+    paper = load(root, "configs/paper.yaml")
+    runs = estimate(paper, dict(ASSUMPTIONS))["training"]
+    assert runs and all(run["memory_per_gpu_gib"] is not None and run["memory"]["total"] < 80e9 for run in runs)
+    assert main(["--configfile", str(root / "configs/paper.yaml")]) == 0
+    assert capsys.readouterr().out.count("  memory per GPU: ") == len(runs)
+
+    seven_b = llama_shape(7e9)
+    assert (seven_b["hidden_size"], seven_b["num_hidden_layers"]) == (4096, 32)
+    eight = training_memory(seven_b, per_device_batch_size=8, max_length=1216, bf16=True, processes=2)
+    assert 85 * GIB < eight["total"] < 100 * GIB
+    assert eight["activations"] / (8 * 1216) == pytest.approx(5.2e6, rel=0.1)  # about 5 MB per token
+    checkpointed = training_memory(
+        seven_b, per_device_batch_size=8, max_length=1216, bf16=True, processes=2, gradient_checkpointing=True
+    )
+    assert checkpointed["total"] < 80e9 < eight["total"]
+    with pytest.raises(ValueError, match=r"'train.per_device_batch_size'.*'train.gradient_checkpointing: true'"):
+        fits(eight, 80 * 10**9, "magicoder-cl-7b")
+    fits(checkpointed, 80 * 10**9, "magicoder-cl-7b")

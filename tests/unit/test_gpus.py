@@ -153,7 +153,10 @@ def test_no_gpu_on_the_machine_runs_the_job_on_its_cpu_and_a_cpu_job_claims_noth
     assert assign(count=1, key="train.gpus", settings={"devices": None}, environ=environ) == []
     assert environ == {"CUDA_VISIBLE_DEVICES": ""}
     environ = {}
-    assert assign(count=0, key="evaluate.gpus", settings={"devices": [0], "lock_dir": str(tmp_path)}, environ=environ) == []
+    assert (
+        assign(count=0, key="evaluate.gpus", settings={"devices": [0], "lock_dir": str(tmp_path)}, environ=environ)
+        == []
+    )
     assert environ == {} and not list(tmp_path.iterdir())
 
 
@@ -165,4 +168,6 @@ def test_under_slurm_the_jobs_own_gpus_are_claimed_in_locks_of_its_own(tmp_path)
     second = {"SLURM_JOB_ID": "102", "CUDA_VISIBLE_DEVICES": "0,1"}
     assert within(10, lambda: assign(count=2, key="train.gpus", settings=settings, environ=first)) == ["0", "1"]
     assert within(10, lambda: assign(count=2, key="train.gpus", settings=settings, environ=second)) == ["0", "1"]
-    assert sorted(path.name for path in tmp_path.iterdir()) == [f"ossinstruct-gpus-{os.getuid()}-slurm{job}" for job in (101, 102)]
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        f"ossinstruct-gpus-{os.getuid()}-slurm{job}" for job in (101, 102)
+    ]

@@ -1,5 +1,7 @@
 """Resume bookkeeping of the train stage."""
 
+import pytest
+
 from ossinstruct.train.trainer import last_checkpoint
 
 
@@ -193,3 +195,67 @@ def test_the_checkpoint_folder_is_keyed_by_what_decides_the_weights_only(tmp_pat
     assert checkpoint_dir(str(tmp_path), settings, str(sft), str(base)) != key
     sft.write_text('{"instruction": "a", "response": "c"}\n')
     assert checkpoint_dir(str(tmp_path), settings, str(sft)) != key
+
+
+def test_gradient_checkpointing_gives_the_same_losses_and_weights(tmp_path, smol_tokenizer):
+    """train.gradient_checkpointing recomputes activations in the backward pass: two steps of a tiny
+    two-layer Llama give the same loss curve and the same weights as without it (a how-key)."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from ossinstruct.train.trainer import train_student
+
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(smol_tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        tie_word_embeddings=True,
+        bos_token_id=smol_tokenizer.bos_token_id,
+        eos_token_id=smol_tokenizer.eos_token_id,
+    )
+    LlamaForCausalLM(config).save_pretrained(tmp_path / "base")
+    smol_tokenizer.save_pretrained(tmp_path / "base")
+    rows = [{"instruction": f"Count to {n}.", "response": " ".join(str(i) for i in range(n))} for n in (5, 30, 12, 50)]
+    settings = {
+        "student": {"gguf": None, "path": str(tmp_path / "base")},
+        **{"max_length": 128, "epochs": 1, "max_steps": 2, "per_device_batch_size": 2, "global_batch_size": 2},
+        **{"learning_rate": 1e-2, "lr_scheduler": "constant", "warmup_steps": 0, "optimizer": "adafactor"},
+        **{"max_grad_norm": None, "bf16": False, "seed": 0, "save_steps": 100, "packing": False, "liger": False},
+        **{"attention": "sdpa", "gpus": 1, "loss_weighting": "micro_batch"},
+    }
+    summaries, weights = {}, {}
+    for checkpointing in (False, True):
+        out = tmp_path / f"out-{checkpointing}"
+        summaries[checkpointing] = train_student(
+            rows,
+            {**settings, "gradient_checkpointing": checkpointing},
+            str(out),
+            str(tmp_path / f"ck-{checkpointing}"),
+            1,
+        )
+        weights[checkpointing] = LlamaForCausalLM.from_pretrained(out).state_dict()
+    assert summaries[True]["gradient_checkpointing"] and not summaries[False]["gradient_checkpointing"]
+    losses = {key: [entry["loss"] for entry in summary["loss_curve"]] for key, summary in summaries.items()}
+    assert len(losses[True]) == 2 and losses[True] == pytest.approx(losses[False], rel=1e-6)
+    assert all(torch.allclose(weights[True][name], weights[False][name], atol=1e-6) for name in weights[False])
+    assert summaries[True]["memory_estimate_bytes"] < summaries[False]["memory_estimate_bytes"]
+
+
+def test_flash_attention_2_is_refused_naming_the_key_where_it_cannot_run():
+    import importlib.util
+
+    import torch
+
+    from ossinstruct.train.trainer import check_attention
+
+    if importlib.util.find_spec("flash_attn") is not None and torch.cuda.is_available():
+        check_attention("flash_attention_2")  # accepted where it runs
+    else:
+        with pytest.raises(
+            ValueError, match=r"'train.attention': flash_attention_2 needs a CUDA GPU and the flash-attn"
+        ):
+            check_attention("flash_attention_2")

@@ -49,7 +49,10 @@ def check_liger(enabled: bool) -> None:
 
 
 def check_attention(attention: str) -> None:
-    """FlexAttention has a backward pass only on GPUs (PyTorch 2.13): refuse it on a CPU before training."""
+    """FlexAttention has a backward pass only on GPUs (PyTorch 2.13), and FlashAttention-2 needs the
+    flash-attn package and a CUDA GPU: refuse either where it cannot run, before training."""
+    import importlib.util
+
     import torch
 
     if attention == "flex_attention" and not torch.cuda.is_available():
@@ -57,6 +60,38 @@ def check_attention(attention: str) -> None:
             "config key 'train.attention': flex_attention trains only on a GPU (PyTorch has no FlexAttention "
             "backward pass on a CPU); use sdpa here"
         )
+    if attention == "flash_attention_2" and (
+        importlib.util.find_spec("flash_attn") is None or not torch.cuda.is_available()
+    ):
+        raise ValueError(
+            "config key 'train.attention': flash_attention_2 needs a CUDA GPU and the flash-attn package "
+            "(pip install flash-attn), which this machine lacks; use sdpa (PyTorch's fused attention) here"
+        )
+
+
+def check_memory(model, settings: dict, devices: int) -> dict:
+    """The per-device memory estimate (train.memory) of this training; on a GPU, refuse to start when it
+    exceeds the device's free memory, naming the keys that lower it."""
+    import torch
+
+    from .memory import describe, fits, gib, shape_of, training_memory
+
+    on_gpu = torch.cuda.is_available()
+    parts = training_memory(
+        shape_of(model.config),
+        per_device_batch_size=settings["per_device_batch_size"],
+        max_length=settings["max_length"],
+        bf16=settings["bf16"],
+        processes=devices,
+        gradient_checkpointing=settings.get("gradient_checkpointing", False),
+        attention=settings.get("attention", "sdpa"),
+        device="cuda" if on_gpu else "cpu",
+    )
+    log.info("memory per device, estimated: %s (%s)", gib(parts["total"]), describe(parts))
+    if on_gpu:
+        free, _ = torch.cuda.mem_get_info()
+        fits(parts, free, settings.get("run", "?"))  # the model is still on the CPU here
+    return parts
 
 
 def world_size() -> int:
@@ -105,6 +140,8 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
     devices = world_size() if world_size() > 1 else (max(1, torch.cuda.device_count()) if use_gpu else 1)
     per_device = settings["per_device_batch_size"]
     accumulation = gradient_accumulation(settings["global_batch_size"], per_device, devices)
+    memory = check_memory(model, settings, devices)
+    checkpointing = settings.get("gradient_checkpointing", False)  # a how-key: the same loss (test_train.py)
     arguments = TrainingArguments(
         output_dir=checkpoint_dir,
         per_device_train_batch_size=per_device,
@@ -129,6 +166,8 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
         dataloader_num_workers=0,
         ddp_find_unused_parameters=False,  # every parameter trains: skip DDP's extra graph traversal
         use_liger_kernel=settings["liger"],
+        activation_checkpointing=checkpointing,  # transformers 5: the new name of gradient_checkpointing
+        activation_checkpointing_kwargs={"use_reentrant": False} if checkpointing else None,
     )
 
     class Clock(TrainerCallback):
@@ -200,6 +239,7 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
             "model_flops": flops,
             "peak_flops_per_device": peak,
             "mfu": round(flops / wall / (peak * devices), 4) if peak and wall > 0 else None,
+            "peak_memory_bytes": torch.cuda.max_memory_allocated(),  # beside memory_estimate_bytes
         }
     return {
         "rows": len(examples),
@@ -209,6 +249,10 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
         "tokens_per_epoch": total_tokens,
         "devices": devices,
         "per_device_batch_size": per_device,
+        "gradient_checkpointing": bool(
+            getattr(trainer.accelerator.unwrap_model(trainer.model), "is_activation_checkpointing", False)
+        ),
+        "memory_estimate_bytes": memory["total"],
         "gradient_accumulation_steps": accumulation,
         "effective_batch_size": per_device * devices * accumulation,
         "packing": settings["packing"],
