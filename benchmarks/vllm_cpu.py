@@ -173,7 +173,7 @@ def main() -> None:
         llama_tokens = sum(len(llama.tokenizer.tokenize(t.encode(), add_bos=False, special=True)) for t in llama_texts)
 
     bf16, bf16_tokens, bf16_s, bf16_ready = vllm_completions(args, folder, "bfloat16", hf_prompts, stop)
-    fp32, _, fp32_s, fp32_ready = vllm_completions(args, folder, "float32", hf_prompts, stop)
+    fp32, fp32_tokens, fp32_s, fp32_ready = vllm_completions(args, folder, "float32", hf_prompts, stop)
 
     settings = {"batch_size": 8, "max_new_tokens": args.max_tokens, "repeat_penalty": 1.0}
     started = time.perf_counter()
@@ -194,9 +194,13 @@ def main() -> None:
     )
     print(f"vLLM / llama.cpp tokens/s: {(bf16_tokens / bf16_s) / (llama_tokens / llama_s):.2f}x")
     print(
-        f"vLLM float32 ({mode}): ready in {fp32_ready:.0f} s, {fp32_s:.1f} s; "
+        f"vLLM float32 ({mode}, {args.in_flight} in flight): ready in {fp32_ready:.0f} s, {fp32_s:.1f} s, "
+        f"{fp32_tokens / fp32_s:.1f} tokens/s ({(fp32_tokens / fp32_s) / (llama_tokens / llama_s):.2f}x llama.cpp); "
         f"transformers float32: {transformers_s:.1f} s"
     )
+    flags = Path("/proc/cpuinfo").read_text().split() if Path("/proc/cpuinfo").exists() else []
+    has = {flag: "yes" if flag in flags else "no" for flag in ("avx512f", "avx512_bf16")}
+    print(f"CPU: AVX-512 {has['avx512f']}, AVX-512 BF16 {has['avx512_bf16']} (bfloat16 is slow without it)")
     print(
         f"identical to transformers float32: vLLM float32 {identical(fp32, reference)}, "
         f"vLLM bfloat16 {identical(bf16, reference)}, llama.cpp Q4_1 {identical(llama_texts, reference)}"
