@@ -19,8 +19,8 @@ packed row: the worst case either way), b = 2 bytes in bf16 and 4 in float32:
   gradient;
 - a fixed allowance (CUDA context and the allocator's slack).
 
-`benchmarks/training_memory.py` compares this with the measured peak of small Llamas on a CPU (and,
-on a GPU, a 7B-shaped Llama).
+Not yet checked against a measured peak (issue 30 asks for small Llamas on a CPU and a 7B-shaped
+Llama on a GPU); the parts follow the arithmetic above.
 """
 
 from __future__ import annotations
