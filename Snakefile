@@ -24,6 +24,7 @@ include: "rules/ablation.smk"
 include: "rules/analysis.smk"
 include: "rules/multipl_e.smk"
 include: "rules/explore.smk"
+include: "rules/prefetch.smk"
 
 
 rule all:

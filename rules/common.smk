@@ -1,5 +1,6 @@
 # Shared set-up: validate the config before any job runs, and the names every rule uses.
 import re
+import sys
 from pathlib import Path
 
 from ossinstruct.config import ConfigError, canonical, split_how, validate_config
@@ -10,6 +11,8 @@ from ossinstruct.tables import ABLATION_TABLES, table_benchmarks
 from ossinstruct.paths import dataset_source, is_hub
 from ossinstruct.shards import shard_names
 from ossinstruct.validate import LIMIT_KEYS
+from ossinstruct.hub import HubError, MANIFEST as HUB_MANIFEST, check_offline, set_offline, streamed_sources
+from ossinstruct.hub import references as hub_references, row_of as hub_reference_row
 
 try:
     validate_config(config)
@@ -20,8 +23,13 @@ try:
             validate_config(merged)
         except ConfigError as error:
             raise ConfigError(str(error).replace("config key 'teacher.", f"config key 'teachers.{_name}.")) from None
-except (ConfigError, ModelError) as error:
+    # hub.offline: every job reads only the Hugging Face cache that `snakemake prefetch` filled
+    set_offline(config)
+    # (the targets are not known while the Snakefile is read: the command line's words stand in for them)
+    check_offline(config, workflow.dag_settings.targets if workflow.dag_settings else sys.argv[1:])
+except (ConfigError, ModelError, HubError) as error:
     raise WorkflowError(str(error)) from None
+SEEDS_FROM_HUB = any(spec["source"] == "hf" for spec in config["seeds"]["languages"].values())
 
 CACHE_DIR = config["cache_dir"]
 CORPUS = config["seeds"]["corpus"]

