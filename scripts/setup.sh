@@ -32,7 +32,7 @@ fi
 # huggingface_hub and web stack). The pipeline itself does not use it.
 if [ ! -x .venv-hub/bin/olah-cli ]; then
   "$PY" -m venv .venv-hub
-  .venv-hub/bin/python -m pip install -q olah==0.5.4
+  .venv-hub/bin/python -m pip install -q -r scripts/hub-requirements.txt  # olah==0.5.4 and its pinned dependencies
 fi
 # The sandbox for generated code (bubblewrap) and MultiPL-E's toolchains (paper Table 2, and
 # execution validation) from Debian, when this is a Debian machine and we are root: g++, node,
