@@ -39,6 +39,8 @@ def test_the_paper_estimate_follows_the_config(root, capsys):
     jobs = {(job["model"], job["language"]): job for job in result["multipl_e"]}
     assert len(jobs) == 9 * 6  # Table 1's six models and the three ablation runs of Tables 5 and 6
     assert jobs[("codellama-python-7b", "js")]["samples"] == 161 * 50
+    hours = 161 * 50 * 512 / ASSUMPTIONS["sample_tokens_per_s"] / 3600 + ASSUMPTIONS["eval_overhead_h"]
+    assert jobs[("codellama-python-7b", "js")]["gpu_hours"] == pytest.approx(hours, abs=0.01)  # tokens of 50 samples
     assert result["validation"] is None  # validation is off in the paper's config
     assert runs["magicoder-cl-7b"]["tokens"] == round(80_000 * 0.94 * 600 * 2)
     assert runs["magicoders-ds-6.7b"]["params"] == 6.7e9  # MagicoderS-DS descends from DeepSeek-Coder-6.7B
