@@ -1,6 +1,6 @@
 """What a configured reproduction will cost before it runs: teacher tokens and dollars, GPU hours.
 
-    python -m ossinstruct.estimate --configfile configs/paper.yaml
+    ossinstruct estimate --configfile configs/paper.yaml      # or python -m ossinstruct.estimate
 
 Counts come from the config (seed quotas, the teacher's budget and price, the `teachers:` entries,
 the validation requests, every run the tables need with its data and epochs, every EvalPlus
@@ -267,7 +267,7 @@ def _needed_runs(config: dict) -> set[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ossinstruct.estimate", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="ossinstruct estimate", description=__doc__.splitlines()[0])
     parser.add_argument("--configfile", action="append", default=[], help="overlays of config.yaml, in order")
     parser.add_argument("--params-b", type=float, default=None, help="student parameters in billions")
     for key, value in ASSUMPTIONS.items():

