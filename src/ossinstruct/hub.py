@@ -202,11 +202,10 @@ def fetch(reference: Reference) -> dict:
 
     if reference.kind == "dataset":
         return fetch_dataset(reference)
-    api = HfApi()
-    files = api.list_repo_files(reference.repo, revision=reference.revision)
     if reference.kind == "tokenizer":
         allow, ignore = TOKENIZER_FILES, None
     else:
+        files = HfApi().list_repo_files(reference.repo, revision=reference.revision)
         has_safetensors = any(name.endswith(".safetensors") for name in files)
         allow, ignore = None, NOT_WEIGHTS + (PICKLED if has_safetensors else [])
     folder = Path(
@@ -257,7 +256,7 @@ def describe_error(reference: Reference, error: Exception) -> str:
     url = f"{site}/{'datasets/' if reference.kind == 'dataset' else ''}{reference.repo}"
     if isinstance(error, GatedRepoError):
         why = f"gated: accept its terms at {url} with the account of your token (hf auth login)"
-    elif isinstance(error, RepositoryNotFoundError):
+    elif isinstance(error, RepositoryNotFoundError) or type(error).__name__ == "DatasetNotFoundError":
         why = f"not found at {url} (misspelt, private, or gated without a token)"
     else:
         why = f"{type(error).__name__}: {str(error)[:300]}"

@@ -124,5 +124,6 @@ def test_offline_without_prefetch_refuses_before_any_job_and_prefetch_names_ever
         f"model acme/no-such-model (students.hub-student.path): not found at {server.endpoint}/acme/no-such-model"
         in log
     )
-    assert "dataset acme/no-such-set (curate.benchmarks.ds1000)" in log
+    dataset = f"{server.endpoint}/datasets/acme/no-such-set"
+    assert f"dataset acme/no-such-set (curate.benchmarks.ds1000): not found at {dataset}" in log
     assert not (project / "results/prefetch/manifest.json").exists()

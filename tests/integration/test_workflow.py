@@ -251,6 +251,7 @@ def test_the_report_works_right_after_the_main_job(built):
     assert "table1.csv" in html and "scores.json" in html and "figure3.png" not in html
 
 
+@pytest.mark.extended  # about 3 minutes: the default suite took 23 min 34 s on an AVX2-only 2-core machine
 def test_table2_runs_multipl_e_with_the_toolchains_present_and_names_the_missing(project):
     from ossinstruct.multipl_e import LANGUAGES
     from ossinstruct.toolchains import missing_toolchain
