@@ -91,3 +91,31 @@ def test_the_explorer_is_part_of_all_and_a_bad_multipl_e_entry_is_named(project)
     result = run(project, "results/explore/eval.db", "-n", "--configfile", "bad.yaml")
     assert result.returncode != 0
     assert "config key 'explore.multipl_e': multipl-e/nobody names no model" in result.stdout + result.stderr
+
+
+
+def local_rules(project, configfiles):
+    """The workflow's local rules, read through Snakemake's API (its `_localrules`: Snakemake is pinned)."""
+    from pathlib import Path
+
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
+
+    with SnakemakeApi(OutputSettings()) as api:
+        workflow = api.workflow(
+            resource_settings=ResourceSettings(),
+            config_settings=ConfigSettings(configfiles=[project / name for name in configfiles]),
+            snakefile=project / "Snakefile",
+            workdir=Path(project),
+        )._workflow
+        return set(workflow._localrules)
+
+
+def test_every_download_is_a_local_rule_and_seeds_are_one_when_they_come_from_the_hub(project):
+    """prefetch, import_sft_data, and collect_seeds when a language streams from the Hub (the paper):
+    they run where Snakemake runs (a login node's network); seeds from shipped files stay a job."""
+    result = run(project, "prefetch", "-n", "--configfile", "configs/paper.yaml")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert {"prefetch", "collect_seeds", "import_sft_data"} <= local_rules(project, ["configs/paper.yaml"])
+    default = local_rules(project, [])
+    assert {"prefetch", "import_sft_data"} <= default and "collect_seeds" not in default
