@@ -93,7 +93,6 @@ def test_the_explorer_is_part_of_all_and_a_bad_multipl_e_entry_is_named(project)
     assert "config key 'explore.multipl_e': multipl-e/nobody names no model" in result.stdout + result.stderr
 
 
-
 def local_rules(project, configfiles):
     """The workflow's local rules, read through Snakemake's API (its `_localrules`: Snakemake is pinned)."""
     from pathlib import Path
