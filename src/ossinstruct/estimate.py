@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 
 from .config import load_layered
-from .models import check_models, evaluated_models, lineage, run_settings, teacher_config, teacher_names
+from .models import check_models, evaluated_models, lineage, run_settings, table_models, teacher_config, teacher_names
 from .teacher.prompts import build_messages
 from .train.memory import GIB, describe, llama_shape, shape_of, training_memory
 
@@ -94,7 +94,16 @@ def validation_cost(config: dict, rows: float, assume: dict) -> dict | None:
     if not settings["enabled"]:
         return None
     requests = rows * (1 + settings["solutions"])
-    prompt = rows * (2 * assume["completion_tokens"] + 100) + rows * settings["solutions"] * assume["completion_tokens"]
+    prompts = settings["prompts"]
+
+    def template(text: str) -> float:  # a prompt's own text, without the pair it quotes
+        return len(text.encode("utf-8")) / assume["bytes_per_token"]
+
+    # tests: the system text, the template and the whole pair; a solution: its template and the pair's
+    # problem (at most the pair again)
+    tests = template(prompts["system"] + prompts["tests"]) + assume["completion_tokens"]
+    solution = template(prompts["solution"]) + assume["completion_tokens"]
+    prompt = rows * tests + rows * settings["solutions"] * solution
     completion = requests * min(assume["validate_completion_tokens"], settings["max_new_tokens"])
     price = config.get("prices", {}).get(teacher["model"])
     dollars = (prompt * price["prompt"] + completion * price["completion"]) / 1e6 if price else None
@@ -106,29 +115,37 @@ def validation_cost(config: dict, rows: float, assume: dict) -> dict | None:
     }
 
 
+def multipl_e_models(config: dict) -> list[str]:
+    """The models MultiPL-E samples for: Table 2's (else Table 1's, as the workflow does), and Tables 5-6's."""
+    from .tables import ABLATION_TABLES
+
+    models = list(config["tables"]["table2"]["models"] or table_models(config))
+    for table, columns in ABLATION_TABLES.items():
+        if "multipl_e" in columns and table in _tables_built(config):
+            models += config["tables"][table]["models"]
+    return list(dict.fromkeys(models))
+
+
 def multipl_e_jobs(config: dict, assume: dict) -> list[dict]:
     """Table 2's sampling (and Tables 5-6's MultiPL-E columns): per model and language, tasks x
     `samples` completions of at most `max_length` tokens (prompt included: a ceiling)."""
     from .io import read_jsonl
-    from .tables import ABLATION_TABLES
 
     settings = config["multipl_e"]
-    models = list(config["tables"]["table2"]["models"] or config["tables"]["table1"]["models"] or [])
-    for table, columns in ABLATION_TABLES.items():
-        if "multipl_e" in columns and table in _tables_built(config):
-            models += config["tables"][table]["models"]
+    tasks = {}
+    for language in settings["languages"]:
+        count = len(read_jsonl(MULTIPL_E / f"humaneval-{language}.jsonl"))
+        tasks[language] = min(count, settings["limit"]) if settings["limit"] else count
     jobs = []
-    for model in dict.fromkeys(models):
+    for model in multipl_e_models(config):
         for language in settings["languages"]:
-            tasks = len(read_jsonl(MULTIPL_E / f"humaneval-{language}.jsonl"))
-            tasks = min(tasks, settings["limit"]) if settings["limit"] else tasks
-            tokens = tasks * settings["samples"] * settings["max_length"]
+            tokens = tasks[language] * settings["samples"] * settings["max_length"]
             hours = tokens / assume["sample_tokens_per_s"] / 3600 + assume["eval_overhead_h"]
             jobs.append(
                 {
                     "model": model,
                     "language": language,
-                    "samples": tasks * settings["samples"],
+                    "samples": tasks[language] * settings["samples"],
                     "gpu_hours": round(hours, 2),
                 }
             )
@@ -262,7 +279,7 @@ def _evaluated(config: dict) -> list[str]:
 
 
 def _needed_runs(config: dict) -> set[str]:
-    models = _evaluated(config) + [job["model"] for job in multipl_e_jobs(config, ASSUMPTIONS)]
+    models = _evaluated(config) + multipl_e_models(config)
     return {name for model in models for name in lineage(config, model) if name in config["runs"]}
 
 

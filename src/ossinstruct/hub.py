@@ -252,8 +252,7 @@ def row_of(reference: Reference) -> dict:
 def describe_error(reference: Reference, error: Exception) -> str:
     from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
 
-    site = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
-    url = f"{site}/{'datasets/' if reference.kind == 'dataset' else ''}{reference.repo}"
+    url = f"{endpoint()}/{'datasets/' if reference.kind == 'dataset' else ''}{reference.repo}"
     if isinstance(error, GatedRepoError):
         why = f"gated: accept its terms at {url} with the account of your token (hf auth login)"
     elif isinstance(error, RepositoryNotFoundError) or type(error).__name__ == "DatasetNotFoundError":
@@ -286,7 +285,7 @@ def prefetch(wanted: list[Reference], output: str | Path, built: dict[str, list[
     if failures:
         raise HubError(f"prefetch: {len(failures)} of {len(rows) + len(failures)} not fetched: " + "; ".join(failures))
     manifest = {
-        "endpoint": os.environ.get("HF_ENDPOINT", "https://huggingface.co"),
+        "endpoint": endpoint(),
         "cache": huggingface_cache(),
         "fetched": rows,
         "built": [
@@ -295,6 +294,11 @@ def prefetch(wanted: list[Reference], output: str | Path, built: dict[str, list[
     }
     write_json(output, manifest)
     return manifest
+
+
+def endpoint() -> str:
+    """The Hub these downloads come from (`HF_ENDPOINT`, else the Hugging Face Hub)."""
+    return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
 
 
 def huggingface_cache() -> str:
