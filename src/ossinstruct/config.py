@@ -142,9 +142,10 @@ def load_layered(overlays: list[str | Path] = (), schema_path: str | Path = SCHE
 HOW_KEYS = {
     "teacher": ("mode", "base_url", "api_key_env", "client", "batch", "serve", "shards"),
     # save_steps: how often a checkpoint is written (a resume point, not the weights); attention: which
-    # kernel computes the same attention; gradient_checkpointing: activations recomputed, not kept
+    # kernel computes the same attention; gradient_checkpointing: activations recomputed, not kept;
+    # report_to: where step logs also go
     # (tests/unit/test_train.py: equal losses)
-    "train": ("save_steps", "attention", "gradient_checkpointing"),
+    "train": ("save_steps", "attention", "gradient_checkpointing", "report_to"),
     "sandbox": ("require_isolation", "read_only", "first_uid", "shm_bytes"),  # where code runs, not what it does
     "validate": ("enabled",),  # whether `all` builds validation; the validated set is the same either way
     "evaluate": (

@@ -126,7 +126,7 @@ def test_settings_that_only_say_how_to_run_rerun_nothing(project):
     workers, timeouts, the isolation requirement, vLLM's concurrency and start-up limit) changed at
     once: nothing reruns."""
     (project / "how.yaml").write_text(
-        "train: {save_steps: 7}\n"
+        "train: {save_steps: 7, report_to: tensorboard}\n"
         "evaluate: {parallel: 1, timeout_s: 99, models: [tiny-run], vllm: {concurrency: 3, startup_timeout_s: 5}}\n"
         "sandbox: {require_isolation: false, read_only: [/srv], first_uid: 300000, shm_bytes: 1000000}\n"
         "gpus: {devices: [0, 1], lock_dir: /tmp/elsewhere}\n"

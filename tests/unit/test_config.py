@@ -182,5 +182,5 @@ def test_how_keys_split_off_and_join_back():
     assert "parallel" not in what and "concurrency" not in what["vllm"] and what["vllm"]["dtype"] == "bfloat16"
     assert join_how(what, how) == evaluate
     train_what, train_how = split_how("train", section_defaults("train"))
-    assert train_how == {"save_steps": 50, "attention": "sdpa", "gradient_checkpointing": False}
+    assert train_how == {"save_steps": 50, "attention": "sdpa", "gradient_checkpointing": False, "report_to": "none"}
     assert "learning_rate" in train_what

@@ -248,3 +248,37 @@ def test_flash_attention_2_is_refused_naming_the_key_where_it_cannot_run():
             ValueError, match=r"'train.attention': flash_attention_2 needs a CUDA GPU and the flash-attn"
         ):
             check_attention("flash_attention_2")
+
+
+def test_report_to_tensorboard_logs_the_loss_curve_and_a_missing_package_names_the_key(tmp_path, smol_tokenizer):
+    """train.report_to (a how-key): tensorboard writes each step's loss to event files in the run's
+    checkpoint folder, the same losses as train_metrics.json's curve; none writes no event file; a
+    logger whose package is not installed is refused naming the key."""
+    import importlib.util
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from ossinstruct.train.trainer import train_student
+
+    from ..rehearsal.standins import save_tiny_llama
+
+    save_tiny_llama(tmp_path / "base", smol_tokenizer, layers=1, width=16, seed=0)
+    rows = [{"instruction": f"Count to {n}.", "response": " ".join(str(i) for i in range(n))} for n in (5, 30, 12, 50)]
+    settings = {
+        "student": {"gguf": None, "path": str(tmp_path / "base")},
+        **{"max_length": 64, "epochs": 1, "max_steps": 2, "per_device_batch_size": 2, "global_batch_size": 2},
+        **{"learning_rate": 1e-2, "lr_scheduler": "constant", "warmup_steps": 0, "optimizer": "adafactor"},
+        **{"max_grad_norm": None, "bf16": False, "seed": 0, "save_steps": 100, "packing": False, "liger": False},
+        **{"attention": "sdpa", "gpus": 1, "loss_weighting": "micro_batch"},
+    }
+    watched = train_student(rows, {**settings, "report_to": "tensorboard"}, str(tmp_path / "o1"), str(tmp_path / "c1"))
+    assert watched["tensorboard_dir"] == str(tmp_path / "c1" / "tensorboard")
+    events = EventAccumulator(watched["tensorboard_dir"])
+    events.Reload()
+    logged = [event.value for event in events.Scalars("train/loss")]
+    assert logged == pytest.approx([entry["loss"] for entry in watched["loss_curve"]], rel=1e-5) and len(logged) == 2
+    quiet = train_student(rows, {**settings, "report_to": "none"}, str(tmp_path / "o2"), str(tmp_path / "c2"))
+    assert quiet["report_to"] == "none" and not (tmp_path / "c2" / "tensorboard").exists()
+    if importlib.util.find_spec("wandb") is None:
+        with pytest.raises(ValueError, match="train.report_to.*wandb"):
+            train_student(rows, {**settings, "report_to": "wandb"}, str(tmp_path / "o3"), str(tmp_path / "c3"))

@@ -48,6 +48,33 @@ def check_liger(enabled: bool) -> None:
         )
 
 
+def watch_training(report_to: str, checkpoint_dir: str) -> str:
+    """`train.report_to` (a how-key): where the trainer logs each step besides the job's log.
+    tensorboard: event files in `<checkpoint_dir>/tensorboard` (unless TENSORBOARD_LOGGING_DIR is set);
+    wandb: offline (WANDB_MODE=offline unless set), its files in the checkpoint folder."""
+    import importlib.util
+
+    if report_to == "none":
+        return "none"
+    package = {"tensorboard": "tensorboard", "wandb": "wandb"}.get(report_to)
+    if package is None:
+        raise ValueError(f"config key 'train.report_to': unknown value {report_to!r} (none, tensorboard, wandb)")
+    if importlib.util.find_spec(package) is None:
+        raise ValueError(
+            f"config key 'train.report_to': {report_to} needs the {package} package (pip install {package})"
+        )
+    places = {"TENSORBOARD_LOGGING_DIR": str(Path(checkpoint_dir) / "tensorboard")}
+    if report_to == "wandb":
+        places = {"WANDB_MODE": "offline", "WANDB_DIR": checkpoint_dir}
+    for name, value in places.items():
+        if os.environ.get(name) in (None, _SET_BY_US.get(name)):  # the user's own choice wins
+            os.environ[name] = _SET_BY_US[name] = value
+    return report_to
+
+
+_SET_BY_US: dict[str, str] = {}  # what watch_training set, so a second training in one process moves on
+
+
 def check_attention(attention: str) -> None:
     """FlexAttention has a backward pass only on GPUs (PyTorch 2.13), and FlashAttention-2 needs the
     flash-attn package and a CUDA GPU: refuse either where it cannot run, before training."""
@@ -142,6 +169,7 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
     accumulation = gradient_accumulation(settings["global_batch_size"], per_device, devices)
     memory = check_memory(model, settings, devices)
     checkpointing = settings.get("gradient_checkpointing", False)  # a how-key: the same loss (test_train.py)
+    report_to = watch_training(settings.get("report_to", "none"), checkpoint_dir)
     arguments = TrainingArguments(
         output_dir=checkpoint_dir,
         per_device_train_batch_size=per_device,
@@ -159,7 +187,7 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
         save_strategy="steps",
         save_steps=settings["save_steps"],
         save_total_limit=2,
-        report_to="none",
+        report_to=report_to,
         disable_tqdm=True,  # progress goes through ossinstruct.progress (a bar on a terminal, else the log)
         seed=settings["seed"],
         remove_unused_columns=False,
@@ -249,6 +277,8 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
         "tokens_per_epoch": total_tokens,
         "devices": devices,
         "per_device_batch_size": per_device,
+        "report_to": report_to,
+        **({"tensorboard_dir": os.environ["TENSORBOARD_LOGGING_DIR"]} if report_to == "tensorboard" else {}),
         "gradient_checkpointing": bool(
             getattr(trainer.accelerator.unwrap_model(trainer.model), "is_activation_checkpointing", False)
         ),
