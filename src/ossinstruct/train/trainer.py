@@ -56,13 +56,10 @@ def watch_training(report_to: str, checkpoint_dir: str) -> str:
 
     if report_to == "none":
         return "none"
-    package = {"tensorboard": "tensorboard", "wandb": "wandb"}.get(report_to)
-    if package is None:
+    if report_to not in ("tensorboard", "wandb"):  # each is also the name of its package
         raise ValueError(f"config key 'train.report_to': unknown value {report_to!r} (none, tensorboard, wandb)")
-    if importlib.util.find_spec(package) is None:
-        raise ValueError(
-            f"config key 'train.report_to': {report_to} needs the {package} package (pip install {package})"
-        )
+    if importlib.util.find_spec(report_to) is None:
+        raise ValueError(f"config key 'train.report_to': {report_to} needs its package (pip install {report_to})")
     places = {"TENSORBOARD_LOGGING_DIR": str(Path(checkpoint_dir) / "tensorboard")}
     if report_to == "wandb":
         places = {"WANDB_MODE": "offline", "WANDB_DIR": checkpoint_dir}
