@@ -197,6 +197,22 @@ def test_the_checkpoint_folder_is_keyed_by_what_decides_the_weights_only(tmp_pat
     assert checkpoint_dir(str(tmp_path), settings, str(sft)) != key
 
 
+def two_step_run(tmp_path, tokenizer, *, layers: int, width: int, max_length: int) -> tuple[list[dict], dict]:
+    """Rows and settings for two Adafactor steps of a tiny Llama saved at `tmp_path/base`."""
+    from ..rehearsal.standins import save_tiny_llama
+
+    save_tiny_llama(tmp_path / "base", tokenizer, layers=layers, width=width, seed=0)
+    rows = [{"instruction": f"Count to {n}.", "response": " ".join(str(i) for i in range(n))} for n in (5, 30, 12, 50)]
+    settings = {
+        "student": {"gguf": None, "path": str(tmp_path / "base")},
+        **{"max_length": max_length, "epochs": 1, "max_steps": 2, "per_device_batch_size": 2, "global_batch_size": 2},
+        **{"learning_rate": 1e-2, "lr_scheduler": "constant", "warmup_steps": 0, "optimizer": "adafactor"},
+        **{"max_grad_norm": None, "bf16": False, "seed": 0, "save_steps": 100, "packing": False, "liger": False},
+        **{"attention": "sdpa", "gpus": 1, "loss_weighting": "micro_batch"},
+    }
+    return rows, settings
+
+
 def test_gradient_checkpointing_gives_the_same_losses_and_weights(tmp_path, smol_tokenizer):
     """train.gradient_checkpointing recomputes activations in the backward pass: two steps of a tiny
     two-layer Llama give the same loss curve and the same weights as without it (a how-key)."""
@@ -205,17 +221,7 @@ def test_gradient_checkpointing_gives_the_same_losses_and_weights(tmp_path, smol
 
     from ossinstruct.train.trainer import train_student
 
-    from ..rehearsal.standins import save_tiny_llama
-
-    save_tiny_llama(tmp_path / "base", smol_tokenizer, layers=2, width=32, seed=0)
-    rows = [{"instruction": f"Count to {n}.", "response": " ".join(str(i) for i in range(n))} for n in (5, 30, 12, 50)]
-    settings = {
-        "student": {"gguf": None, "path": str(tmp_path / "base")},
-        **{"max_length": 128, "epochs": 1, "max_steps": 2, "per_device_batch_size": 2, "global_batch_size": 2},
-        **{"learning_rate": 1e-2, "lr_scheduler": "constant", "warmup_steps": 0, "optimizer": "adafactor"},
-        **{"max_grad_norm": None, "bf16": False, "seed": 0, "save_steps": 100, "packing": False, "liger": False},
-        **{"attention": "sdpa", "gpus": 1, "loss_weighting": "micro_batch"},
-    }
+    rows, settings = two_step_run(tmp_path, smol_tokenizer, layers=2, width=32, max_length=128)
     summaries, weights = {}, {}
     for checkpointing in (False, True):
         out = tmp_path / f"out-{checkpointing}"
@@ -260,17 +266,7 @@ def test_report_to_tensorboard_logs_the_loss_curve_and_a_missing_package_names_t
 
     from ossinstruct.train.trainer import train_student
 
-    from ..rehearsal.standins import save_tiny_llama
-
-    save_tiny_llama(tmp_path / "base", smol_tokenizer, layers=1, width=16, seed=0)
-    rows = [{"instruction": f"Count to {n}.", "response": " ".join(str(i) for i in range(n))} for n in (5, 30, 12, 50)]
-    settings = {
-        "student": {"gguf": None, "path": str(tmp_path / "base")},
-        **{"max_length": 64, "epochs": 1, "max_steps": 2, "per_device_batch_size": 2, "global_batch_size": 2},
-        **{"learning_rate": 1e-2, "lr_scheduler": "constant", "warmup_steps": 0, "optimizer": "adafactor"},
-        **{"max_grad_norm": None, "bf16": False, "seed": 0, "save_steps": 100, "packing": False, "liger": False},
-        **{"attention": "sdpa", "gpus": 1, "loss_weighting": "micro_batch"},
-    }
+    rows, settings = two_step_run(tmp_path, smol_tokenizer, layers=1, width=16, max_length=64)
     watched = train_student(rows, {**settings, "report_to": "tensorboard"}, str(tmp_path / "o1"), str(tmp_path / "c1"))
     assert watched["tensorboard_dir"] == str(tmp_path / "c1" / "tensorboard")
     events = EventAccumulator(watched["tensorboard_dir"])
