@@ -85,6 +85,8 @@ class OpenAIServer:
         retry_after_s: float = 0.2,
         retry_after_form: str = "both",
         parseable: bool = True,
+        listing=None,
+        answer_tokens: int | None = None,
     ) -> None:
         self.delay_s = delay_s
         self.requests = Budget(requests_per_minute) if requests_per_minute else None
@@ -102,6 +104,10 @@ class OpenAIServer:
         self.retry_after_s = retry_after_s  # a scripted 429's retry-after
         self.retry_after_form = retry_after_form  # both (seconds + ms), seconds, ms or date
         self.parseable = parseable  # False: answers without the two sections, as a small teacher writes them
+        # What /v1/models lists: a callable returning the entries, called per request (None: one bare entry)
+        self.listing = listing
+        self.answer_tokens = answer_tokens  # pad each answer to this many tokens (a wordy teacher)
+        self.billed = Counter()  # prompt_tokens and completion_tokens of every answer sent, as a provider bills
         self.accepted_tokens = 0
         self.accepted_times: list[float] = []
         self.authorization_headers: set[str] = set()
@@ -146,7 +152,8 @@ class OpenAIServer:
 
     # --- chat completions ----------------------------------------------------------------------
     async def models(self, request: Request) -> Response:
-        return JSONResponse({"object": "list", "data": [{"id": "local-teacher", "object": "model"}]})
+        data = self.listing() if self.listing is not None else [{"id": "local-teacher", "object": "model"}]
+        return JSONResponse({"object": "list", "data": data})
 
     def _authorized(self, request: Request) -> bool:
         header = request.headers.get("authorization", "")
@@ -175,8 +182,13 @@ class OpenAIServer:
     def completion(self, body: dict, fault: str = "ok") -> dict:
         content = answer_text(body) if self.parseable else f"Sure! Here is a program:\nprint({body.get('seed')!r})"
         finish = "stop"
+        if self.answer_tokens:
+            padding = max(0, self.answer_tokens * 3 - len(content))
+            content += "\n" + "#" * padding
         if fault == "length":
             content, finish = content[: len(content) // 2], "length"
+        if body.get("max_tokens") and math.ceil(len(content) / 3) > body["max_tokens"]:  # as a server stops
+            content, finish = content[: body["max_tokens"] * 3], "length"
         return {
             "id": f"chatcmpl-{body.get('seed')}",
             "object": "chat.completion",
@@ -267,9 +279,11 @@ class OpenAIServer:
         await asyncio.sleep(self.delay_s)
         if fault == "malformed":
             return Response(b'{"id": "chatcmpl-x", "choices": [', media_type="application/json")
+        answer = self.completion(body, fault)
         with self.lock:
             self.answered[body.get("seed")] += 1
-        return JSONResponse(self.completion(body, fault))
+            self.billed.update({key: answer["usage"][key] for key in ("prompt_tokens", "completion_tokens")})
+        return JSONResponse(answer)
 
     # --- files and batches -------------------------------------------------------------------------
     async def upload(self, request: Request) -> Response:
@@ -374,7 +388,9 @@ class OpenAIServer:
                 )
                 continue
             self.answered[body.get("seed")] += 1
-            response = {"status_code": 200, "request_id": "r", "body": self.completion(body, fault)}
+            answer = self.completion(body, fault)
+            self.billed.update({key: answer["usage"][key] for key in ("prompt_tokens", "completion_tokens")})
+            response = {"status_code": 200, "request_id": "r", "body": answer}
             outputs.append(
                 {"id": f"batch_req_{len(outputs)}", "custom_id": item["custom_id"], "response": response, "error": None}
             )

@@ -140,7 +140,20 @@ def load_layered(overlays: list[str | Path] = (), schema_path: str | Path = SCHE
 # `params` (a change reruns nothing) and out of every cache key; the adapters read them from the
 # config at run time. Dotted keys name a key of a nested section.
 HOW_KEYS = {
-    "teacher": ("mode", "base_url", "api_key_env", "client", "batch", "serve", "shards"),
+    # cache_identity: which cached answers are trusted, not what is asked; max_cost_usd, max_requests:
+    # how far one run may go (a capped run writes nothing; the answers it paid for are cached)
+    "teacher": (
+        "mode",
+        "base_url",
+        "api_key_env",
+        "client",
+        "batch",
+        "serve",
+        "shards",
+        "cache_identity",
+        "max_cost_usd",
+        "max_requests",
+    ),
     # save_steps: how often a checkpoint is written (a resume point, not the weights); attention: which
     # kernel computes the same attention; gradient_checkpointing: activations recomputed, not kept;
     # report_to: where step logs also go

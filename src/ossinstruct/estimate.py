@@ -20,13 +20,14 @@ from pathlib import Path
 from .config import load_layered
 from .models import check_models, evaluated_models, lineage, run_settings, table_models, teacher_config, teacher_names
 from .teacher.prompts import build_messages
+from .teacher.spending import ANSWER_TOKENS, VALIDATION_ANSWER_TOKENS
 from .train.memory import GIB, describe, llama_shape, shape_of, training_memory
 
 TASKS = {"humaneval": 164, "mbpp": 399}  # EvalPlus HumanEval+ and MBPP+ v0.1.0 (the paper's)
 ASSUMPTIONS = {
     "bytes_per_token": 4.0,  # BPE tokenizers on English and code
     "seed_tokens": 120.0,  # a 1-15 line snippet (mean 8 lines)
-    "completion_tokens": 450.0,  # a problem and a solution (the released set: ~75K rows of this size)
+    "completion_tokens": ANSWER_TOKENS,  # a problem and a solution (the released set: ~75K rows of this size)
     "kept_fraction": 0.94,  # rows left after parsing, dedup and decontamination (paper: 75K of 80K)
     "sft_tokens_per_row": 600.0,  # instruction + response of one OSS-Instruct row
     "import_rows": 110_000.0,  # rows of an imported set (evol-codealpaca-v1: about 110K)
@@ -37,7 +38,7 @@ ASSUMPTIONS = {
     "eval_overhead_h": 0.1,  # loading weights and starting the server, per evaluation job
     "sample_tokens_per_s": 3000.0,  # vLLM sampling 50 completions per prompt (MultiPL-E) of a 7B on one GPU
     "open_teacher_tokens_per_s": 2000.0,  # an open teacher's completion tokens per second on its `serve.gpus`
-    "validate_completion_tokens": 250.0,  # a tests answer (or a sampled solution) of execution validation
+    "validate_completion_tokens": VALIDATION_ANSWER_TOKENS,  # a tests answer (or sampled solution) of validation
 }
 MULTIPL_E = Path(__file__).parent / "data/benchmarks/multipl-e"
 

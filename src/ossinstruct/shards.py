@@ -29,7 +29,7 @@ _SUMMED = (
     "dataset_cost_usd",
     "rate_limit_wait_s",
 )
-_COUNTERS = ("retries_by_cause", "failed_by_cause", "finish_reasons")
+_COUNTERS = ("retries_by_cause", "failed_by_cause", "finish_reasons", "answered_by_model", "system_fingerprints")
 
 
 def shard_bounds(total: int, index: int, count: int) -> tuple[int, int]:

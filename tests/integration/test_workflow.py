@@ -130,6 +130,7 @@ def test_settings_that_only_say_how_to_run_rerun_nothing(project):
         "evaluate: {parallel: 1, timeout_s: 99, models: [tiny-run], vllm: {concurrency: 3, startup_timeout_s: 5}}\n"
         "sandbox: {require_isolation: false, read_only: [/srv], first_uid: 300000, shm_bytes: 1000000}\n"
         "gpus: {devices: [0, 1], lock_dir: /tmp/elsewhere}\n"
+        "teacher: {max_cost_usd: 50.0, max_requests: 100000}\n"
     )
     dry = snakemake(project, "all", "-n", "--cores", "2", *TINY, "how.yaml")
     assert dry.returncode == 0, dry.stderr[-2000:]

@@ -156,6 +156,9 @@ def test_only_answer_deciding_keys_reach_the_rules_params():
         "mode": "batch",
         "base_url": "x",
         "api_key_env": "K",
+        "cache_identity": "name",
+        "max_cost_usd": 5.0,
+        "max_requests": 100,
     }
     settings = request_settings(teacher)
     assert settings == {"name": "t", "model": "m", "server": "vllm", "temperature": 0.0, "serve_model": SERVE["model"]}

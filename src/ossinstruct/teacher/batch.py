@@ -109,8 +109,13 @@ def run_batches(
     cache: ResponseCache,
     settings: dict,
     sleep: Callable[[float], None] = time.sleep,
+    cap=None,
 ) -> dict:
     """Answer `jobs` (the requests the cache cannot answer) through batches; returns counts and failures.
+
+    `cap` (`spending.SpendingCap`): a file is submitted only if the worst case of every request in it
+    fits under the cap with the files before it; the requests of the files not submitted fail as
+    `over_cap`. Batches resumed from an earlier run were paid for by that run.
 
     Raises TeacherError when batches are still running after `max_wait_s` (they stay recorded, and
     a rerun resumes polling them).
@@ -121,10 +126,22 @@ def run_batches(
     in_flight = set().union(*resumed.values()) if resumed else set()
     new = [job for job in jobs if job.key not in in_flight]
     files = split_into_files(new, settings["max_requests_per_file"], settings["max_file_bytes"])
-    submitted = [submit(client, group, cache, settings) for group in files]
+    submitted, held, over_cap = [], {}, []
+    for group in files:
+        holds = [cap.reserve(job) for job in group] if cap is not None else [0.0] * len(group)
+        if None in holds:
+            for job, amount in zip(group, holds, strict=True):
+                if amount is not None:
+                    cap.settle(job, amount, None)
+            over_cap += group
+            continue
+        held.update({job.key: amount for job, amount in zip(group, holds, strict=True)})
+        submitted.append(submit(client, group, cache, settings))
     waiting = list(resumed) + submitted
     log.info("batches: %d resumed, %d submitted (%d requests)", len(resumed), len(submitted), len(new))
-    stats = Counter(batches_submitted=len(submitted), batches_resumed=len(resumed), requests_submitted=len(new))
+    stats = Counter(
+        batches_submitted=len(submitted), batches_resumed=len(resumed), requests_submitted=len(new) - len(over_cap)
+    )
     failures: list[dict] = []
     statuses: Counter = Counter()
     deadline = time.monotonic() + settings["max_wait_s"]
@@ -151,6 +168,13 @@ def run_batches(
                     "rerun to resume polling them (nothing is submitted twice)."
                 )
             sleep(settings["poll_interval_s"])
+    for job in jobs:  # what the submitted requests cost, once their batches are in
+        if cap is not None and job.key in held:
+            cap.settle(job, held[job.key], cache.get(job.key))
+    failures += [
+        {"request_hash": job.key, "cause": "over_cap", "error": "not submitted: it could pass the spending cap"}
+        for job in over_cap
+    ]
     unanswered = [job for job in jobs if cache.get(job.key) is None]
     known = {f["request_hash"] for f in failures}
     for job in unanswered:

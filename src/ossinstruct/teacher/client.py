@@ -144,25 +144,38 @@ def send(
     rng: random.Random,
     stop: threading.Event | None = None,
     check_server: Callable[[], None] | None = None,
+    cap=None,
 ) -> Outcome:
     """One request with retries: waits for the budget, backs off, honours retry-after. An answer that
     no request can get past (a rejected key, an unknown model) sets `stop`, and no thread sends again;
-    so does a failed request when `check_server` finds that the job's own server has died."""
+    so does a failed request when `check_server` finds that the job's own server has died. `cap` (a
+    `spending.SpendingCap`) holds each attempt's worst case before it is sent: one that does not fit
+    is not sent (cause `over_cap`)."""
     outcome = Outcome(job)
     max_retries = client_settings["max_retries"]
     stop = stop or threading.Event()
     for attempt in range(max_retries + 1):
+        held = cap.reserve(job) if cap is not None else 0.0
+        if held is None:
+            outcome.cause, outcome.message = "over_cap", "not sent: it could pass the spending cap"
+            return outcome
         if not stop.is_set():
             limiter.acquire(job.tokens)
         if stop.is_set():
+            if cap is not None:
+                cap.settle(job, held, None)
             outcome.cause, outcome.message = "stopped", "not sent: an earlier answer stopped the run"
             return outcome
         outcome.attempts += 1
         try:
             outcome.answer = call_teacher(client, job.body)
+            if cap is not None:
+                cap.settle(job, held, outcome.answer)
             return outcome
         except Exception as error:  # noqa: BLE001 - classified below
             cause, retriable, wait = classify(error)
+            if cap is not None:
+                cap.settle(job, held, None, cause)
             if retriable and check_server is not None:
                 try:
                     check_server()

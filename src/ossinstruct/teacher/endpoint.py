@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from ..server import LOCAL_KEY, gpu_server, llama_cpp_pool
 from .client import check_reachable, make_client
 from .errors import TeacherError
+from .identity import endpoint_identity
 from .tokens import token_counter
 
 
@@ -66,8 +67,12 @@ def open_teacher(teacher: dict, threads: int = 1, server_log: str | None = None)
                 "(null: a server that checks no key)"
             )
         counter = token_counter(teacher["tokenizer"])
-        check_reachable(base_url, api_key)
+        if teacher.get("cache_identity", "endpoint") == "name":  # trust the model's name alone
+            check_reachable(base_url, api_key)
+            fingerprint = ""
+        else:  # the endpoint and what its /models says of the model (teacher.identity)
+            fingerprint, _ = endpoint_identity(base_url, api_key, teacher["model"])
         one = make_client(base_url, api_key, client["timeout_s"])
-        yield Endpoint([one] * client["concurrency"], counter, "", base_url)
+        yield Endpoint([one] * client["concurrency"], counter, fingerprint, base_url)
     else:
         raise TeacherError(f"config key 'teacher.server': unknown value {server!r}")

@@ -15,6 +15,10 @@ class TeacherFailures(TeacherError):
         self.report = report
 
 
+class SpendingCapReached(TeacherFailures):
+    """The job stopped before a request could pass `teacher.max_cost_usd` or `teacher.max_requests`."""
+
+
 class FatalTeacherError(TeacherError):
     """An answer that retrying cannot fix for any request (a rejected key, an unknown model)."""
 

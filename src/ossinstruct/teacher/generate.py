@@ -25,9 +25,10 @@ from ..progress import Progress
 from ..server import submit_with_clients
 from .cache import ResponseCache, cache_files
 from .client import Job, Outcome, send
-from .errors import TeacherError, TeacherFailures
+from .errors import SpendingCapReached, TeacherError, TeacherFailures
 from .prompts import max_tokens_for, request_body, request_hash, user_prompt
 from .ratelimit import RateLimiter
+from .spending import SpendingCap
 from .tokens import estimate_tokens
 
 SEED_FIELDS = ("id", "lang", "seed", "index")  # what the teacher stage reads from a seed row
@@ -114,6 +115,7 @@ def generate_responses(
     batch_settings: dict | None = None,
     ask: Callable[[dict], list[dict]] | None = None,
     check_server: Callable[[], None] | None = None,
+    cap: SpendingCap | None = None,
 ) -> tuple[list[dict], dict]:
     """Answer every seed from the cache or the teacher; returns rows in seed order and a report.
 
@@ -122,6 +124,8 @@ def generate_responses(
     their retries are listed in the report under `failed`; more than `max_failed_fraction` of them
     raises `TeacherError` (every answer received is already in the cache). `check_server` raises when
     the job's own server has died: the run then stops at the first failed request instead of retrying.
+    `cap` (`spending.SpendingCap`): refused before sending when the expected cost is over it; a request
+    that could pass it is not sent, and `SpendingCapReached` says how far the job got.
     """
     client_settings = {**section_defaults("teacher.client"), **(client_settings or {})}
     started = time.monotonic()
@@ -135,6 +139,7 @@ def generate_responses(
         else:
             to_send.append(job)
     cache_hits = len(jobs) - len(to_send)
+    planned = cap.check_plan(to_send) if cap is not None else {}
 
     limiter = RateLimiter(client_settings["requests_per_minute"], client_settings["tokens_per_minute"])
     batch_stats: dict = {}
@@ -144,7 +149,7 @@ def generate_responses(
 
         batch_settings = {**section_defaults("teacher.batch"), **(batch_settings or {})}
         discount = batch_settings["discount"]
-        batch_stats = run_batches(jobs=to_send, client=clients[0], cache=cache, settings=batch_settings)
+        batch_stats = run_batches(jobs=to_send, client=clients[0], cache=cache, settings=batch_settings, cap=cap)
         tally.failed = batch_stats.pop("failures")
         for job in to_send:
             answer = cache.get(job.key)
@@ -152,7 +157,9 @@ def generate_responses(
                 tally.answered(job, answer)
         tally.totals["attempts"] = batch_stats.get("requests_submitted", 0)
     elif mode == "online":
-        send_online(to_send, clients, client_settings, limiter, price, settings["name"], cache, tally, check_server)
+        send_online(
+            to_send, clients, client_settings, limiter, price, settings["name"], cache, tally, check_server, cap
+        )
     else:
         raise TeacherError(f"config key 'teacher.mode': unknown value {mode!r} (online, batch)")
 
@@ -194,12 +201,24 @@ def generate_responses(
         "mode": mode,
         **({"batch": batch_stats} if mode == "batch" else {}),
         "finish_reasons": dict(Counter(row["finish_reason"] for row in rows)),
+        # what the server says answered (a hosted alias resolves to a dated snapshot) and its backend builds
+        "answered_by_model": dict(Counter(str(row["model"]) for row in rows)),
+        "system_fingerprints": dict(Counter(str(row["system_fingerprint"]) for row in rows)),
         "median_latency_s": latencies[len(latencies) // 2] if latencies else None,
         "rate_limit_wait_s": round(limiter.waited_s, 1),
         "concurrency": len(clients) if mode == "online" else None,
         "wall_s": round(wall, 2),
         "requests_per_s": round(totals["attempts"] / wall, 3) if wall > 0 else None,
     }
+    if cap is not None:
+        summary["spending"] = {**cap.report(), **planned}
+    if cap is not None and cap.not_sent:
+        raise SpendingCapReached(
+            f"teacher {settings['name']}: stopped at the spending cap ({cap_words(cap)}) after {totals['answered']} "
+            f"of {len(to_send)} requests; {cap.not_sent} were not sent. Every answer paid for is cached: rerun "
+            "with a higher teacher.max_cost_usd or teacher.max_requests and only the rest are sent",
+            summary,
+        )
     allowed = client_settings["max_failed_fraction"] * len(jobs)
     if failed and len(failed) > allowed:
         first = failed[0]
@@ -213,8 +232,23 @@ def generate_responses(
     return rows, summary
 
 
+def cap_words(cap: SpendingCap) -> str:
+    spent = [f"${cap.spent_usd:.4f} paid of ${cap.max_cost_usd:.4f}"] if cap.max_cost_usd is not None else []
+    sent = [f"{cap.requests} requests of {cap.max_requests}"] if cap.max_requests is not None else []
+    return ", ".join(spent + sent)
+
+
 def send_online(
-    to_send, clients, client_settings, limiter, price, name, cache: ResponseCache, tally: Tally, check_server=None
+    to_send,
+    clients,
+    client_settings,
+    limiter,
+    price,
+    name,
+    cache: ResponseCache,
+    tally: Tally,
+    check_server=None,
+    cap: SpendingCap | None = None,
 ) -> None:
     """Send every request, `len(clients)` at a time; answers go to the cache and `tally` as they
     arrive. When one answer stops the run (a rejected key), no thread sends again, and the answers
@@ -225,7 +259,7 @@ def send_online(
     progress = Progress(len(to_send), f"teacher {name}", "requests") if enabled else None
     with ThreadPoolExecutor(max_workers=max(1, len(clients))) as pool:
         futures = submit_with_clients(
-            pool, clients, lambda c, job: send(c, job, client_settings, limiter, rng, stop, check_server), to_send
+            pool, clients, lambda c, job: send(c, job, client_settings, limiter, rng, stop, check_server, cap), to_send
         )
         recorded = set()
         try:
@@ -296,6 +330,7 @@ def run(
     teacher = job_teacher(settings, transport)
     rows = shard_slice(sample_seeds(read_jsonl(seeds, SEED_FIELDS), size, sample_seed), *parse_shard(shard))
     own, others = cache_files(cache_dir, settings["name"], shard)
+    cap = SpendingCap.for_job(teacher, price, share=parse_shard(shard)[1])  # before the cache: a config error
     cache = ResponseCache(own)
     try:
         with (
@@ -319,6 +354,7 @@ def run(
                 teacher.get("mode", "online"),
                 teacher.get("batch"),
                 check_server=endpoint.check,
+                cap=cap,
             )
     finally:
         cache.close()

@@ -89,6 +89,7 @@ def run(
     solution_temperature, max_new_tokens); `teacher_settings`: the teacher's (`models.request_settings`)."""
     from ..teacher.endpoint import open_teacher
     from ..teacher.generate import failures_recorded, generate_responses, job_teacher
+    from ..teacher.spending import VALIDATION_ANSWER_TOKENS, SpendingCap
 
     rows = read_jsonl(pairs)
     prompts, k = settings["prompts"], settings["solutions"]
@@ -100,6 +101,8 @@ def run(
     test_requests, solution_requests = requests(rows, k)
     path = cache_file(cache_dir, teacher_settings["name"])
     path.parent.mkdir(parents=True, exist_ok=True)
+    # One cap for the job's tests and solutions requests together
+    cap = SpendingCap.for_job(teacher, price, answer_tokens=VALIDATION_ANSWER_TOKENS)
     cache = ResponseCache(path)
     mode, batch = teacher.get("mode", "online"), teacher.get("batch")
     try:
@@ -110,12 +113,16 @@ def run(
             common = (endpoint.clients, cache, endpoint.count_tokens, endpoint.fingerprint, endpoint.base_url)
             common += (teacher["client"], price, mode, batch)
             answered, tests_report = generate_responses(
-                test_requests, asked, *common, ask=lambda row: messages_for_tests(row, prompts, role, shown)
+                test_requests, asked, *common, ask=lambda row: messages_for_tests(row, prompts, role, shown), cap=cap
             )
             solutions, solutions_report = [], None
             if k:
                 solutions, solutions_report = generate_responses(
-                    solution_requests, sampled, *common, ask=lambda row: messages_for_solution(row, prompts, role)
+                    solution_requests,
+                    sampled,
+                    *common,
+                    ask=lambda row: messages_for_solution(row, prompts, role),
+                    cap=cap,
                 )
     finally:
         cache.close()
