@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .io import write_json, write_jsonl
+from .secret_scan import SecretScan
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +52,12 @@ def list_documents(
     """Every readable, non-empty UTF-8 file under `roots` with one of `extensions`, in path order.
 
     Sorted paths make the document order, and so the draw, the same on every run of one machine.
-    Empty documents are left out: the paper's `random.choice` would fail on them.
+    Empty documents are left out: the paper's `random.choice` would fail on them. A document's
+    `source` is its path relative to its root, after the root's own folder name (`my-repo/pkg/a.py`):
+    published data names no one's home folder.
     """
     suffixes = tuple(extensions)
-    paths: list[Path] = []
+    paths: dict[Path, str] = {}  # each file and its name as recorded: the root's folder name, then the path below it
     for root in roots:
         base = expand_root(root)
         if not base.is_dir():
@@ -62,9 +65,12 @@ def list_documents(
             continue
         for dirpath, dirnames, filenames in os.walk(base):
             dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
-            paths.extend(Path(dirpath) / name for name in filenames if name.endswith(suffixes))
+            for name in filenames:
+                if name.endswith(suffixes):
+                    path = Path(dirpath) / name
+                    paths.setdefault(path, (Path(base.resolve().name) / path.relative_to(base)).as_posix())
     documents: list[Document] = []
-    for path in sorted(set(paths)):
+    for path in sorted(paths):
         if len(documents) >= max_considered:
             break
         try:
@@ -74,7 +80,7 @@ def list_documents(
         except (OSError, UnicodeDecodeError):
             continue
         if text.strip():
-            documents.append(Document(source=str(path), text=text))
+            documents.append(Document(source=paths[path], text=text))
     return documents
 
 
@@ -85,8 +91,10 @@ class SeedError(ValueError):
 def stream_hf_documents(spec: dict, max_considered: int) -> list[Document]:
     """The first `max_considered` rows of a Hugging Face dataset, streamed, in the dataset's order.
 
-    `spec`: dataset (an id such as bigcode/starcoderdata, or a local folder), data_dir (the
-    language's folder, e.g. python, c-sharp), revision, split, column. Every row counts, empty or
+    `spec`: dataset (an id such as bigcode/starcoderdata, a local folder, or a builder such as
+    `json` or `parquet` with `data_files`), name (the dataset's configuration), data_dir (the
+    language's folder, e.g. python, c-sharp), data_files (a file pattern, a list, or a split's
+    patterns), revision, split, column. Every row counts, empty or
     not, so the chunks line up with the paper's `Dataset.map(batched=True, with_indices=True)`.
     """
     import datasets
@@ -94,15 +102,18 @@ def stream_hf_documents(spec: dict, max_considered: int) -> list[Document]:
     try:
         stream = datasets.load_dataset(
             spec["dataset"],
+            name=spec.get("name"),
             data_dir=spec.get("data_dir"),
+            data_files=spec.get("data_files"),
             revision=spec.get("revision"),
             split=spec.get("split", "train"),
             streaming=True,
         )
     except Exception as error:  # noqa: BLE001 - gated, offline or misspelt: all reported with the key
         raise SeedError(
-            f"seeds: cannot open Hugging Face dataset {spec['dataset']!r} (data_dir {spec.get('data_dir')!r}, "
-            f"revision {spec.get('revision')!r}): {type(error).__name__}: {str(error)[:300]}"
+            f"seeds: cannot open Hugging Face dataset {spec['dataset']!r} (name {spec.get('name')!r}, data_dir "
+            f"{spec.get('data_dir')!r}, data_files {spec.get('data_files')!r}, revision {spec.get('revision')!r}): "
+            f"{type(error).__name__}: {str(error)[:300]}"
         ) from None
     column = spec.get("column", "content")
     documents = []
@@ -111,10 +122,18 @@ def stream_hf_documents(spec: dict, max_considered: int) -> list[Document]:
             break
         if column not in row:
             raise SeedError(f"seeds: dataset {spec['dataset']!r} has no column {column!r} (has {sorted(row)})")
-        documents.append(
-            Document(source=f"{spec['dataset']}/{spec.get('data_dir') or ''}#{position}", text=row[column] or "")
-        )
+        documents.append(Document(source=f"{hf_label(spec)}#{position}", text=row[column] or ""))
     return documents
+
+
+def hf_label(spec: dict) -> str:
+    """How a Hugging Face source is named in `source`: the dataset, its configuration, its folder (the
+    paper's `bigcode/starcoderdata/python`); a file pattern by its name alone, not a local path."""
+    label = spec["dataset"] + (f":{spec['name']}" if spec.get("name") else "") + f"/{spec.get('data_dir') or ''}"
+    files = spec.get("data_files")
+    if isinstance(files, str):
+        label += f"[{Path(files).name}]"
+    return label
 
 
 def read_jsonl_documents(path: str, column: str, max_considered: int) -> list[Document]:
@@ -165,30 +184,48 @@ def extract_seeds(
     chunk_size: int = 1000,
     min_lines: int = 1,
     max_lines: int = 15,
+    per_document: int = 1,
+    scan: SecretScan | None = None,
 ) -> list[dict]:
+    """The paper's draw: one snippet per document (`per_document` > 1: that many, drawn one after the
+    other from the chunk's generator, for a small corpus of one's own), shuffled, the first `quota`
+    kept. With `scan`, a snippet it flags is passed over and the next one in the order taken."""
     drawn: list[tuple[str, int, int]] = []
+    document_of: list[int] = []
     for chunk_start in range(0, len(documents), chunk_size):
         rng = random.Random(seed + chunk_start)
-        for document in documents[chunk_start : chunk_start + chunk_size]:
-            drawn.append(draw_snippet(rng, document.text, min_lines, max_lines))
+        for position in range(chunk_start, min(chunk_start + chunk_size, len(documents))):
+            for _ in range(per_document):
+                drawn.append(draw_snippet(rng, documents[position].text, min_lines, max_lines))
+                document_of.append(position)
     order = np.random.default_rng(seed).permutation(len(drawn)) if drawn else []
     order = [int(raw_index) for raw_index in order if drawn[int(raw_index)][2] > 0]
-    rows = []
-    for index, raw_index in enumerate(order[:quota]):
-        snippet, start, n_lines = drawn[raw_index]
-        rows.append(
-            {
-                "id": f"{lang}-{index}",
-                "lang": lang,
-                "seed": snippet,
-                "source": documents[raw_index].source,
-                "start_line": start,
-                "n_lines": n_lines,
-                "raw_index": raw_index,
-                "index": index,
-            }
-        )
-    return rows
+    rows: list[dict] = []
+    taken = 0
+    while len(rows) < quota and taken < len(order):
+        batch = []
+        for raw_index in order[taken : taken + quota - len(rows)]:
+            snippet, start, n_lines = drawn[raw_index]
+            batch.append(
+                {
+                    "lang": lang,
+                    "seed": snippet,
+                    "source": documents[document_of[raw_index]].source,
+                    "start_line": start,
+                    "n_lines": n_lines,
+                    "raw_index": raw_index,
+                }
+            )
+        taken += len(batch)
+        flagged = scan.secrets_in(batch) if scan is not None else [[]] * len(batch)
+        for row, kinds in zip(batch, flagged, strict=True):
+            if not kinds:
+                index = len(rows)
+                rows.append({"id": f"{lang}-{index}", **row, "index": index})
+    return [{key: row[key] for key in SEED_COLUMNS} for row in rows]
+
+
+SEED_COLUMNS = ("id", "lang", "seed", "source", "start_line", "n_lines", "raw_index", "index")
 
 
 def corpus_fingerprint(documents: Sequence[Document]) -> str:
@@ -212,6 +249,7 @@ def collect_seeds(settings: dict) -> tuple[list[dict], dict, list[dict]]:
     rows: list[dict] = []
     seed_documents: list[dict] = []
     report: dict = {"languages": {}}
+    scan = SecretScan() if settings.get("scan_secrets") else None
     for lang, spec in settings["languages"].items():
         documents = documents_for(spec, settings)
         lang_rows = extract_seeds(
@@ -222,6 +260,8 @@ def collect_seeds(settings: dict) -> tuple[list[dict], dict, list[dict]]:
             chunk_size=settings["chunk_size"],
             min_lines=settings["min_lines"],
             max_lines=settings["max_lines"],
+            per_document=settings.get("per_document", 1),
+            scan=scan,
         )
         report["languages"][lang] = {
             "documents": len(documents),
@@ -240,10 +280,17 @@ def collect_seeds(settings: dict) -> tuple[list[dict], dict, list[dict]]:
             )
         rows.extend(lang_rows)
         texts = {document.source: document.text for document in documents}
-        seed_documents += [
-            {"source": row["source"], "lang": lang, "content": texts[row["source"]]} for row in lang_rows
-        ]
+        sources = dict.fromkeys(row["source"] for row in lang_rows)  # a document once, however many seeds it gave
+        seed_documents += [{"source": source, "lang": lang, "content": texts[source]} for source in sources]
     report["total"] = len(rows)
+    if scan is not None:
+        report["secrets"] = scan.report()
+        if scan.flagged:
+            log.warning(
+                "seeds: %d snippets held secrets and are not seeds (%s)",
+                len(scan.flagged),
+                report["secrets"]["by_type"],
+            )
     return rows, report, seed_documents
 
 
