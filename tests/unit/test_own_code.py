@@ -10,7 +10,10 @@ from .test_seeds import CORPUS, paper_seeds, settings_for
 
 # Planted secrets: AWS's documented example key id and a private key's armour (no real credential)
 AWS_KEY = "AKIAIOSFODNN7EXAMPLE"
-PRIVATE_KEY = "-----BEGIN RSA PRIVATE KEY-----\\nMIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM9OiJjRazXBZ1BjP5CE/Wm/Rr500P\\n-----END RSA PRIVATE KEY-----"
+PRIVATE_KEY = (
+    "-----BEGIN RSA PRIVATE KEY-----\\nMIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM9OiJjRazXBZ1BjP5CE/Wm/Rr500P"
+    "\\n-----END RSA PRIVATE KEY-----"
+)
 
 
 def repository(root, files=6):
