@@ -100,6 +100,7 @@ class OpenAIServer:
         self.rejected = 0
         self.unauthorized = 0  # chat requests answered 401
         self.received: list[tuple[float, object, str]] = []  # (arrival time, request seed, what was answered)
+        self.bodies: list[dict] = []  # every chat request's body, as it arrived
         self.served_models = models  # None: any model name is served
         self.retry_after_s = retry_after_s  # a scripted 429's retry-after
         self.retry_after_form = retry_after_form  # both (seconds + ms), seconds, ms or date
@@ -225,6 +226,7 @@ class OpenAIServer:
         response = await self._chat(body, authorized)
         with self.lock:
             self.received.append((arrived, body.get("seed"), str(response.status_code)))
+            self.bodies.append(body)
         return response
 
     async def _chat(self, body: dict, authorized: bool) -> Response:

@@ -257,3 +257,39 @@ def test_a_vllm_server_that_is_not_ready_in_time_or_finds_its_port_taken_fails_n
                 pass
     assert "Address already in use" in log.read_text()
     assert not vllm_processes(hf_folder)
+
+
+def test_the_local_server_overlay_on_a_running_vllm_needs_no_key_and_a_rerun_asks_nothing(hf_folder, tmp_path):  # noqa: F811
+    """configs/local-server.yaml against a vLLM server the user started (vLLM's CPU build serving the
+    packaged model as `local-teacher`): every seed answered with no key set; the cache key holds vLLM's
+    /models entry (its folder and length; its per-request `created` and permission ids left out), so a
+    forced rerun asks nothing."""
+    from ossinstruct.server import gpu_server
+    from ossinstruct.teacher.identity import endpoint_identity
+
+    project = copy_project(tmp_path)
+    shipped = yaml.safe_load((project / "configs/local-server.yaml").read_text())["teacher"]
+    serve = {**vllm_settings(), "model": str(hf_folder), "tensor_parallel_size": 1, "max_model_len": 2048}
+    with gpu_server("vllm", serve, shipped["model"], log_path=tmp_path / "vllm.log") as server:
+        _, entry = endpoint_identity(server.base_url, "none", shipped["model"])
+        assert entry["root"] == str(hf_folder) and entry["max_model_len"] == 2048 and "created" not in entry
+        (project / "local.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "seeds": {"languages": {"python": {"quota": 4}, "cpp": {"quota": 0}, "shell": {"quota": 0}}},
+                    "teacher": {"base_url": server.base_url, "max_new_tokens": 48, "context_length": 2048},
+                }
+            )
+        )
+        target = f"results/generate/{shipped['name']}/responses.jsonl"
+        args = [target, "--cores", "2", "--configfile", "configs/local-server.yaml", "local.yaml"]
+        env = {"OPENAI_API_KEY": ""}  # no key: api_key_env is null
+        run = snakemake(project, *args, env=env)
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        first = json.loads((project / f"results/generate/{shipped['name']}/report.json").read_text())
+        run = snakemake(project, *args, "--forcerun", "generate_responses", env=env)
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        second = json.loads((project / f"results/generate/{shipped['name']}/report.json").read_text())
+    assert first["answered"] == 4 and first["requests"] == 4
+    assert first["answered_by_model"] == {shipped["model"]: 4}
+    assert second["cache_hits"] == 4 and second["requests"] == 0
