@@ -88,6 +88,9 @@ class SeedError(ValueError):
     pass
 
 
+FILE_BUILDERS = ("json", "parquet", "csv", "text", "arrow")  # `datasets` builders that read files of one's own
+
+
 def stream_hf_documents(spec: dict, max_considered: int) -> list[Document]:
     """The first `max_considered` rows of a Hugging Face dataset, streamed, in the dataset's order.
 
@@ -99,6 +102,11 @@ def stream_hf_documents(spec: dict, max_considered: int) -> list[Document]:
     """
     import datasets
 
+    if spec["dataset"] in FILE_BUILDERS and not spec.get("data_files"):  # it would read the working folder
+        raise SeedError(
+            f"seeds: config key 'hf.data_files' is needed with the builder {spec['dataset']!r} (the files to read, "
+            "e.g. exports/python/*.jsonl)"
+        )
     try:
         stream = datasets.load_dataset(
             spec["dataset"],

@@ -4,7 +4,9 @@ to the corpus root, and a Hugging Face dataset named by its configuration or its
 
 import json
 
-from ossinstruct.seeds import collect_seeds, extract_seeds, list_documents
+import pytest
+
+from ossinstruct.seeds import SeedError, collect_seeds, extract_seeds, list_documents
 
 from .test_seeds import CORPUS, paper_seeds, settings_for
 
@@ -114,6 +116,9 @@ def test_a_hugging_face_dataset_is_named_by_its_configuration_or_its_data_files(
     rows, _, _ = collect_seeds(settings_for({"source": "hf", "hf": by_files}))
     assert [row["seed"] for row in rows] == paper_seeds(texts, 12, 8)
     assert rows[0]["source"].startswith("json/[train.jsonl]#") and str(tmp_path) not in rows[0]["source"]
+
+    with pytest.raises(SeedError, match=r"'hf.data_files' is needed with the builder 'json'"):
+        collect_seeds(settings_for({"source": "hf", "hf": {"dataset": "json"}}))
 
     other, _, _ = collect_seeds(settings_for({"source": "hf", "hf": {**by_name, "name": "other"}}))
     assert {row["seed"] for row in other} == {"int main() { return 0; }\n"}
