@@ -27,6 +27,11 @@ include: "rules/explore.smk"
 include: "rules/prefetch.smk"
 
 
+# The machine checks the jobs about to run need (ossinstruct doctor), before the first of them.
+onstart:
+    preflight_before_jobs()
+
+
 rule all:
     default_target: True
     input:

@@ -13,6 +13,7 @@ from ossinstruct.shards import shard_names
 from ossinstruct.validate import LIMIT_KEYS
 from ossinstruct.hub import HubError, MANIFEST as HUB_MANIFEST, check_offline, set_offline, streamed_sources
 from ossinstruct.hub import references as hub_references, row_of as hub_reference_row
+from ossinstruct.doctor import PreflightError, preflight
 
 try:
     validate_config(config)
@@ -29,6 +30,20 @@ try:
     check_offline(config, workflow.dag_settings.targets if workflow.dag_settings else sys.argv[1:])
 except (ConfigError, ModelError, HubError) as error:
     raise WorkflowError(str(error)) from None
+
+
+def preflight_before_jobs():
+    """`ossinstruct doctor`'s checks that the jobs about to run need, before the first of them
+    (Snakemake's onstart: not on a dry run). A failure stops the run with its fix; nothing is lost."""
+    rules = {job.rule.name for job in workflow.dag.needrun_jobs()}
+    try:
+        for check in preflight(config, rules):
+            if check.status == "warn":
+                logger.warning(check.line())
+    except PreflightError as error:
+        raise WorkflowError(str(error)) from None
+
+
 SEEDS_FROM_HUB = any(spec["source"] == "hf" for spec in config["seeds"]["languages"].values())
 
 CACHE_DIR = config["cache_dir"]

@@ -41,6 +41,9 @@ STAGES = {
 
 EXPLORE = "browse every seed's journey and every completion's verdict (Datasette on results/explore/*.db)"
 ESTIMATE = "what a configured reproduction will cost before it runs: teacher tokens and dollars, GPU-hours, memory"
+DOCTOR = (
+    "check this machine for a configuration (sandbox, toolchains, GPUs, keys, the Hub, disk): each failure with its fix"
+)
 
 
 def side(output: str, suffix: str) -> str:
@@ -178,9 +181,14 @@ def main(argv: list[str] | None = None) -> int:
         from .estimate import main as estimate
 
         return estimate(argv[1:])
+    if argv[:1] == ["doctor"]:
+        from .doctor import main as doctor
+
+        return doctor(argv[1:])
     parser = argparse.ArgumentParser(prog="ossinstruct", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="stage", required=True)
     commands.add_parser("estimate", help=ESTIMATE, add_help=False)
+    commands.add_parser("doctor", help=DOCTOR, add_help=False)
     explore = commands.add_parser("explore", help=EXPLORE, description=EXPLORE)
     explore.add_argument("--folder", default="results/explore", help="the databases' folder (default: results/explore)")
     explore.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine)")
