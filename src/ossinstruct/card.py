@@ -147,6 +147,32 @@ The data set `oss-instruct-validated` holds the passing rows; this card's rows a
 """
 
 
+# The Hub's size buckets (huggingface.co/docs/hub/datasets-cards): the largest bound the rows are under
+SIZE_CATEGORIES = ((1e3, "n<1K"), (1e4, "1K<n<10K"), (1e5, "10K<n<100K"), (1e6, "100K<n<1M"), (1e7, "1M<n<10M"))
+LICENSE_NAME = "teacher-terms-and-seed-licenses"  # license: other, until the publisher states one
+
+
+def size_category(rows: int) -> str:
+    return next((name for bound, name in SIZE_CATEGORIES if rows < bound), "10M<n<100M")
+
+
+def card_data(manifest: dict, license: str = "other", configs: list[dict] | None = None):
+    """The card's metadata, made by huggingface_hub (valid keys and values for the Hub)."""
+    from huggingface_hub import DatasetCardData
+
+    named = {"license_name": LICENSE_NAME} if license == "other" else {}
+    return DatasetCardData(
+        license=license,
+        **named,
+        language=["en"],
+        task_categories=["text-generation"],
+        size_categories=[size_category(manifest["rows"])],
+        tags=["code", "oss-instruct", "magicoder", "synthetic"],
+        pretty_name=manifest["dataset"],
+        configs=configs or [{"config_name": "default", "data_files": "data.jsonl"}],
+    )
+
+
 def dataset_card(manifest: dict) -> str:
     """A Hugging Face style card: YAML header, then what the data is and where it came from."""
     teacher = manifest["teacher"]["settings"]
@@ -161,12 +187,7 @@ def dataset_card(manifest: dict) -> str:
     cost = manifest["cost_usd"]["whole_dataset"]
     dirty = " (with local changes)" if manifest["git"]["dirty"] else ""
     return f"""---
-license: other
-task_categories: [text-generation]
-tags: [code, oss-instruct, magicoder, synthetic]
-configs:
-- config_name: default
-  data_files: data.jsonl
+{card_data(manifest).to_yaml()}
 ---
 
 # {manifest["dataset"]}

@@ -41,6 +41,7 @@ STAGES = {
 
 EXPLORE = "browse every seed's journey and every completion's verdict (Datasette on results/explore/*.db)"
 ESTIMATE = "what a configured reproduction will cost before it runs: teacher tokens and dollars, GPU-hours, memory"
+PUBLISH = "publish a built data set as a Hugging Face dataset repository: Parquet, trl formats, card, manifest"
 DOCTOR = (
     "check this machine for a configuration (sandbox, toolchains, GPUs, keys, the Hub, disk): each failure with its fix"
 )
@@ -181,6 +182,10 @@ def main(argv: list[str] | None = None) -> int:
         from .estimate import main as estimate
 
         return estimate(argv[1:])
+    if argv[:1] == ["publish"]:
+        from .publish import main as publish
+
+        return publish(argv[1:])
     if argv[:1] == ["doctor"]:
         from .doctor import main as doctor
 
@@ -189,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="stage", required=True)
     commands.add_parser("estimate", help=ESTIMATE, add_help=False)
     commands.add_parser("doctor", help=DOCTOR, add_help=False)
+    commands.add_parser("publish", help=PUBLISH, add_help=False)
     explore = commands.add_parser("explore", help=EXPLORE, description=EXPLORE)
     explore.add_argument("--folder", default="results/explore", help="the databases' folder (default: results/explore)")
     explore.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine)")
