@@ -44,6 +44,8 @@ rule all:
             figure=["figure3", "lengths", "categories"],
         ),
         "results/dataset_card.md",
+        # each fine-tuning run's loss curve (Table 1's runs), for the report
+        expand("results/models/{run}/loss_curve.png", run=[m for m in TABLE1_MODELS if m in RUNS]),
         # the explorer's databases and the report's pages on them
         expand("results/explore/{teacher}.db", teacher=TEACHER),
         "results/explore/eval.db",

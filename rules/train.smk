@@ -78,6 +78,24 @@ rule train_student:
         "../scripts/train_student.py"
 
 
+rule plot_loss_curve:
+    input:
+        metrics="results/models/{run}/train_metrics.json",
+    output:
+        figure=report(
+            "results/models/{run}/loss_curve.png",
+            caption="../report/loss_curve.rst",
+            category="Training",
+            labels={"run": "{run}"},
+        ),
+    log:
+        "logs/train/{run}.loss_curve.log",
+    conda:
+        "../envs/analyze.yaml"
+    script:
+        "../scripts/plot_loss_curve.py"
+
+
 rule export_student_gguf:
     input:
         model="results/models/{run}/model",

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .io import read_jsonl, write_json, write_jsonl
+from .io import read_json, read_jsonl, write_json, write_jsonl
 from .paths import short_name
 from .tokenizer import load_tokenizer
 
@@ -254,3 +254,13 @@ def run_categories(*, rows: str, settings: dict, summary: str, figure: str, assi
     )
     write_json(summary, result)
     category_figure(result, figure, short_name(settings["embedding_model"]))
+
+
+def run_loss_curve(*, metrics: str, run: str, figure: str) -> None:
+    """The loss curve of a fine-tuning run, from its `train_metrics.json`, for the report."""
+    from .figures import loss_curve_figure
+
+    recorded = read_json(metrics)
+    if not recorded["loss_curve"]:
+        raise ValueError(f"{metrics}: the run logged no loss (no optimizer step was taken)")
+    loss_curve_figure(recorded, figure, run)

