@@ -94,8 +94,12 @@ rule describe_dataset:
     conda:
         "../envs/analyze.yaml"
     params:
-        # What the card states: the seeds, teacher and curation settings and the model names.
-        config={key: config[key] for key in ("seeds", "teacher", "curate", "students", "runs")},
+        # What the card states: the seeds, teacher and curation settings and the model names; the
+        # teacher's how-keys (its transport, its caps) are read at run time, so they rerun nothing.
+        config={
+            **{key: config[key] for key in ("seeds", "curate", "students", "runs")},
+            "teacher": canonical(split_how("teacher", config["teacher"])[0]),
+        },
     script:
         "../scripts/describe_dataset.py"
 

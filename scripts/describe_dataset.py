@@ -5,6 +5,7 @@ if TYPE_CHECKING:
     from snakemake.script import snakemake
 
 from ossinstruct import card
+from ossinstruct.config import with_how
 from ossinstruct.logs import setup_logging
 
 setup_logging(snakemake.log[0])
@@ -14,7 +15,10 @@ card.run(
     generation_report=snakemake.input.generation_report,
     curation_report=snakemake.input.curation_report,
     validation_report=snakemake.input.validation_report or None,
-    config=snakemake.params.config,
+    config={
+        **snakemake.params.config,
+        "teacher": with_how("teacher", snakemake.params.config["teacher"], snakemake.config),
+    },
     data=snakemake.output.data,
     manifest=snakemake.output.manifest,
     card=snakemake.output.card,

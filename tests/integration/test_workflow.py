@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from ossinstruct.io import read_json, read_jsonl
+from ossinstruct.seeds import expand_root
 from ossinstruct.server import free_port
 
 from .conftest import BASE, MAIN_REPORT, RUN, SMOLLM2, TEACHER, TINY, fork, snakemake
@@ -33,7 +34,10 @@ def test_every_artifact_holds_what_it_should(built):
     seeds = read_jsonl(r / "seeds/tiny.jsonl")
     assert [s["lang"] for s in seeds].count("python") == 5 and [s["lang"] for s in seeds].count("cpp") == 1
     documents = {row["source"]: row["content"] for row in read_jsonl(r / "seeds/tiny_documents.jsonl")}
-    assert Path(next(s["source"] for s in seeds if s["lang"] == "cpp")).read_text() == documents[seeds[-1]["source"]]
+    cpp = next(s for s in seeds if s["lang"] == "cpp")  # from a local tree: its source is relative to the root
+    root = expand_root("{stdlib}/../../include")
+    assert cpp["source"].startswith(f"{root.resolve().name}/") and str(root.resolve()) not in cpp["source"]
+    assert (root / cpp["source"].split("/", 1)[1]).read_text() == documents[seeds[-1]["source"]]
     for seed in seeds:  # each seed is a slice of the document it came from (a JSONL row or a local file)
         lines = documents[seed["source"]].splitlines(keepends=True)
         assert seed["seed"] == "".join(lines[seed["start_line"] : seed["start_line"] + seed["n_lines"]])
