@@ -47,7 +47,7 @@ def trl_rows(rows: list[dict]) -> tuple[list[dict], list[dict]]:
     return messages, prompt_completion
 
 
-def stage(*, folder: str, output: str, license: str = "other") -> Path:
+def stage(*, folder: str, output: str, repo_id: str, license: str = "other") -> Path:
     """The repository's files, from `results/dataset/<teacher>/`, in `output` (made anew)."""
     import datasets
     from huggingface_hub import DatasetCard
@@ -70,7 +70,7 @@ def stage(*, folder: str, output: str, license: str = "other") -> Path:
     card = DatasetCard((source / "README.md").read_text(encoding="utf-8"))
     card.data = card_data(manifest, license=license, configs=CONFIGS)
     card.text = card.text.replace(
-        'load_dataset("json", data_files="data.jsonl", split="train")', 'load_dataset(REPO, split="train")'
+        'load_dataset("json", data_files="data.jsonl", split="train")', f'load_dataset("{repo_id}", split="train")'
     )
     card.save(staged / "README.md")
     return staged
@@ -115,7 +115,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     staging = args.staging or f"{args.folder.rstrip('/')}.publish"
     try:
-        staged = stage(folder=args.folder, output=staging, license=args.license)
+        staged = stage(folder=args.folder, output=staging, repo_id=args.repo_id, license=args.license)
         print(f"staged {staged}")
         if not args.stage_only:
             print(upload(staged=str(staged), repo_id=args.repo_id, private=args.private))

@@ -113,6 +113,7 @@ def test_publish_stages_parquet_trl_formats_and_the_card_and_uploads_them_in_one
     published = DatasetCard.load(repo / "README.md")
     assert published.data.license == "apache-2.0" and "license_name" not in published.data.to_dict()
     assert "## From seeds to rows" in published.text  # the card's body travels with its new metadata
+    assert 'load_dataset("me/oss-instruct-mine", split="train")' in published.text  # how to load it, by its id
 
 
 def test_a_failed_upload_names_the_endpoint_and_keeps_the_staged_folder(built, tmp_path):
