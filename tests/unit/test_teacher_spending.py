@@ -107,6 +107,19 @@ def test_a_job_expected_to_pass_the_cap_sends_nothing(tmp_path):
     assert len(rows) == 20 and report["spending"]["requests"] == 20
 
 
+def test_a_shared_cap_plans_the_next_requests_against_what_is_left():
+    """Validation's tests and solutions requests share one cap: the second set is planned against what
+    the first left of it."""
+    from ossinstruct.teacher.client import Job
+
+    jobs = [Job(row={}, body={"max_tokens": 100}, key=str(i), tokens=200) for i in range(10)]  # 100 prompt tokens each
+    cap = SpendingCap(max_cost_usd=0.05, price=PRICE)  # 10 x (100 x $10 + 100 x $30) / 1e6 = $0.04 expected
+    assert cap.check_plan(jobs)["expected_usd"] == pytest.approx(0.04)
+    cap.spent_usd = 0.02  # what the first set paid
+    with pytest.raises(TeacherError, match=r"over what is left of its cap of \$0.0500 \(\$0.0200 paid\)"):
+        cap.check_plan(jobs)
+
+
 def test_shards_split_the_cap_and_a_cost_cap_needs_a_price(tmp_path):
     assert SpendingCap.for_job({"max_cost_usd": 3.0}, PRICE, share=2).max_cost_usd == 1.5
     assert SpendingCap.for_job({"max_requests": 7}, None, share=2).max_requests == 4

@@ -77,16 +77,20 @@ class SpendingCap:
         prompt = sum(job.tokens - (job.body.get("max_tokens") or 0) for job in jobs)
         completion = sum(min(self.answer_tokens, job.body.get("max_tokens") or 0) for job in jobs)
         expected = self.usd(prompt, completion)
-        if self.max_requests is not None and len(jobs) > self.max_requests:
+        # What is left of the caps: a cap shared by two sets of requests (validation's tests, then its
+        # solutions) has paid for the first set when the second is planned
+        if self.max_requests is not None and len(jobs) > self.max_requests - self.requests:
             raise TeacherError(
-                f"config key 'teacher.max_requests': this job would send {len(jobs)} requests, over its cap of "
-                f"{self.max_requests}. Nothing was sent; raise the cap to go on (cached answers are not asked again)"
+                f"config key 'teacher.max_requests': this job would send {len(jobs)} requests, over what is left "
+                f"of its cap of {self.max_requests} ({self.requests} sent). Nothing more was sent; raise the cap to "
+                "go on (cached answers are not asked again)"
             )
-        if self.max_cost_usd is not None and expected > self.max_cost_usd:
+        if self.max_cost_usd is not None and expected > self.max_cost_usd - self.spent_usd:
             raise TeacherError(
                 f"config key 'teacher.max_cost_usd': this job's {len(jobs)} requests are expected to cost "
-                f"${expected:.4f} ({prompt:,} prompt tokens, about {completion:,.0f} completion tokens), over its "
-                f"cap of ${self.max_cost_usd:.4f}. Nothing was sent; raise the cap or send fewer seeds"
+                f"${expected:.4f} ({prompt:,} prompt tokens, about {completion:,.0f} completion tokens), over what "
+                f"is left of its cap of ${self.max_cost_usd:.4f} (${self.spent_usd:.4f} paid). Nothing more was "
+                "sent; raise the cap or send fewer seeds"
             )
         return {"expected_usd": round(expected, 6), "requests": len(jobs)}
 
