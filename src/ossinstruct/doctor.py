@@ -124,6 +124,8 @@ def teacher_endpoint(config: dict, environ=os.environ) -> Check:
     teacher = config["teacher"]
     if teacher["server"] != "openai":
         return Check("teacher endpoint", "skip", f"teacher.server {teacher['server']}")
+    if not teacher["base_url"]:
+        return Check("teacher endpoint", "fail", "config key 'teacher.base_url' is not set", "set it to the API's URL")
     key = environ.get(teacher["api_key_env"] or "", "") or "none"
     try:
         listing = read_models(teacher["base_url"], key)

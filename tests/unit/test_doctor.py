@@ -94,8 +94,10 @@ def test_the_key_variable_the_config_names_must_be_set(config):
 
 
 def test_the_teacher_endpoint_answers_and_lists_the_model(config):
+    config["teacher"] |= {"server": "openai", "base_url": None, "api_key_env": None, "model": "local-teacher"}
+    assert "'teacher.base_url' is not set" in doctor.teacher_endpoint(config).detail
     url = f"http://127.0.0.1:{free_port()}/v1"
-    config["teacher"] |= {"server": "openai", "base_url": url, "api_key_env": None, "model": "local-teacher"}
+    config["teacher"]["base_url"] = url
     check = doctor.teacher_endpoint(config)
     assert check.status == "fail" and f"teacher at {url} is unreachable" in check.detail
     with OpenAIServer() as server:  # lists local-teacher
