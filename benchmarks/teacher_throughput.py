@@ -19,12 +19,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ossinstruct.teacher.answers import generate_responses  # noqa: E402
 from ossinstruct.teacher.cache import ResponseCache  # noqa: E402
 from ossinstruct.teacher.client import make_client  # noqa: E402
-from ossinstruct.teacher.generate import generate_responses  # noqa: E402
 from ossinstruct.teacher.prompts import build_messages  # noqa: E402
-from ossinstruct.teacher.tokens import estimate_tokens  # noqa: E402
 from tests.openai_server import OpenAIServer  # noqa: E402
+from tests.teacher_session import session  # noqa: E402
 
 
 def main() -> None:
@@ -65,9 +65,7 @@ def main() -> None:
         cache = ResponseCache(Path(scratch) / "cache.sqlite")
         clients = [make_client(server.base_url, "sk-bench", 60)] * args.concurrency
         started = time.monotonic()
-        rows, report = generate_responses(
-            seeds, settings, clients, cache, estimate_tokens, client_settings={"progress": False}
-        )
+        rows, report = generate_responses(seeds, settings, session(clients, cache, client={"progress": False}))
         ours = len(rows) / (time.monotonic() - started)
         assert len(rows) == args.requests and report["failed"] == 0
     print(f"server delay {args.delay * 1000:.0f} ms per request")

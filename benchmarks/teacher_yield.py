@@ -9,6 +9,7 @@ Prints the parseable share for each prompt and their ratio.
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 from pathlib import Path
 
@@ -17,7 +18,10 @@ from ossinstruct.seeds import collect_seeds
 from ossinstruct.server import llama_cpp_pool
 from ossinstruct.teacher.cache import ResponseCache
 from ossinstruct.teacher.client import make_client
-from ossinstruct.teacher.generate import generate_responses
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from ossinstruct.teacher.answers import generate_responses
+from tests.teacher_session import session  # noqa: E402
 
 
 def main() -> None:
@@ -57,10 +61,7 @@ def main() -> None:
             rows, report = generate_responses(
                 seeds,
                 {**settings, "demonstration": demonstration},
-                clients,
-                cache,
-                servers[0].count_tokens,
-                client_settings={"progress": False},
+                session(clients, cache, count_tokens=servers[0].count_tokens, client={"progress": False}),
             )
             kept, _, summary = parse_responses(rows)
             shares[demonstration] = len(kept) / len(rows)

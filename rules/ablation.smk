@@ -33,6 +33,6 @@ rule comment_function_pairs:
     conda:
         "../envs/generate.yaml"
     params:
-        settings=config["ablation"]["comment_function"],
+        settings=stage_what(config, "comment_function"),
     script:
         "../scripts/comment_function_pairs.py"

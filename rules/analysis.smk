@@ -24,7 +24,7 @@ rule measure_similarity:
     conda:
         "../envs/analyze.yaml"
     params:
-        compare=config["analysis"]["compare"],  # the names of the compared sets, in the order of input.compared
+        compare=stage_what(config, "similarity")["compare"],  # the names of the compared sets, in the order of input.compared
     script:
         "../scripts/measure_similarity.py"
 
@@ -45,7 +45,7 @@ rule measure_lengths:
     conda:
         "../envs/analyze.yaml"
     params:
-        tokenizer=config["analysis"]["tokenizer"],
+        tokenizer=stage_what(config, "lengths")["tokenizer"],
     script:
         "../scripts/measure_lengths.py"
 
@@ -70,9 +70,7 @@ rule categorize_problems:
         "../envs/analyze.yaml"
     threads: 2
     params:
-        settings={
-            key: config["analysis"][key] for key in ("embedding_model", "embedding_batch_size", "embedding_dtype")
-        },
+        settings=stage_what(config, "categories"),
     script:
         "../scripts/categorize_problems.py"
 
@@ -98,7 +96,7 @@ rule describe_dataset:
         # teacher's how-keys (its transport, its caps) are read at run time, so they rerun nothing.
         config={
             **{key: config[key] for key in ("seeds", "curate", "students", "runs")},
-            "teacher": canonical(split_how("teacher", config["teacher"])[0]),
+            "teacher": stage_what(config, "card_teacher"),
         },
     script:
         "../scripts/describe_dataset.py"

@@ -3,14 +3,14 @@ import re
 import sys
 from pathlib import Path
 
-from ossinstruct.config import ConfigError, canonical, split_how, validate_config
+from ossinstruct.config import ConfigError, validate_config
 from ossinstruct.models import ModelError, base_folder, check_models, evaluated_models, root_student, run_settings
-from ossinstruct.models import prompt_format, request_settings, sft_name, table_models, teacher_config, teacher_names
+from ossinstruct.models import sft_name, table_models, teacher_config, teacher_names
 from ossinstruct.models import served_gguf, teacher_folder
 from ossinstruct.tables import ABLATION_TABLES, table_benchmarks
 from ossinstruct.paths import dataset_source, is_hub
 from ossinstruct.shards import shard_names
-from ossinstruct.validate import LIMIT_KEYS
+from ossinstruct.settings import benchmark_sources, what as stage_what
 from ossinstruct.hub import HubError, MANIFEST as HUB_MANIFEST, check_offline, set_offline, streamed_sources
 from ossinstruct.hub import references as hub_references, row_of as hub_reference_row
 from ossinstruct.doctor import PreflightError, preflight
@@ -57,54 +57,21 @@ TABLE1_MODELS = table_models(config)
 EVALUATED = evaluated_models(config)
 BENCHMARKS = config["evaluate"]["benchmarks"]
 EVAL_SHARDS = shard_names(config["evaluate"]["shards"])
-# Each rule gets only the `evaluate` keys that decide its output (config.HOW_KEYS says which keys only
-# say how a job runs: the adapters read those from the config), so that naming another model or
-# changing how scoring runs never reruns a generation job (GPU time).
-EVAL_WHAT = split_how("evaluate", config["evaluate"])[0]
-EVAL_GENERATION = {
-    key: EVAL_WHAT[key]
-    for key in (
-        "datasets",
-        "limit",
-        "max_new_tokens",
-        "completion_stop",
-        "repeat_penalty",
-        "backend",
-        "llama_cpp_sequences",
-        "batch_size",
-        "gpus",
-        "vllm",
-    )
-}
-EVAL_SCORING = EVAL_WHAT
 
 
-def for_prompt_format(settings, wildcards):
-    """`settings` with the model's prompt format; `completion_stop` only for the completion format
-    (the Magicoder format ends at its fence), so changing it reruns no Magicoder-format job."""
-    settings = {**settings, "prompt_format": prompt_format(config, wildcards.model)}
-    if settings["prompt_format"] == "magicoder":
-        del settings["completion_stop"]
-    return canonical(settings)
-
-
+# Each rule's params are what decides its output (ossinstruct.settings: the schema's how-keys are
+# left out, and the adapters read them when the job runs), so that naming another model or changing
+# how scoring runs never reruns a generation job (GPU time).
 def eval_generation_settings(wildcards):
     """What decides a model's completions: the generation keys and the model's prompt format."""
-    return for_prompt_format(EVAL_GENERATION, wildcards)
+    return stage_what(config, "samples", model=wildcards.model)
 
 
 def eval_scoring_settings(wildcards):
-    return for_prompt_format(EVAL_SCORING, wildcards)
+    return stage_what(config, "scoring", model=wildcards.model)
 
 
 SFT_IMPORTS = list(config["sft_data"])
-VALIDATE_REQUESTS = canonical(
-    {
-        key: config["validate"].get(key)
-        for key in ("prompts", "demonstration", "solutions", "solution_temperature", "max_new_tokens")
-    }
-)
-VALIDATE_LIMITS = canonical({key: config["validate"][key] for key in LIMIT_KEYS})
 
 
 wildcard_constraints:
@@ -131,11 +98,7 @@ def teacher_model_inputs(wildcards):
 
 def teacher_request_settings(wildcards):
     """What decides a teacher's answers; for another teacher also how many seeds it answers."""
-    settings = request_settings(teacher_config(config, wildcards.teacher))
-    other = config["teachers"].get(wildcards.teacher, {})
-    if other.get("seeds"):
-        settings = {**settings, "seeds": other["seeds"], "sample_seed": other["sample_seed"]}
-    return canonical(settings)
+    return stage_what(config, "generate", teacher=wildcards.teacher)
 
 
 def seed_corpus_files(wildcards):
@@ -157,7 +120,7 @@ def curation_report(teacher):
     return f"results/curate/{teacher}/report.json"
 
 
-BENCHMARK_SOURCES = {name: source for name, source in config["curate"]["benchmarks"].items() if source}
+BENCHMARK_SOURCES = benchmark_sources(config)
 
 
 def decontamination_inputs(wildcards):
@@ -256,6 +219,10 @@ def ablation_table_inputs(table):
 
 
 # The explorer (rules/explore.smk)
+_REPLAY = stage_what(config, "replay")
+EXPLORE_REPLAY = {"enabled": _REPLAY["replay"], "timeout_s": _REPLAY["replay_timeout_s"]}
+
+
 def explore_teacher_inputs(wildcards):
     """What a teacher's journey is read from: the stages' kept and excluded rows, the analysis's per-row
     files, the fine-tuning set, the benchmark files the matched strings come from and, when

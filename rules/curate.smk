@@ -14,7 +14,7 @@ rule parse_responses:
     conda:
         "../envs/generate.yaml"
     params:
-        settings={"parser": config["curate"]["parser"]},
+        settings=stage_what(config, "parse"),
     script:
         "../scripts/parse_responses.py"
 
@@ -31,7 +31,7 @@ rule clean_pairs:
     conda:
         "../envs/generate.yaml"
     params:
-        settings={"shuffle_seed": config["curate"]["shuffle_seed"], "minhash": config["curate"]["minhash"]},
+        settings=stage_what(config, "clean"),
     script:
         "../scripts/clean_pairs.py"
 
@@ -50,11 +50,7 @@ rule decontaminate_pairs:
         "../envs/generate.yaml"
     params:
         benchmarks=BENCHMARK_SOURCES,
-        settings={
-            "columns": config["curate"]["columns"],
-            "fix_allow_list": config["curate"]["fix_allow_list"],
-            "ngram_overlap": config["curate"]["ngram_overlap"],
-        },
+        settings=stage_what(config, "decontaminate"),
     script:
         "../scripts/decontaminate_pairs.py"
 

@@ -53,7 +53,7 @@ rule explore_eval:
     threads: 2
     params:
         evalplus=EXPLORE_EVAL["evalplus"],
-        replay={"enabled": config["explore"]["replay"], "timeout_s": config["explore"]["replay_timeout_s"]},
+        replay=EXPLORE_REPLAY,
         multipl_e=EXPLORE_EVAL["multipl_e"],
         models=explore_models(),
     script:

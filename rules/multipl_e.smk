@@ -5,11 +5,7 @@
 # `multipl-e-greedy` is one greedy completion per task, as the ablations (Tables 5 and 6) evaluate.
 
 MULTIPL_E_LANGUAGES = config["multipl_e"]["languages"]
-MULTIPL_E = config["multipl_e"]
-MULTIPL_E_GENERATION = {
-    key: MULTIPL_E[key]
-    for key in ("samples", "temperature", "top_p", "max_length", "seed", "limit", "skip_missing_toolchains")
-}
+MULTIPL_E_GENERATION = stage_what(config, "multipl_e")
 DECODINGS = {
     "multipl-e": MULTIPL_E_GENERATION,
     "multipl-e-greedy": {**MULTIPL_E_GENERATION, "samples": 1, "temperature": 0.0, "top_p": 1.0, "seed": 0},
@@ -39,8 +35,7 @@ rule generate_multipl_e:
     params:
         settings=lambda wildcards: DECODINGS[wildcards.decoding],
         # batch_size only where it decides anything (transformers), so no other backend reruns.
-        evaluate=canonical({key: EVAL_WHAT[key] for key in ("backend", "gpus", "vllm")})
-        | ({"batch_size": config["evaluate"]["batch_size"]} if config["evaluate"]["backend"] == "transformers" else {}),
+        evaluate=stage_what(config, "multipl_e_backend"),
         model_file=evaluated_model_file,
         log_dir="logs/{decoding}/{model}",
     script:
@@ -60,7 +55,7 @@ rule execute_multipl_e:
         "../envs/evaluate.yaml"
     threads: 2
     params:
-        settings={key: MULTIPL_E[key] for key in ("limit", "timeout_s", "toolchain")},
+        settings=stage_what(config, "multipl_e_execute"),
     script:
         "../scripts/execute_multipl_e.py"
 

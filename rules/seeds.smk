@@ -17,6 +17,6 @@ rule collect_seeds:
     conda:
         "../envs/generate.yaml"
     params:
-        settings=config["seeds"],
+        settings=stage_what(config, "seeds"),
     script:
         "../scripts/collect_seeds.py"

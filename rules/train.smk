@@ -48,10 +48,7 @@ rule decontaminate_sft_data:
     params:
         benchmarks=BENCHMARK_SOURCES,
         data_format=lambda wildcards: SFT_DATA[wildcards.data]["format"],
-        settings={
-            "fix_allow_list": config["curate"]["fix_allow_list"],
-            "ngram_overlap": config["curate"]["ngram_overlap"],
-        },
+        settings=stage_what(config, "decontaminate_sft_data"),
     script:
         "../scripts/decontaminate_sft_data.py"
 
@@ -72,7 +69,7 @@ rule train_student:
     resources:
         gpu=train_gpus,
     params:
-        settings=lambda wildcards: canonical(split_how("train", run_settings(config, wildcards.run))[0]),
+        settings=lambda wildcards: stage_what(config, "train", run=wildcards.run),
         cache_dir=CACHE_DIR,
     script:
         "../scripts/train_student.py"

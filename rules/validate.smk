@@ -24,7 +24,7 @@ rule generate_tests:
     params:
         # What decides the requests: the teacher's answer-deciding keys and the prompts.
         teacher=teacher_request_settings,
-        settings=VALIDATE_REQUESTS,
+        settings=stage_what(config, "tests"),
         cache_dir=CACHE_DIR,
     script:
         "../scripts/generate_tests.py"
@@ -51,7 +51,7 @@ rule validate_pairs:
     threads: 2
     params:
         # The limits decide verdicts; the sandbox section (where the code runs) is read at run time.
-        settings=VALIDATE_LIMITS,
+        settings=stage_what(config, "validate"),
     script:
         "../scripts/validate_pairs.py"
 

@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
+from ossinstruct import settings
 from ossinstruct.explore import database
 from ossinstruct.logs import setup_logging
 
@@ -32,7 +33,7 @@ else:
         evalplus=snakemake.params.evalplus,
         multipl_e=snakemake.params.multipl_e,
         replay={**snakemake.params.replay, "workers": snakemake.threads},
-        sandbox=snakemake.config.get("sandbox"),  # where the code runs, read at run time (how, not what)
+        sandbox=settings.how(snakemake.config, "replay")["sandbox"],  # where the code runs, read now (how, not what)
         models=snakemake.params.models,
         database=snakemake.output.database,
         page=snakemake.output.page,

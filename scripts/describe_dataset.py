@@ -4,8 +4,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct import card
-from ossinstruct.config import with_how
+from ossinstruct import card, settings
 from ossinstruct.logs import setup_logging
 
 setup_logging(snakemake.log[0])
@@ -17,7 +16,7 @@ card.run(
     validation_report=snakemake.input.validation_report or None,
     config={
         **snakemake.params.config,
-        "teacher": with_how("teacher", snakemake.params.config["teacher"], snakemake.config),
+        "teacher": settings.for_job(snakemake.params.config["teacher"], snakemake.config, "card_teacher"),
     },
     data=snakemake.output.data,
     manifest=snakemake.output.manifest,

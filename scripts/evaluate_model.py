@@ -4,11 +4,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct.config import with_how
+from ossinstruct import settings
 from ossinstruct.evaluate import scoring
 from ossinstruct.logs import setup_logging
 
 setup_logging(snakemake.log[0])
+how = settings.how(snakemake.config, "scoring", model=snakemake.wildcards.model)
 scoring.run(
     benchmark=snakemake.wildcards.benchmark,
     dataset=snakemake.input.dataset,
@@ -16,9 +17,9 @@ scoring.run(
     model_name=snakemake.wildcards.model,
     samples=snakemake.output.samples,
     scores=snakemake.output.scores,
-    settings=with_how("evaluate", snakemake.params.settings, snakemake.config),
+    settings=settings.for_job(snakemake.params.settings, snakemake.config, "scoring", model=snakemake.wildcards.model),
     cache_dir=snakemake.params.cache_dir,
     threads=snakemake.threads,
     log_dir=snakemake.params.log_dir,
-    sandbox=snakemake.config.get("sandbox"),
+    sandbox=how["sandbox"],
 )

@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct import multipl_e
+from ossinstruct import multipl_e, settings
 from ossinstruct.logs import setup_logging
 
 setup_logging(snakemake.log[0])
@@ -15,5 +15,6 @@ multipl_e.run_execute(
     results=snakemake.output.results,
     scores=snakemake.output.scores,
     settings=snakemake.params.settings,
+    sandbox=settings.how(snakemake.config, "multipl_e_execute")["sandbox"],  # where the code runs, read now
     threads=snakemake.threads,
 )

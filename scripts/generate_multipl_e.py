@@ -4,8 +4,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct import gpus, multipl_e
-from ossinstruct.config import with_how
+from ossinstruct import gpus, multipl_e, settings
 from ossinstruct.logs import setup_logging
 
 setup_logging(snakemake.log[0])
@@ -18,7 +17,7 @@ multipl_e.run_generate(
     model_name=snakemake.wildcards.model,
     samples=snakemake.output.samples,
     settings=snakemake.params.settings,
-    evaluate=with_how("evaluate", snakemake.params.evaluate, snakemake.config),
+    evaluate=settings.for_job(snakemake.params.evaluate, snakemake.config, "multipl_e_backend"),
     threads=snakemake.threads,
     log_dir=snakemake.params.log_dir,
 )

@@ -6,12 +6,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct import gpus
+from ossinstruct import gpus, settings
 from ossinstruct.logs import setup_logging
-from ossinstruct.models import served_teacher, teacher_config
 from ossinstruct.teacher import generate
 
-teacher = teacher_config(snakemake.config, snakemake.wildcards.teacher)
+teacher = snakemake.wildcards.teacher
 setup_logging(snakemake.log.main)
 # before anything touches CUDA:
 gpus.assign(count=snakemake.resources.gpu, key="teacher.serve.gpus", settings=snakemake.config["gpus"])
@@ -20,10 +19,11 @@ generate.run(
     responses=snakemake.output.responses,
     report=snakemake.output.report,
     settings=snakemake.params.settings,
+    how=settings.how(snakemake.config, "generate", teacher=teacher),
     cache_dir=snakemake.params.cache_dir,
     threads=snakemake.threads,
     server_log=snakemake.log.server,
-    transport=served_teacher(teacher, snakemake.input.get("model")),
-    price=snakemake.config["prices"].get(teacher["model"]),
+    model_folder=snakemake.input.get("model"),
+    price=snakemake.config["prices"].get(snakemake.params.settings["model"]),
     shard=snakemake.wildcards.shard,
 )

@@ -4,8 +4,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct import gpus
-from ossinstruct.config import with_how
+from ossinstruct import gpus, settings
 from ossinstruct.evaluate import samples
 from ossinstruct.logs import setup_logging
 
@@ -18,7 +17,7 @@ samples.run(
     model_file=snakemake.params.model_file,
     model_name=snakemake.wildcards.model,
     samples=snakemake.output.samples,
-    settings=with_how("evaluate", snakemake.params.settings, snakemake.config),
+    settings=settings.for_job(snakemake.params.settings, snakemake.config, "samples", model=snakemake.wildcards.model),
     shard=snakemake.wildcards.shard,
     threads=snakemake.threads,
     log_dir=snakemake.params.log_dir,

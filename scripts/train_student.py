@@ -4,10 +4,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct import gpus, train
-from ossinstruct.config import split_how
+from ossinstruct import gpus, settings, train
 from ossinstruct.logs import setup_logging
-from ossinstruct.models import run_settings
 
 setup_logging(snakemake.log[0])
 # before anything touches CUDA:
@@ -17,7 +15,7 @@ train.run(
     model_dir=snakemake.output.model,
     metrics=snakemake.output.metrics,
     settings=snakemake.params.settings,
-    how=split_how("train", run_settings(snakemake.config, snakemake.wildcards.run))[1],
+    how=settings.how(snakemake.config, "train", run=snakemake.wildcards.run),
     cache_dir=snakemake.params.cache_dir,
     threads=snakemake.threads,
     base_metrics=snakemake.input.get("base_metrics"),

@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct import validate
+from ossinstruct import settings, validate
 from ossinstruct.logs import setup_logging
 
 setup_logging(snakemake.log[0])
@@ -14,6 +14,6 @@ validate.run(
     excluded=snakemake.output.excluded,
     report=snakemake.output.report,
     settings=snakemake.params.settings,
-    sandbox=snakemake.config.get("sandbox"),
+    sandbox=settings.how(snakemake.config, "validate")["sandbox"],
     threads=snakemake.threads,
 )

@@ -42,7 +42,7 @@ def minhash_dedup(rows: Sequence[dict], settings: dict) -> tuple[list[dict], lis
     lsh = MinHashLSH(threshold=settings["threshold"], num_perm=settings["num_perm"])
     kept, excluded = [], []
     for position, row in enumerate(rows):
-        signature = MinHash(num_perm=settings["num_perm"], seed=settings.get("seed", 1))
+        signature = MinHash(num_perm=settings["num_perm"], seed=settings["seed"])
         for gram in word_ngrams(row["problem"] + "\n" + row["solution"], settings["ngram"]):
             signature.update(gram.encode("utf-8"))
         similar = lsh.query(signature)
@@ -89,7 +89,7 @@ def run(*, parsed: str, clean: str, excluded: str, report: str, settings: dict) 
     kept, dropped, summary = clean_pairs(
         read_jsonl(parsed, ("seed", "problem", "solution")),
         seed=settings["shuffle_seed"],
-        minhash=settings.get("minhash"),
+        minhash=settings["minhash"],
     )
     write_jsonl(excluded, dropped)
     write_jsonl(clean, kept)

@@ -12,31 +12,193 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 
-from .config import ConfigError, load_layered
+from .config import ConfigError, join_how, load_layered
 from .evaluate import EvaluationError
+from .evaluate.prompts import BENCHMARKS, PROMPT_FORMATS
 from .io import DataError
 from .logs import setup_logging
-from .models import ModelError, check_models, root_student, run_settings
+from .models import ModelError, check_models, root_student
 from .sandbox import SandboxError
+from .settings import benchmark_sources, how, stage_settings, what
 from .teacher.errors import TeacherError
 
-STAGES = {
-    "seeds": "draw seed snippets from the configured source trees (no --input)",
-    "generate": "ask the teacher for a problem and solution per seed",
-    "parse": "parse responses into problem/solution pairs (the paper's parser)",
-    "clean": "drop duplicate seeds, problems and solutions (whitespace-free, first wins)",
-    "decontaminate": "drop pairs containing benchmark strings",
-    "tests": "ask the teacher for tests of each curated pair (execution validation, not the paper's)",
-    "validate": "run each pair's solution with its tests in the sandbox; keep those that pass",
-    "sft": "build Magicoder instruction/response rows",
-    "train": "fine-tune a run's base model on --input (--output is the model folder; --run)",
-    "export": "export a fine-tuned model folder to GGUF for llama.cpp (--run names its base)",
-    "export-hf": "a GGUF model (a file or pkg:<package>/<file>) as a Hugging Face folder, for vLLM",
-    "evaluate": "EvalPlus on a GGUF model (--output is a folder; --benchmark)",
-    "tables": "Table 1 from results/eval-style score folders (--input is that folder)",
+
+@dataclass(frozen=True)
+class Call:
+    """One command line call of a stage: its files and the configuration."""
+
+    args: argparse.Namespace
+    config: dict
+    run: str
+
+    @property
+    def input(self) -> str | None:
+        return getattr(self.args, "input", None)
+
+    @property
+    def output(self) -> str:
+        return self.args.output
+
+    def side(self, suffix: str) -> str:
+        """A side artifact next to --output (`<output stem>_<suffix>`)."""
+        path = Path(self.output)
+        return str(path.with_name(f"{path.name.split('.')[0]}_{suffix}"))
+
+    def settings(self, stage: str, **names) -> dict:
+        """The stage's whole settings, what and how joined, as its rule and adapter give them."""
+        return join_how(*stage_settings(self.config, stage, **names))
+
+    def teacher(self) -> dict:
+        """The main teacher's settings and how it is reached, as generate_responses's rule gives them."""
+        teacher = self.config["teacher"]["name"]
+        return {
+            "how": how(self.config, "generate", teacher=teacher),
+            "cache_dir": self.config["cache_dir"],
+            "threads": self.args.threads,
+            "price": self.config["prices"].get(self.config["teacher"]["model"]),
+        }
+
+
+def _curated(c: Call, kept: str, stage: str) -> dict:
+    return {
+        "excluded": c.side("excluded.jsonl"),
+        "report": c.side("report.json"),
+        kept: c.output,
+        "settings": c.settings(stage),
+    }
+
+
+def _scores(c: Call) -> dict:
+    root = Path(c.input)
+    models = (model for model in sorted(root.iterdir()) if model.is_dir())
+    return {
+        model.name: {path.parent.name: str(path) for path in sorted(model.glob("*/scores.json"))} for model in models
+    }
+
+
+@dataclass(frozen=True)
+class Command:
+    help: str
+    entry: str  # "module:function" in the library
+    arguments: Callable[[Call], dict]  # the entry point's keyword arguments
+
+
+# Each stage as its rule runs it: the same entry point, the same settings (ossinstruct.settings).
+COMMANDS = {
+    "seeds": Command(
+        "draw seed snippets from the configured source trees (no --input)",
+        "seeds:run",
+        lambda c: {"output": c.output, "report": c.side("report.json"), "settings": c.settings("seeds")},
+    ),
+    "generate": Command(
+        "ask the teacher for a problem and solution per seed",
+        "teacher.generate:run",
+        lambda c: {
+            "seeds": c.input,
+            "responses": c.output,
+            "report": c.side("report.json"),
+            "settings": what(c.config, "generate", teacher=c.config["teacher"]["name"]),
+            **c.teacher(),
+        },
+    ),
+    "parse": Command(
+        "parse responses into problem/solution pairs (the paper's parser)",
+        "parse:run",
+        lambda c: {"responses": c.input, **_curated(c, "parsed", "parse")},
+    ),
+    "clean": Command(
+        "drop duplicate seeds, problems and solutions (whitespace-free, first wins)",
+        "clean:run",
+        lambda c: {"parsed": c.input, **_curated(c, "clean", "clean")},
+    ),
+    "decontaminate": Command(
+        "drop pairs containing benchmark strings",
+        "decontaminate:run",
+        lambda c: {"rows": c.input, **_curated(c, "kept", "decontaminate"), "benchmarks": benchmark_sources(c.config)},
+    ),
+    "tests": Command(
+        "ask the teacher for tests of each curated pair (execution validation, not the paper's)",
+        "validate.generate_tests:run",
+        lambda c: {
+            "pairs": c.input,
+            "tests": c.output,
+            "report": c.side("report.json"),
+            "settings": what(c.config, "tests"),
+            "teacher_settings": what(c.config, "generate", teacher=c.config["teacher"]["name"]),
+            **c.teacher(),
+        },
+    ),
+    "validate": Command(
+        "run each pair's solution with its tests in the sandbox; keep those that pass",
+        "validate:run",
+        lambda c: {
+            "rows": c.input,
+            **_curated(c, "kept", "validate"),
+            "sandbox": how(c.config, "validate")["sandbox"],
+            "threads": c.args.threads,
+        },
+    ),
+    "sft": Command(
+        "build Magicoder instruction/response rows",
+        "sft:run",
+        lambda c: {"decontaminated": c.input, "output": c.output},
+    ),
+    "train": Command(
+        "fine-tune a run's base model on --input (--output is the model folder; --run)",
+        "train:run",
+        lambda c: {
+            "sft": c.input,
+            "model_dir": c.output,
+            "metrics": str(Path(c.output) / "train_metrics.json"),
+            "settings": what(c.config, "train", run=c.run),
+            "how": how(c.config, "train", run=c.run),
+            "cache_dir": c.config["cache_dir"],
+            "threads": c.args.threads,
+        },
+    ),
+    "export": Command(
+        "export a fine-tuned model folder to GGUF for llama.cpp (--run names its base)",
+        "export:run",
+        lambda c: {
+            "model_dir": c.input,
+            "output": c.output,
+            "base_gguf": root_student(c.config, c.run)[1]["gguf"],
+            "gguf_type": c.config["evaluate"]["gguf_type"],
+        },
+    ),
+    "export-hf": Command(
+        "a GGUF model (a file or pkg:<package>/<file>) as a Hugging Face folder, for vLLM",
+        "export:export_hf",
+        lambda c: {"gguf": c.input, "output": c.output},
+    ),
+    "evaluate": Command(
+        "EvalPlus on a GGUF model (--output is a folder; --benchmark)",
+        "evaluate.samples:run_evaluate",
+        lambda c: {
+            "benchmark": c.args.benchmark,
+            "dataset": c.config["evaluate"]["datasets"][c.args.benchmark],
+            "model_file": c.input,
+            "model_name": c.args.model_name,
+            "samples": str(Path(c.output) / "samples.jsonl"),
+            "scores": str(Path(c.output) / "scores.json"),
+            "settings": {**c.settings("scoring"), "prompt_format": c.args.prompt_format},
+            "cache_dir": c.config["cache_dir"],
+            "threads": c.args.threads,
+            "log_dir": c.output,
+        },
+    ),
+    "tables": Command(
+        "Table 1 from results/eval-style score folders (--input is that folder)",
+        "tables:run_table1",
+        lambda c: {"scores": _scores(c), "paper": c.config["tables"]["table1"]["paper"], "output": c.output},
+    ),
 }
+STAGES = {name: command.help for name, command in COMMANDS.items()}
 
 
 EXPLORE = "browse every seed's journey and every completion's verdict (Datasette on results/explore/*.db)"
@@ -47,133 +209,11 @@ DOCTOR = (
 )
 
 
-def side(output: str, suffix: str) -> str:
-    path = Path(output)
-    stem = path.name.split(".")[0]
-    return str(path.with_name(f"{stem}_{suffix}"))
-
-
 def dispatch(args: argparse.Namespace, config: dict, run: str) -> None:
-    """The stage that `args.stage` names, with the config's sections for it."""
-    out, given = args.output, args.input if hasattr(args, "input") else None
-    report, excluded = side(out, "report.json"), side(out, "excluded.jsonl")
-    match args.stage:
-        case "seeds":
-            from . import seeds
-
-            seeds.run(output=out, report=report, settings=config["seeds"])
-        case "generate":
-            from .models import request_settings
-            from .teacher import generate
-
-            teacher = config["teacher"]
-            generate.run(
-                seeds=given,
-                responses=out,
-                report=report,
-                settings=request_settings(teacher),
-                cache_dir=config["cache_dir"],
-                threads=args.threads,
-                transport=teacher,
-                price=config["prices"].get(teacher["model"]),
-            )
-        case "parse":
-            from . import parse
-
-            parse.run(responses=given, parsed=out, excluded=excluded, report=report, settings=config["curate"])
-        case "clean":
-            from . import clean
-
-            clean.run(parsed=given, clean=out, excluded=excluded, report=report, settings=config["curate"])
-        case "decontaminate":
-            from . import decontaminate
-
-            benchmarks = {k: v for k, v in config["curate"]["benchmarks"].items() if v}
-            decontaminate.run(
-                rows=given, kept=out, excluded=excluded, report=report, settings=config["curate"], benchmarks=benchmarks
-            )
-        case "tests":
-            from .models import request_settings
-            from .validate import generate_tests
-
-            teacher = config["teacher"]
-            generate_tests.run(
-                pairs=given,
-                tests=out,
-                report=report,
-                settings=config["validate"],
-                teacher_settings=request_settings(teacher),
-                cache_dir=config["cache_dir"],
-                threads=args.threads,
-                transport=teacher,
-                price=config["prices"].get(teacher["model"]),
-            )
-        case "validate":
-            from . import validate
-
-            validate.run(
-                rows=given,
-                kept=out,
-                excluded=excluded,
-                report=report,
-                settings=config["validate"],
-                sandbox=config["sandbox"],
-                threads=args.threads,
-            )
-        case "sft":
-            from . import sft
-
-            sft.run(decontaminated=given, output=out)
-        case "train":
-            from . import train
-
-            train.run(
-                sft=given,
-                model_dir=out,
-                metrics=str(Path(out) / "train_metrics.json"),
-                settings=run_settings(config, run),
-                cache_dir=config["cache_dir"],
-                threads=args.threads,
-            )
-        case "export":
-            from . import export
-
-            export.run(
-                model_dir=given,
-                output=out,
-                base_gguf=root_student(config, run)[1]["gguf"],
-                gguf_type=config["evaluate"]["gguf_type"],
-            )
-        case "export-hf":
-            from .export import export_hf
-
-            export_hf(gguf=given, output=out)
-        case "evaluate":
-            from .evaluate import samples
-
-            folder = Path(out)
-            samples.run_evaluate(
-                benchmark=args.benchmark,
-                dataset=config["evaluate"]["datasets"][args.benchmark],
-                model_file=given,
-                model_name=args.model_name,
-                samples=str(folder / "samples.jsonl"),
-                scores=str(folder / "scores.json"),
-                settings={**config["evaluate"], "prompt_format": args.prompt_format},
-                cache_dir=config["cache_dir"],
-                threads=args.threads,
-                log_dir=str(folder),
-            )
-        case "tables":
-            from . import tables
-
-            root = Path(given)
-            scores = {
-                model.name: {path.parent.name: str(path) for path in sorted(model.glob("*/scores.json"))}
-                for model in sorted(root.iterdir())
-                if model.is_dir()
-            }
-            tables.run_table1(scores=scores, paper=config["tables"]["table1"]["paper"], output=out)
+    """The stage that `args.stage` names, called as its rule calls it."""
+    command = COMMANDS[args.stage]
+    module, _, function = command.entry.partition(":")
+    getattr(import_module(f"ossinstruct.{module}"), function)(**command.arguments(Call(args, config, run)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,11 +252,11 @@ def main(argv: list[str] | None = None) -> int:
             help="an overlay of the embedded default config.yaml, as snakemake --configfile (repeatable, in order)",
         )
         if name == "evaluate":
-            command.add_argument("--benchmark", choices=["humaneval", "mbpp"], required=True)
+            command.add_argument("--benchmark", choices=BENCHMARKS, required=True)
             command.add_argument("--model-name", default="model", help="name recorded in scores.json")
             command.add_argument(
                 "--prompt-format",
-                choices=["completion", "magicoder"],
+                choices=PROMPT_FORMATS,
                 default="magicoder",
                 help="completion: the task prompt continued (base models); magicoder: the template",
             )

@@ -136,48 +136,41 @@ def load_layered(overlays: list[str | Path] = (), schema_path: str | Path = SCHE
     return validate_config(shipped(config), schema_path)
 
 
+def how_keys(schema: dict) -> dict[str, tuple[str, ...]]:
+    """The how-keys of each top-level section, as the schema marks them (`x-how: true`): dotted keys
+    within the section (`vllm.concurrency`), in the schema's order; a marked section gives all its keys."""
+
+    def marked(properties: dict, prefix: str = ""):
+        for name, sub in properties.items():
+            if not isinstance(sub, dict):
+                continue
+            if sub.get("x-how"):
+                yield prefix + name
+            elif sub.get("type") == "object" and sub.get("properties"):
+                yield from marked(sub["properties"], f"{prefix}{name}.")
+
+    keys = {}
+    for section, sub in schema["properties"].items():
+        if sub.get("x-how"):
+            keys[section] = tuple(sub.get("properties") or ())
+        elif found := tuple(marked(sub.get("properties") or {})):
+            keys[section] = found
+    return keys
+
+
 # Settings that only say *how* a job runs, never *what* it produces: they stay out of the rules'
 # `params` (a change reruns nothing) and out of every cache key; the adapters read them from the
-# config at run time. Dotted keys name a key of a nested section.
-HOW_KEYS = {
-    # cache_identity: which cached answers are trusted, not what is asked; max_cost_usd, max_requests:
-    # how far one run may go (a capped run writes nothing; the answers it paid for are cached)
-    "teacher": (
-        "mode",
-        "base_url",
-        "api_key_env",
-        "client",
-        "batch",
-        "serve",
-        "shards",
-        "cache_identity",
-        "max_cost_usd",
-        "max_requests",
-    ),
-    # save_steps: how often a checkpoint is written (a resume point, not the weights); attention: which
-    # kernel computes the same attention; gradient_checkpointing: activations recomputed, not kept;
-    # report_to: where step logs also go
-    # (tests/unit/test_train.py: equal losses)
-    "train": ("save_steps", "attention", "gradient_checkpointing", "report_to"),
-    "sandbox": ("require_isolation", "read_only", "first_uid", "shm_bytes"),  # where code runs, not what it does
-    "validate": ("enabled",),  # whether `all` builds validation; the validated set is the same either way
-    "evaluate": (
-        "parallel",  # EvalPlus worker processes
-        "timeout_s",  # the scoring job's limit
-        "models",  # which models `all` evaluates: names the jobs, not their content
-        "shards",  # how many jobs share a benchmark's generation (the merged samples are the same)
-        "vllm.concurrency",  # requests in flight to the model server
-        "vllm.startup_timeout_s",
-        "vllm.python",  # where the server's program is installed
-    ),
-}
+# config at run time. Marked `x-how: true` in the schema, with the reason beside each.
+HOW_KEYS = how_keys(_schema())
+# Sections whose every key is a how-key (the sandbox's mounts, which GPUs a job claims, the Hub, preflight).
+HOW_SECTIONS = tuple(name for name, sub in _schema()["properties"].items() if sub.get("x-how"))
 
 
-def split_how(section: str, settings: dict) -> tuple[dict, dict]:
-    """(what, how) of a config section: `how` holds the `HOW_KEYS[section]` present (nested under
-    their parent key), `what` everything else."""
+def split_keys(settings: dict, keys) -> tuple[dict, dict]:
+    """(what, how) of `settings`: `how` holds the dotted `keys` present (nested under their parent
+    key), `what` everything else."""
     what, how = copy.deepcopy(settings), {}
-    for dotted in HOW_KEYS[section]:
+    for dotted in keys:
         *parents, leaf = dotted.split(".")
         source, target = what, how
         for parent in parents:
@@ -191,6 +184,12 @@ def split_how(section: str, settings: dict) -> tuple[dict, dict]:
     return what, how
 
 
+def split_how(section: str, settings: dict) -> tuple[dict, dict]:
+    """(what, how) of a config section: `how` holds the `HOW_KEYS[section]` present (nested under
+    their parent key), `what` everything else."""
+    return split_keys(settings, HOW_KEYS.get(section, ()))
+
+
 def join_how(what: dict, how: dict) -> dict:
     """The section whole again: `how`'s keys put back into (a copy of) `what`."""
     joined = copy.deepcopy(what)
@@ -200,11 +199,6 @@ def join_how(what: dict, how: dict) -> dict:
         else:
             joined[key] = copy.deepcopy(value)
     return joined
-
-
-def with_how(section: str, what: dict, config: dict) -> dict:
-    """A rule's `what` settings (its params) joined with the config's `how` keys of `section`, read at run time."""
-    return join_how(what, split_how(section, config[section])[1])
 
 
 def canonical(settings):

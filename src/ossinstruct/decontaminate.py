@@ -153,7 +153,7 @@ def run(*, rows: str, kept: str, excluded: str, report: str, settings: dict, ben
 
     families, skipped = load_benchmark_strings(benchmarks, settings["fix_allow_list"])
     clean, dropped, summary = decontaminate(
-        read_jsonl(rows, settings["columns"]), families, settings["columns"], settings.get("ngram_overlap", 0)
+        read_jsonl(rows, settings["columns"]), families, settings["columns"], settings["ngram_overlap"]
     )
     summary["skipped_families"] = skipped
     summary["complete"] = not skipped

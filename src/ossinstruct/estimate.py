@@ -69,8 +69,8 @@ def teacher_cost(config: dict, teacher: dict, requests: float, assume: dict) -> 
     fixed = len(template.encode("utf-8")) / assume["bytes_per_token"]
     prompt_tokens = requests * (fixed + assume["seed_tokens"])
     completion_tokens = requests * min(assume["completion_tokens"], teacher["max_new_tokens"])
-    price = config.get("prices", {}).get(teacher["model"])
-    discount = teacher["batch"]["discount"] if teacher.get("mode") == "batch" else 1.0
+    price = config["prices"].get(teacher["model"])
+    discount = teacher["batch"]["discount"] if teacher["mode"] == "batch" else 1.0
     dollars = (
         (prompt_tokens * price["prompt"] + completion_tokens * price["completion"]) / 1e6 * discount if price else None
     )
@@ -106,7 +106,7 @@ def validation_cost(config: dict, rows: float, assume: dict) -> dict | None:
     solution = template(prompts["solution"]) + assume["completion_tokens"]
     prompt = rows * tests + rows * settings["solutions"] * solution
     completion = requests * min(assume["validate_completion_tokens"], settings["max_new_tokens"])
-    price = config.get("prices", {}).get(teacher["model"])
+    price = config["prices"].get(teacher["model"])
     dollars = (prompt * price["prompt"] + completion * price["completion"]) / 1e6 if price else None
     return {
         "requests": round(requests),
@@ -166,7 +166,9 @@ def data_rows(config: dict, data: str, curated: float, assume: dict) -> tuple[fl
     spec = config["sft_data"][data]
     source = str(spec["source"])
     if "/language-" in source and source.endswith(("/python.jsonl", "/other.jsonl")):
-        python = quotas.get("python", {}).get("quota", 0) / max(1, sum(spec["quota"] for spec in quotas.values()))
+        python = (quotas["python"]["quota"] if "python" in quotas else 0) / max(
+            1, sum(spec["quota"] for spec in quotas.values())
+        )
         return curated * (python if source.endswith("/python.jsonl") else 1 - python), True
     if "comment-function" in source:
         return config["ablation"]["comment_function"][

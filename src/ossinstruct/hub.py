@@ -138,9 +138,7 @@ def streamed_sources(config: dict) -> dict[str, list[str]]:
         files[f"results/seeds/{config['seeds']['corpus']}.jsonl"] = [
             f"seeds.languages.{lang}.hf" for lang in hub_languages
         ]
-    used = {sft_name(config, run["data"]) for run in config["runs"].values()} | set(
-        config["analysis"].get("compare", [])
-    )
+    used = {sft_name(config, run["data"]) for run in config["runs"].values()} | set(config["analysis"]["compare"])
     for name, spec in config["sft_data"].items():
         if name in used and is_hub(spec["source"]):
             files[f"results/import/{name}.jsonl"] = [f"sft_data.{name}.source"]

@@ -31,7 +31,7 @@ def sft_name(config: dict, data: str) -> str:
 
 def teacher_names(config: dict) -> list[str]:
     """The main teacher, then those of `teachers`."""
-    return [config["teacher"]["name"], *config.get("teachers", {})]
+    return [config["teacher"]["name"], *config["teachers"]]
 
 
 def teacher_config(config: dict, name: str) -> dict:
@@ -99,8 +99,8 @@ def check_models(config: dict) -> None:
     for name, spec in students.items():
         if bool(spec.get("gguf")) == bool(spec.get("path")):
             problems.append(f"config key 'students.{name}': give exactly one of gguf, path")
-    known_data = {OSS_INSTRUCT, OSS_INSTRUCT_VALIDATED, *config.get("sft_data", {}), *config.get("teachers", {})}
-    for name in sorted(set(config.get("teachers", {})) & {*config.get("sft_data", {}), config["teacher"]["name"]}):
+    known_data = {OSS_INSTRUCT, OSS_INSTRUCT_VALIDATED, *config["sft_data"], *config["teachers"]}
+    for name in sorted(set(config["teachers"]) & {*config["sft_data"], config["teacher"]["name"]}):
         problems.append(f"config key 'teachers.{name}': the name is also the main teacher's or an sft_data set's")
     train_keys = set(config["train"])
     for name, spec in runs.items():
@@ -110,7 +110,7 @@ def check_models(config: dict) -> None:
             problems.append(
                 f"config key 'runs.{name}.data': unknown data set {spec['data']!r} ({', '.join(sorted(known_data))})"
             )
-        if spec["data"] == OSS_INSTRUCT_VALIDATED and not config.get("validate", {}).get("prompts"):
+        if spec["data"] == OSS_INSTRUCT_VALIDATED and not config["validate"].get("prompts"):
             problems.append(
                 f"config key 'validate.prompts': required for runs.{name}.data {OSS_INSTRUCT_VALIDATED} (tests prompts)"
             )
@@ -118,7 +118,7 @@ def check_models(config: dict) -> None:
             allowed = ", ".join(sorted(train_keys))
             problems.append(f"config key 'runs.{name}.train.{key}': unknown key (allowed: {allowed})")
     for name in config["analysis"]["compare"]:
-        if name not in config.get("sft_data", {}):
+        if name not in config["sft_data"]:
             problems.append(f"config key 'analysis.compare': unknown data set {name!r} (a name in sft_data)")
     if problems:
         raise ModelError("invalid configuration:\n  " + "\n  ".join(problems))

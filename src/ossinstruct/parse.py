@@ -123,9 +123,9 @@ def step_report(step: str, kept: list[dict], excluded: list[dict]) -> dict:
     }
 
 
-def run(*, responses: str, parsed: str, excluded: str, report: str, settings: dict | None = None) -> None:
+def run(*, responses: str, parsed: str, excluded: str, report: str, settings: dict) -> None:
     kept, dropped, summary = parse_responses(
-        read_jsonl(responses, ("id", "response", "finish_reason")), (settings or {}).get("parser", "paper")
+        read_jsonl(responses, ("id", "response", "finish_reason")), settings["parser"]
     )
     write_jsonl(excluded, dropped)
     write_jsonl(parsed, kept)

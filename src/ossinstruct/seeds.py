@@ -114,7 +114,7 @@ def stream_hf_documents(spec: dict, max_considered: int) -> list[Document]:
             data_dir=spec.get("data_dir"),
             data_files=spec.get("data_files"),
             revision=spec.get("revision"),
-            split=spec.get("split", "train"),
+            split=spec["split"],
             streaming=True,
         )
     except Exception as error:  # noqa: BLE001 - gated, offline or misspelt: all reported with the key
@@ -123,7 +123,7 @@ def stream_hf_documents(spec: dict, max_considered: int) -> list[Document]:
             f"{spec.get('data_dir')!r}, data_files {spec.get('data_files')!r}, revision {spec.get('revision')!r}): "
             f"{type(error).__name__}: {str(error)[:300]}"
         ) from None
-    column = spec.get("column", "content")
+    column = spec["column"]
     documents = []
     for position, row in enumerate(stream):
         if position >= max_considered:
@@ -161,11 +161,11 @@ def read_jsonl_documents(path: str, column: str, max_considered: int) -> list[Do
 
 def documents_for(spec: dict, settings: dict) -> list[Document]:
     """A language's documents from its `source` (local: roots + extensions; jsonl; hf)."""
-    source = spec.get("source", "local")
+    source = spec["source"]
     if source == "hf":
         return stream_hf_documents(spec["hf"], settings["max_considered"])
     if source == "jsonl":
-        return read_jsonl_documents(spec["jsonl"], spec.get("column", "content"), settings["max_considered"])
+        return read_jsonl_documents(spec["jsonl"], spec["column"], settings["max_considered"])
     return list_documents(spec["roots"], spec["extensions"], settings["max_considered"], settings["max_file_bytes"])
 
 
@@ -268,7 +268,7 @@ def collect_seeds(settings: dict) -> tuple[list[dict], dict, list[dict]]:
             chunk_size=settings["chunk_size"],
             min_lines=settings["min_lines"],
             max_lines=settings["max_lines"],
-            per_document=settings.get("per_document", 1),
+            per_document=settings["per_document"],
             scan=scan,
         )
         report["languages"][lang] = {

@@ -28,11 +28,13 @@ def modules() -> dict[str, Path]:
     return {module_name(path): path for path in sorted((SRC / "ossinstruct").rglob("*.py"))}
 
 
-def imports_of(path: Path, name: str) -> tuple[set[str], set[str]]:
-    """(ossinstruct modules, third-party top-level names) that `path` imports anywhere, functions included."""
+def imports_of(path: Path, name: str, top_level: bool = False) -> tuple[set[str], set[str]]:
+    """(ossinstruct modules, third-party top-level names) that `path` imports anywhere, functions
+    included; with `top_level`, only those its top level imports (what loading it runs)."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     internal, external = set(), set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in tree.body if top_level else ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 (internal if alias.name.startswith("ossinstruct") else external).add(alias.name)
@@ -235,18 +237,27 @@ def rule_envs() -> list[tuple[str, str]]:
 
 
 def reached(start: set[str]) -> tuple[set[str], set[str]]:
+    """Every module a script may load, and their third-party imports. A submodule runs its packages'
+    `__init__`, but only its top level: a package's lazy names (`teacher.open_session`) load their
+    modules when they are used, and a module that uses one imports the package itself."""
     seen, todo, external = set(), list(start), set()
+    loaded = set()  # packages whose top level ran as a submodule's parent
     while todo:
         name = todo.pop()
         if name in seen:
             continue
         seen.add(name)
         parts = name.split(".")
-        todo += [".".join(parts[:i]) for i in range(2, len(parts))]  # a submodule runs its packages' __init__
+        for parent in (".".join(parts[:i]) for i in range(2, len(parts))):
+            if parent not in seen and parent not in loaded:
+                loaded.add(parent)
+                internal, outside = imports_of(modules()[parent], parent, top_level=True)
+                todo += internal - {parent}
+                external |= {n.split(".")[0] for n in outside}
         internal, outside = graph()[name]
         todo += internal
         external |= outside
-    return seen, external
+    return seen | loaded, external
 
 
 def test_each_environment_installs_what_its_rules_import():

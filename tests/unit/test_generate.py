@@ -5,10 +5,10 @@ import pytest
 from ossinstruct.io import read_json, read_jsonl, write_jsonl
 from ossinstruct.server import free_port
 from ossinstruct.teacher import generate
+from ossinstruct.teacher.answers import generate_responses, plan_requests
 from ossinstruct.teacher.cache import ResponseCache
 from ossinstruct.teacher.client import make_client
 from ossinstruct.teacher.errors import TeacherError
-from ossinstruct.teacher.generate import generate_responses, plan_requests
 from ossinstruct.teacher.prompts import (
     SYSTEM_PROMPT,
     build_messages,
@@ -18,6 +18,8 @@ from ossinstruct.teacher.prompts import (
     user_prompt,
 )
 from ossinstruct.teacher.tokens import estimate_tokens
+
+from ..teacher_session import session, teacher_job
 
 SEEDS = [
     {"id": "python-0", "lang": "python", "seed": "def add(a, b):\n    return a + b\n", "index": 0},
@@ -78,7 +80,9 @@ def test_real_teacher_answers_then_cache_answers_without_any_request(llama_serve
     cache = ResponseCache(tmp_path / "cache.sqlite")
     client = make_client(llama_server.base_url, "local", 120)
     rows, report = generate_responses(
-        SEEDS, settings(), [client], cache, llama_server.count_tokens, "fp", client_settings=QUIET
+        SEEDS,
+        settings(),
+        session([client], cache, count_tokens=llama_server.count_tokens, fingerprint="fp", client=QUIET),
     )
     assert [r["id"] for r in rows] == ["python-0", "python-1"]
     for r in rows:
@@ -90,7 +94,9 @@ def test_real_teacher_answers_then_cache_answers_without_any_request(llama_serve
     # A rerun against a port where nothing listens: every answer must come from the cache.
     dead = make_client(f"http://127.0.0.1:{free_port()}/v1", "local", 5)
     again, report2 = generate_responses(
-        SEEDS, settings(), [dead], cache, llama_server.count_tokens, "fp", client_settings=QUIET
+        SEEDS,
+        settings(),
+        session([dead], cache, count_tokens=llama_server.count_tokens, fingerprint="fp", client=QUIET),
     )
     assert again == rows
     assert report2["requests"] == 0 and report2["cache_hits"] == 2
@@ -100,7 +106,9 @@ def test_no_budget_skips_the_seed(llama_server, tmp_path):
     cache = ResponseCache(tmp_path / "cache.sqlite")
     client = make_client(llama_server.base_url, "local", 120)
     rows, report = generate_responses(
-        SEEDS, settings(context_length=50), [client], cache, llama_server.count_tokens, client_settings=QUIET
+        SEEDS,
+        settings(context_length=50),
+        session([client], cache, count_tokens=llama_server.count_tokens, client=QUIET),
     )
     assert rows == [] and report["skipped_no_budget"] == 2
 
@@ -113,9 +121,8 @@ def test_openai_mode_reaches_any_compatible_server_and_keeps_the_key_secret(llam
         seeds=str(tmp_path / "seeds.jsonl"),
         responses=str(tmp_path / "responses.jsonl"),
         report=str(tmp_path / "report.json"),
-        settings=settings(server="openai", base_url=llama_server.base_url),
+        **teacher_job(**settings(server="openai", base_url=llama_server.base_url, client=QUIET)),
         cache_dir=str(tmp_path / "cache"),
-        transport={"client": QUIET},
     )
     assert len(read_jsonl(tmp_path / "responses.jsonl")) == 1
     for path in tmp_path.rglob("*"):
@@ -132,7 +139,7 @@ def test_unreachable_teacher_fails_naming_the_url(tmp_path, monkeypatch):
             seeds=str(tmp_path / "seeds.jsonl"),
             responses=str(tmp_path / "r.jsonl"),
             report=str(tmp_path / "r.json"),
-            settings=settings(server="openai", base_url=url),
+            **teacher_job(**settings(server="openai", base_url=url)),
             cache_dir=str(tmp_path / "cache"),
         )
     assert not (tmp_path / "r.jsonl").exists()
@@ -146,7 +153,7 @@ def test_missing_api_key_fails_before_any_request(tmp_path, monkeypatch):
             seeds=str(tmp_path / "seeds.jsonl"),
             responses=str(tmp_path / "r.jsonl"),
             report=str(tmp_path / "r.json"),
-            settings=settings(server="openai", base_url="http://127.0.0.1:9/v1"),
+            **teacher_job(**settings(server="openai", base_url="http://127.0.0.1:9/v1")),
             cache_dir=str(tmp_path / "c"),
         )
 
@@ -164,7 +171,7 @@ def test_a_server_of_ones_own_needs_no_key_with_api_key_env_null(tmp_path, monke
             seeds=str(tmp_path / "seeds.jsonl"),
             responses=str(tmp_path / "r.jsonl"),
             report=str(tmp_path / "r.json"),
-            settings=settings(server="openai", base_url=server.base_url, api_key_env=None, client=client),
+            **teacher_job(**settings(server="openai", base_url=server.base_url, api_key_env=None, client=client)),
             cache_dir=str(tmp_path / "c"),
         )
         assert sum(server.answered.values()) == len(SEEDS)
@@ -187,7 +194,7 @@ def test_the_teacher_writes_tests_and_solutions_through_the_same_cache_and_accou
         for seed in SEEDS
     ]
     write_jsonl(tmp_path / "pairs.jsonl", pairs)
-    teacher = settings(server="openai", base_url=llama_server.base_url, max_new_tokens=24)
+    teacher = teacher_job(**settings(server="openai", base_url=llama_server.base_url, max_new_tokens=24, client=QUIET))
     requested = {**config, "solutions": 2, "max_new_tokens": 24}
 
     def ask() -> dict:
@@ -196,9 +203,9 @@ def test_the_teacher_writes_tests_and_solutions_through_the_same_cache_and_accou
             tests=str(tmp_path / "tests.jsonl"),
             report=str(tmp_path / "report.json"),
             settings=requested,
-            teacher_settings=teacher,
+            teacher_settings=teacher["settings"],
+            how=teacher["how"],
             cache_dir=str(tmp_path / "cache"),
-            transport={"client": QUIET},
         )
         return read_json(tmp_path / "report.json")
 

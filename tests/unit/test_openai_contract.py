@@ -21,13 +21,13 @@ import pytest
 from openai.types import Batch, FileObject
 from openai.types.chat import ChatCompletion
 
+from ossinstruct.teacher.answers import generate_responses
 from ossinstruct.teacher.cache import ResponseCache
 from ossinstruct.teacher.client import answer_from_completion, make_client
 from ossinstruct.teacher.errors import FatalTeacherError, TeacherFailures
-from ossinstruct.teacher.generate import generate_responses
-from ossinstruct.teacher.tokens import estimate_tokens
 
 from ..openai_server import OpenAIServer
+from ..teacher_session import session
 
 RECORDED = json.loads((Path(__file__).parents[1] / "data/openai/recorded.json").read_text())
 SETTINGS = {
@@ -124,18 +124,12 @@ def ok(body) -> tuple[int, dict, object]:
 def generate(base_url: str, tmp_path: Path, seeds=SEEDS[:1], mode="online", **client):
     cache = ResponseCache(tmp_path / "cache.sqlite")
     try:
+        clients = [make_client(base_url, "sk-test", 5.0)]
+        batch = {"poll_interval_s": 0.01, "max_wait_s": 30}
         return generate_responses(
             seeds,
             SETTINGS,
-            [make_client(base_url, "sk-test", 5.0)],
-            cache,
-            estimate_tokens,
-            "",
-            base_url,
-            {**CLIENT, **client},
-            None,
-            mode,
-            {"poll_interval_s": 0.01, "max_wait_s": 30},
+            session(clients, cache, base_url=base_url, client={**CLIENT, **client}, mode=mode, batch=batch),
         )
     finally:
         cache.close()

@@ -6,9 +6,17 @@ import json
 
 import pytest
 
-from ossinstruct.seeds import SeedError, collect_seeds, extract_seeds, list_documents
+from ossinstruct import seeds
+from ossinstruct.seeds import SeedError, extract_seeds, list_documents
 
+from ..sections import section
 from .test_seeds import CORPUS, paper_seeds, settings_for
+
+
+def collect_seeds(settings: dict):
+    """`seeds.collect_seeds` on the test's section with the schema's defaults filled, as validated."""
+    return seeds.collect_seeds(section("seeds", settings))
+
 
 # Planted secrets: AWS's documented example key id and a private key's armour (no real credential)
 AWS_KEY = "AKIAIOSFODNN7EXAMPLE"

@@ -5,7 +5,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ossinstruct.seeds import Document, SeedError, collect_seeds, extract_seeds, list_documents
+from ossinstruct import seeds
+from ossinstruct.seeds import Document, SeedError, extract_seeds, list_documents
+
+from ..sections import section
+
+
+def collect_seeds(settings: dict):
+    """`seeds.collect_seeds` on the test's section with the schema's defaults filled, as validated."""
+    return seeds.collect_seeds(section("seeds", settings))
 
 
 def paper_draw(texts, seed=976, chunk_size=1000, min_lines=1, max_lines=15):

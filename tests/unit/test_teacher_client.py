@@ -4,13 +4,14 @@ import json
 
 import pytest
 
+from ossinstruct.teacher.answers import generate_responses
 from ossinstruct.teacher.cache import ResponseCache
 from ossinstruct.teacher.client import make_client
 from ossinstruct.teacher.errors import FatalTeacherError, TeacherError, TeacherFailures
-from ossinstruct.teacher.generate import generate_responses
 from ossinstruct.teacher.tokens import estimate_tokens
 
 from ..openai_server import OpenAIServer, prompt_token_count
+from ..teacher_session import session
 
 SEEDS = [
     {"id": f"python-{i}", "lang": "python", "seed": f"def f{i}(x):\n    return x + {i}\n", "index": i} for i in range(8)
@@ -27,6 +28,7 @@ SETTINGS = {
     "context_length": 8192,
     "extra_body": {},
 }
+PRICE = {"prompt": 1.0, "completion": 2.0}
 FAST = {"progress": False, "timeout_s": 1.0, "max_retries": 3, "backoff_s": 0.05, "max_backoff_s": 0.2}
 
 
@@ -37,13 +39,7 @@ def run(server, tmp_path, seeds=SEEDS, concurrency=4, cache_name="cache.sqlite",
         return generate_responses(
             seeds,
             SETTINGS,
-            clients,
-            cache,
-            estimate_tokens,
-            "",
-            server.base_url,
-            {**FAST, **client},
-            {"prompt": 1.0, "completion": 2.0},
+            session(clients, cache, base_url=server.base_url, client={**FAST, **client}, price=PRICE),
         )
     finally:
         cache.close()
@@ -174,15 +170,7 @@ def test_batch_mode_gives_the_online_rows_at_half_price_in_files_within_limits(t
         rows, report = generate_responses(
             SEEDS,
             SETTINGS,
-            [client],
-            cache,
-            estimate_tokens,
-            "",
-            server.base_url,
-            FAST,
-            {"prompt": 1.0, "completion": 2.0},
-            "batch",
-            batch,
+            session([client], cache, base_url=server.base_url, client=FAST, price=PRICE, mode="batch", batch=batch),
         )
         assert len(server.batches) == 3  # 8 requests, at most 3 per file
         lines = [
@@ -204,12 +192,13 @@ def test_a_rerun_resumes_running_batches_instead_of_resubmitting(tmp_path):
         batch = {"max_requests_per_file": 5, "poll_interval_s": 0.01, "max_wait_s": 0.001}
         cache = ResponseCache(cache_path)
         with pytest.raises(TeacherError, match="2 batches still running .* rerun to resume"):
-            generate_responses(SEEDS, SETTINGS, [client], cache, estimate_tokens, "", "", FAST, None, "batch", batch)
+            generate_responses(SEEDS, SETTINGS, session([client], cache, client=FAST, mode="batch", batch=batch))
         cache.close()
         assert len(server.batches) == 2
         cache = ResponseCache(cache_path)
+        more = {**batch, "max_wait_s": 30}
         rows, report = generate_responses(
-            SEEDS, SETTINGS, [client], cache, estimate_tokens, "", "", FAST, None, "batch", {**batch, "max_wait_s": 30}
+            SEEDS, SETTINGS, session([client], cache, client=FAST, mode="batch", batch=more)
         )
         cache.close()
         assert len(server.batches) == 2  # nothing submitted twice
@@ -223,11 +212,11 @@ def test_failed_batch_requests_are_recorded_and_resubmitted_alone(tmp_path):
         batch = {"poll_interval_s": 0.01, "max_wait_s": 30}
         cache = ResponseCache(tmp_path / "batch.sqlite")
         with pytest.raises(TeacherFailures) as failure:
-            generate_responses(SEEDS, SETTINGS, [client], cache, estimate_tokens, "", "", FAST, None, "batch", batch)
+            generate_responses(SEEDS, SETTINGS, session([client], cache, client=FAST, mode="batch", batch=batch))
         assert failure.value.report["failed_by_cause"] == {"batch_server_error": 1}
         assert failure.value.report["failures"][0]["id"] == "python-3"
         rows, report = generate_responses(
-            SEEDS, SETTINGS, [client], cache, estimate_tokens, "", "", FAST, None, "batch", batch
+            SEEDS, SETTINGS, session([client], cache, client=FAST, mode="batch", batch=batch)
         )
         cache.close()
         assert report["cache_hits"] == 7 and report["batch"]["requests_submitted"] == 1 and len(rows) == 8
@@ -253,7 +242,7 @@ def test_a_teacher_without_a_system_role_takes_the_system_text_in_the_user_turn(
         client = make_client(server.base_url, "sk-test", 1.0)
         try:
             rows, report = generate_responses(
-                SEEDS[:2], merged, [client], cache, estimate_tokens, "", server.base_url, FAST
+                SEEDS[:2], merged, session([client], cache, base_url=server.base_url, client=FAST)
             )
         finally:
             cache.close()

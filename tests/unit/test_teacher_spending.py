@@ -7,12 +7,12 @@ import json
 import pytest
 
 from ossinstruct.io import read_json, read_jsonl, write_jsonl
-from ossinstruct.models import request_settings
 from ossinstruct.teacher import generate
 from ossinstruct.teacher.errors import SpendingCapReached, TeacherError
 from ossinstruct.teacher.spending import ANSWER_TOKENS, SpendingCap
 
 from ..openai_server import OpenAIServer, prompt_token_count
+from ..teacher_session import teacher_job, validated_teacher
 
 PRICE = {"prompt": 10.0, "completion": 30.0}  # USD per million tokens
 SEEDS = [
@@ -63,9 +63,8 @@ def job(tmp_path, server, price=PRICE, shard="0-of-1", tag="run", **caps):
         seeds=str(seeds),
         responses=str(tmp_path / f"{tag}.jsonl"),
         report=str(tmp_path / f"{tag}.json"),
-        settings=request_settings(teacher),
+        **teacher_job(**teacher),
         cache_dir=str(tmp_path / "cache"),
-        transport=teacher,
         price=price,
         shard=shard,
     )
@@ -121,9 +120,9 @@ def test_a_shared_cap_plans_the_next_requests_against_what_is_left():
 
 
 def test_shards_split_the_cap_and_a_cost_cap_needs_a_price(tmp_path):
-    assert SpendingCap.for_job({"max_cost_usd": 3.0}, PRICE, share=2).max_cost_usd == 1.5
-    assert SpendingCap.for_job({"max_requests": 7}, None, share=2).max_requests == 4
-    assert SpendingCap.for_job({"max_cost_usd": None, "max_requests": None}, PRICE) is None
+    assert SpendingCap.for_job(validated_teacher(max_cost_usd=3.0), PRICE, share=2).max_cost_usd == 1.5
+    assert SpendingCap.for_job(validated_teacher(max_requests=7), None, share=2).max_requests == 4
+    assert SpendingCap.for_job(validated_teacher(), PRICE) is None
     with OpenAIServer() as server:
         with pytest.raises(TeacherError, match=r"'teacher.max_cost_usd': no price for model 'teacher-model'.*prices"):
             job(tmp_path, server, price=None, max_cost_usd=1.0)

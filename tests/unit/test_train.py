@@ -4,6 +4,8 @@ import pytest
 
 from ossinstruct.train.trainer import last_checkpoint
 
+from ..sections import section
+
 
 def test_an_incomplete_checkpoint_is_not_resumed_from(tmp_path):
     for step, complete in [(2, True), (10, True), (12, False)]:
@@ -139,6 +141,7 @@ def test_the_papers_loss_weighting_averages_micro_batch_means_not_tokens(tmp_pat
         "attention": "sdpa",
         "gpus": 1,
     }
+    settings = section("train", settings)  # the schema's defaults, as a validated config has them
 
     def gradient(weighting: str) -> torch.Tensor:
         model = LlamaForCausalLM.from_pretrained(tmp_path / "base")
@@ -210,6 +213,7 @@ def two_step_run(tmp_path, tokenizer, *, layers: int, width: int, max_length: in
         **{"max_grad_norm": None, "bf16": False, "seed": 0, "save_steps": 100, "packing": False, "liger": False},
         **{"attention": "sdpa", "gpus": 1, "loss_weighting": "micro_batch"},
     }
+    settings = section("train", settings)  # the schema's defaults, as a validated config has them
     return rows, settings
 
 

@@ -36,7 +36,7 @@ def open_teacher(teacher: dict, threads: int = 1, server_log: str | None = None)
     client = teacher["client"]
     server = teacher["server"]
     if server == "llama_cpp":
-        if not teacher.get("gguf"):
+        if not teacher["gguf"]:
             raise TeacherError("config key 'teacher.gguf': required when teacher.server is llama_cpp")
         # One single-threaded server per thread of the job (see server.llama_cpp_pool).
         with llama_cpp_pool(teacher["gguf"], teacher["model"], threads, teacher["context_length"], server_log) as pool:
@@ -56,7 +56,7 @@ def open_teacher(teacher: dict, threads: int = 1, server_log: str | None = None)
             fingerprint = f"{server}:{serve.get('exported_from') or serve['model']}"  # a GGUF: the file, not its folder
             yield Endpoint([one] * client["concurrency"], counter, fingerprint, running.base_url, running.check)
     elif server == "openai":
-        base_url = teacher.get("base_url")
+        base_url = teacher["base_url"]
         if not base_url:
             raise TeacherError("config key 'teacher.base_url': required when teacher.server is openai")
         # api_key_env: null for a server of one's own that checks no key (vLLM, Ollama, llama.cpp)
@@ -67,7 +67,7 @@ def open_teacher(teacher: dict, threads: int = 1, server_log: str | None = None)
                 "(null: a server that checks no key)"
             )
         counter = token_counter(teacher["tokenizer"])
-        if teacher.get("cache_identity", "endpoint") == "name":  # trust the model's name alone
+        if teacher["cache_identity"] == "name":  # trust the model's name alone
             check_reachable(base_url, api_key)
             fingerprint = ""
         else:  # the endpoint and what its /models says of the model (teacher.identity)

@@ -9,301 +9,25 @@ flight within the budgets of `ratelimit`, or `batch`); requests that still fail 
 from __future__ import annotations
 
 import logging
-import random
-import threading
-import time
-from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
 
-from ..config import section_defaults
+from ..config import join_how
 from ..io import read_json, read_jsonl, write_json, write_jsonl
-from ..progress import Progress
-from ..server import submit_with_clients
-from .cache import ResponseCache, cache_files
-from .client import Job, Outcome, send
-from .errors import SpendingCapReached, TeacherError, TeacherFailures
-from .prompts import max_tokens_for, request_body, request_hash, user_prompt
-from .ratelimit import RateLimiter
-from .spending import SpendingCap
-from .tokens import estimate_tokens
+from ..models import served_teacher
+from .answers import plan_requests
+from .cache import cache_files
+from .session import open_session
 
 SEED_FIELDS = ("id", "lang", "seed", "index")  # what the teacher stage reads from a seed row
 
 log = logging.getLogger(__name__)
 
 
-def plan_requests(
-    seeds: Sequence[dict],
-    settings: dict,
-    count_tokens: Callable[[str], int],
-    model_fingerprint: str = "",
-    ask: Callable[[dict], list[dict]] | None = None,
-) -> tuple[list[Job], int]:
-    """One request per seed with the paper's budget; seeds whose prompt leaves no room are skipped.
-    `ask` builds another step's messages from a row (the tests of a pair); None: the paper's prompt."""
-    jobs, skipped = [], 0
-    for row in seeds:
-        messages = ask(row) if ask else None
-        prompt = user_prompt(row["seed"]) if messages is None else "".join(m["content"] for m in messages)
-        budget = max_tokens_for(count_tokens(prompt), settings["max_new_tokens"], settings["context_length"])
-        if budget <= 0:
-            skipped += 1
-            continue
-        body = request_body(row, settings, budget, messages)
-        # What a provider charges against the token budget: every message's tokens plus max_tokens.
-        charged = count_tokens("".join(message["content"] for message in body["messages"])) + budget
-        jobs.append(Job(row, body, request_hash(body, model_fingerprint), charged))
-    return jobs, skipped
-
-
-def cost_usd(prompt_tokens: int, completion_tokens: int, price: dict | None, discount: float = 1.0) -> float | None:
-    """USD for the tokens at `price` ({prompt, completion} USD per million tokens); None without a price."""
-    if not price:
-        return None
-    return round((prompt_tokens * price["prompt"] + completion_tokens * price["completion"]) / 1e6 * discount, 6)
-
-
-@dataclass
-class Tally:
-    """What one job's requests produced: answers by seed id, token and attempt totals, retries and
-    failures by cause. `record` takes each request's outcome, whichever path sent it."""
-
-    answers: dict[str, dict] = field(default_factory=dict)
-    totals: Counter = field(default_factory=Counter)
-    retries: Counter = field(default_factory=Counter)
-    failed: list[dict] = field(default_factory=list)
-
-    def answered(self, job: Job, answer: dict) -> None:
-        self.answers[job.row["id"]] = answer
-        self.totals["answered"] += 1
-        self.totals["prompt_tokens"] += answer["usage"]["prompt_tokens"] or 0
-        self.totals["completion_tokens"] += answer["usage"]["completion_tokens"] or 0
-
-    def record(self, outcome: Outcome, cache: ResponseCache) -> None:
-        self.totals["attempts"] += outcome.attempts
-        self.retries.update(outcome.retries)
-        if outcome.answer is None:
-            self.failed.append(
-                {
-                    "id": outcome.job.row["id"],
-                    "request_hash": outcome.job.key,
-                    "cause": outcome.cause,
-                    "attempts": outcome.attempts,
-                    "error": outcome.message,
-                }
-            )
-        else:
-            cache.put(outcome.job.key, outcome.job.body, outcome.answer)
-            self.answered(outcome.job, outcome.answer)
-
-
-def generate_responses(
-    seeds: Sequence[dict],
-    settings: dict,
-    clients: Sequence,
-    cache: ResponseCache,
-    count_tokens: Callable[[str], int] = estimate_tokens,
-    model_fingerprint: str = "",
-    base_url: str = "",
-    client_settings: dict | None = None,
-    price: dict | None = None,
-    mode: str = "online",
-    batch_settings: dict | None = None,
-    ask: Callable[[dict], list[dict]] | None = None,
-    check_server: Callable[[], None] | None = None,
-    cap: SpendingCap | None = None,
-) -> tuple[list[dict], dict]:
-    """Answer every seed from the cache or the teacher; returns rows in seed order and a report.
-
-    `clients` holds one entry per request that may be in flight (the same client repeated for a
-    remote API, one client per server for a local server pool). Requests that still fail after
-    their retries are listed in the report under `failed`; more than `max_failed_fraction` of them
-    raises `TeacherError` (every answer received is already in the cache). `check_server` raises when
-    the job's own server has died: the run then stops at the first failed request instead of retrying.
-    `cap` (`spending.SpendingCap`): refused before sending when the expected cost is over it; a request
-    that could pass it is not sent, and `SpendingCapReached` says how far the job got.
-    """
-    client_settings = {**section_defaults("teacher.client"), **(client_settings or {})}
-    started = time.monotonic()
-    jobs, skipped = plan_requests(seeds, settings, count_tokens, model_fingerprint, ask)
-    tally = Tally()
-    to_send: list[Job] = []
-    for job in jobs:
-        cached = cache.get(job.key)
-        if cached is not None:
-            tally.answers[job.row["id"]] = cached
-        else:
-            to_send.append(job)
-    cache_hits = len(jobs) - len(to_send)
-    planned = cap.check_plan(to_send) if cap is not None else {}
-
-    limiter = RateLimiter(client_settings["requests_per_minute"], client_settings["tokens_per_minute"])
-    batch_stats: dict = {}
-    discount = 1.0
-    if mode == "batch":
-        from .batch import run_batches
-
-        batch_settings = {**section_defaults("teacher.batch"), **(batch_settings or {})}
-        discount = batch_settings["discount"]
-        batch_stats = run_batches(jobs=to_send, client=clients[0], cache=cache, settings=batch_settings, cap=cap)
-        tally.failed = batch_stats.pop("failures")
-        for job in to_send:
-            answer = cache.get(job.key)
-            if answer is not None:
-                tally.answered(job, answer)
-        tally.totals["attempts"] = batch_stats.get("requests_submitted", 0)
-    elif mode == "online":
-        send_online(
-            to_send, clients, client_settings, limiter, price, settings["name"], cache, tally, check_server, cap
-        )
-    else:
-        raise TeacherError(f"config key 'teacher.mode': unknown value {mode!r} (online, batch)")
-
-    keep = ("response", "finish_reason", "usage", "model", "system_fingerprint")
-    rows = []
-    for job in jobs:
-        answer = tally.answers.get(job.row["id"])
-        if answer is not None:
-            rows.append(
-                {**job.row, "teacher": settings["name"], "request_hash": job.key, **{k: answer.get(k) for k in keep}}
-            )
-    wall = time.monotonic() - started
-    totals, failed = tally.totals, tally.failed
-    dataset_prompt = sum(row["usage"]["prompt_tokens"] or 0 for row in rows)
-    dataset_completion = sum(row["usage"]["completion_tokens"] or 0 for row in rows)
-    latencies = sorted(a["latency_s"] for a in tally.answers.values() if a.get("latency_s") is not None)
-    summary = {
-        "teacher": settings["name"],
-        "model": settings["model"],
-        "base_url": base_url,
-        "seeds": len(seeds),
-        "responses": len(rows),
-        "skipped_no_budget": skipped,
-        "cache_hits": cache_hits,
-        "requests": len(to_send),
-        "answered": totals["answered"],
-        "attempts": totals["attempts"],
-        "retries_by_cause": dict(tally.retries),
-        "failed": len(failed),
-        "failed_by_cause": dict(Counter(f["cause"] for f in failed)),
-        "failures": failed,
-        "prompt_tokens": totals["prompt_tokens"],
-        "completion_tokens": totals["completion_tokens"],
-        "cost_usd": cost_usd(totals["prompt_tokens"], totals["completion_tokens"], price, discount),
-        "dataset_prompt_tokens": dataset_prompt,
-        "dataset_completion_tokens": dataset_completion,
-        "dataset_cost_usd": cost_usd(dataset_prompt, dataset_completion, price, discount),
-        "price_per_million_tokens": price,
-        "mode": mode,
-        **({"batch": batch_stats} if mode == "batch" else {}),
-        "finish_reasons": dict(Counter(row["finish_reason"] for row in rows)),
-        # what the server says answered (a hosted alias resolves to a dated snapshot) and its backend builds
-        "answered_by_model": dict(Counter(str(row["model"]) for row in rows)),
-        "system_fingerprints": dict(Counter(str(row["system_fingerprint"]) for row in rows)),
-        "median_latency_s": latencies[len(latencies) // 2] if latencies else None,
-        "rate_limit_wait_s": round(limiter.waited_s, 1),
-        "concurrency": len(clients) if mode == "online" else None,
-        "wall_s": round(wall, 2),
-        "requests_per_s": round(totals["attempts"] / wall, 3) if wall > 0 else None,
-    }
-    if cap is not None:
-        summary["spending"] = {**cap.report(), **planned}
-    if cap is not None and cap.not_sent:
-        raise SpendingCapReached(
-            f"teacher {settings['name']}: stopped at the spending cap ({cap_words(cap)}) after {totals['answered']} "
-            f"of {len(to_send)} requests; {cap.not_sent} were not sent. Every answer paid for is cached: rerun "
-            "with a higher teacher.max_cost_usd or teacher.max_requests and only the rest are sent",
-            summary,
-        )
-    allowed = client_settings["max_failed_fraction"] * len(jobs)
-    if failed and len(failed) > allowed:
-        first = failed[0]
-        raise TeacherFailures(
-            f"{len(failed)} of {len(to_send)} requests to the teacher at {base_url} failed after retries "
-            f"({summary['failed_by_cause']}; teacher.client.max_failed_fraction allows "
-            f"{client_settings['max_failed_fraction']}). Every answer received is cached: rerun to retry only "
-            f"these. First: {first['id']}: {first['error']}",
-            summary,
-        )
-    return rows, summary
-
-
-def cap_words(cap: SpendingCap) -> str:
-    spent = [f"${cap.spent_usd:.4f} paid of ${cap.max_cost_usd:.4f}"] if cap.max_cost_usd is not None else []
-    sent = [f"{cap.requests} requests of {cap.max_requests}"] if cap.max_requests is not None else []
-    return ", ".join(spent + sent)
-
-
-def send_online(
-    to_send,
-    clients,
-    client_settings,
-    limiter,
-    price,
-    name,
-    cache: ResponseCache,
-    tally: Tally,
-    check_server=None,
-    cap: SpendingCap | None = None,
-) -> None:
-    """Send every request, `len(clients)` at a time; answers go to the cache and `tally` as they
-    arrive. When one answer stops the run (a rejected key), no thread sends again, and the answers
-    already on their way are still cached before the error is raised."""
-    rng = random.Random(0)
-    stop = threading.Event()
-    enabled = client_settings["progress"] and to_send
-    progress = Progress(len(to_send), f"teacher {name}", "requests") if enabled else None
-    with ThreadPoolExecutor(max_workers=max(1, len(clients))) as pool:
-        futures = submit_with_clients(
-            pool, clients, lambda c, job: send(c, job, client_settings, limiter, rng, stop, check_server, cap), to_send
-        )
-        recorded = set()
-        try:
-            for future in as_completed(futures):
-                recorded.add(future)
-                tally.record(future.result(), cache)
-                if progress is not None:
-                    spent = cost_usd(tally.totals["prompt_tokens"], tally.totals["completion_tokens"], price)
-                    progress.advance(1, cost=f"${spent:.2f}" if spent is not None else "n/a", failed=len(tally.failed))
-        except BaseException:
-            stop.set()
-            for pending in futures:
-                pending.cancel()
-            for future in futures:  # requests already in flight: their answers are paid for, keep them
-                if future not in recorded and not future.cancelled():
-                    try:
-                        outcome = future.result()
-                    except BaseException:  # noqa: BLE001 - the first error is the one raised
-                        continue
-                    if outcome.answer is not None:
-                        tally.record(outcome, cache)
-            raise
-        finally:
-            if progress is not None:
-                progress.close()
-
-
-def job_teacher(settings: dict, transport: dict | None) -> dict:
-    """The teacher section a job runs with: the answer-deciding `settings` over the config's
-    `transport` (how requests are sent), the client's defaults filled in."""
-    teacher = {"tokenizer": "auto", **(transport or {}), **settings}
-    teacher["client"] = {**section_defaults("teacher.client"), **(teacher.get("client") or {})}
-    return teacher
-
-
-@contextmanager
-def failures_recorded(cache_dir: str, teacher: str, job: str) -> Iterator[None]:
-    """A job whose requests failed writes no output, so the record of what failed goes beside the cache."""
-    try:
-        yield
-    except TeacherFailures as error:
-        failures = Path(cache_dir) / f"teacher-failures-{teacher}-{job}.json"
-        write_json(failures, error.report)
-        raise type(error)(f"{error} (every failure: {failures})", error.report) from None
+def job_teacher(settings: dict, how: dict, model_folder: str | None = None) -> dict:
+    """The teacher section a job runs with: the answer-deciding `settings` (the rule's params) joined
+    with the config's how-keys (how requests are sent), a GGUF `serve.model` served from the folder
+    exported from it (`models.served_teacher`)."""
+    teacher = join_how({k: v for k, v in settings.items() if k not in ("seeds", "sample_seed")}, how)
+    return served_teacher(teacher, model_folder)
 
 
 def run(
@@ -312,52 +36,39 @@ def run(
     responses: str,
     report: str,
     settings: dict,
+    how: dict,
     cache_dir: str,
     threads: int = 2,
     server_log: str | None = None,
-    transport: dict | None = None,
+    model_folder: str | None = None,
     price: dict | None = None,
     shard: str = "0-of-1",
 ) -> None:
-    """Answer shard `shard` ("i-of-n") of the seeds. `settings`: the answer-deciding keys of the
-    teacher section (`models.request_settings`); `transport`: the rest."""
+    """Answer shard `shard` ("i-of-n") of the seeds. `settings`: what decides the answers (the
+    rule's params, `settings.stage_settings(config, "generate", teacher=...)`); `how`: how requests
+    are sent; `model_folder`: a GGUF teacher's exported folder, for vLLM or SGLang."""
     from ..shards import parse_shard, sample_seeds, shard_slice
-    from .endpoint import open_teacher
 
-    settings = dict(settings)
+    teacher = job_teacher(settings, how, model_folder)
     # Another teacher may answer only N seeds, drawn in proportion to the languages (Table 7).
-    size, sample_seed = settings.pop("seeds", None), settings.pop("sample_seed", None)
-    teacher = job_teacher(settings, transport)
-    rows = shard_slice(sample_seeds(read_jsonl(seeds, SEED_FIELDS), size, sample_seed), *parse_shard(shard))
-    own, others = cache_files(cache_dir, settings["name"], shard)
-    cap = SpendingCap.for_job(teacher, price, share=parse_shard(shard)[1])  # before the cache: a config error
-    cache = ResponseCache(own)
-    try:
-        with (
-            failures_recorded(cache_dir, settings["name"], shard),
-            open_teacher(teacher, threads, server_log) as endpoint,
-        ):
-            if others:
-                jobs, _ = plan_requests(rows, settings, endpoint.count_tokens, endpoint.fingerprint)
-                adopted = cache.adopt(others, [job.key for job in jobs])
-                log.info("reused %d answers from %d other cache files", adopted, len(others))
-            answered, summary = generate_responses(
-                rows,
-                settings,
-                endpoint.clients,
-                cache,
-                endpoint.count_tokens,
-                endpoint.fingerprint,
-                endpoint.base_url,
-                teacher["client"],
-                price,
-                teacher.get("mode", "online"),
-                teacher.get("batch"),
-                check_server=endpoint.check,
-                cap=cap,
-            )
-    finally:
-        cache.close()
+    drawn = sample_seeds(read_jsonl(seeds, SEED_FIELDS), settings.get("seeds"), settings.get("sample_seed"))
+    rows = shard_slice(drawn, *parse_shard(shard))
+    own, others = cache_files(cache_dir, teacher["name"], shard)
+    with open_session(
+        teacher,
+        cache=own,
+        cache_dir=cache_dir,
+        job=shard,
+        threads=threads,
+        server_log=server_log,
+        price=price,
+        share=parse_shard(shard)[1],
+    ) as session:
+        if others:
+            jobs, _ = plan_requests(rows, teacher, session.endpoint.count_tokens, session.endpoint.fingerprint)
+            adopted = session.cache.adopt(others, [job.key for job in jobs])
+            log.info("reused %d answers from %d other cache files", adopted, len(others))
+        answered, summary = session.answer(rows, teacher)
     summary["shard"] = shard
     write_jsonl(responses, answered)
     write_json(report, summary)

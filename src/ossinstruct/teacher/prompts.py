@@ -89,7 +89,7 @@ def request_body(row: dict, settings: dict, max_tokens: int, messages: list[dict
         "n": 1,
         "seed": settings["seed"] + row["index"],
     }
-    body.update(settings.get("extra_body") or {})
+    body.update(settings["extra_body"])
     return body
 
 

@@ -15,7 +15,6 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..config import section_defaults
 from .client import Job
 from .errors import TeacherError
 
@@ -45,7 +44,7 @@ class SpendingCap:
         cls, teacher: dict, price: dict | None, share: int = 1, answer_tokens: float = ANSWER_TOKENS
     ) -> SpendingCap | None:
         """The cap of one of `share` jobs that split the teacher's caps evenly; None without a cap."""
-        cost, requests = teacher.get("max_cost_usd"), teacher.get("max_requests")
+        cost, requests = teacher["max_cost_usd"], teacher["max_requests"]
         if cost is None and requests is None:
             return None
         if cost is not None and not price:
@@ -137,6 +136,4 @@ class SpendingCap:
 
 def batch_discount(teacher: dict) -> float:
     """The price factor of the teacher's mode: the Batch API's discount, or 1."""
-    if teacher.get("mode") != "batch":
-        return 1.0
-    return {**section_defaults("teacher.batch"), **(teacher.get("batch") or {})}["discount"]
+    return teacher["batch"]["discount"] if teacher["mode"] == "batch" else 1.0

@@ -70,7 +70,7 @@ def run(
     rows = [row for _, row in numbered]
     checkpoints = checkpoint_dir(cache_dir, settings, sft, base_metrics)
     settings = join_how(settings, how or {})
-    processes = training_processes(settings.get("gpus", 1))
+    processes = training_processes(settings["gpus"])
     if processes > 1:
         summary = launch_training(sft, settings, model_dir, str(checkpoints), threads, processes)
     else:

@@ -107,8 +107,8 @@ def check_memory(model, settings: dict, devices: int) -> dict:
         max_length=settings["max_length"],
         bf16=settings["bf16"],
         processes=devices,
-        gradient_checkpointing=settings.get("gradient_checkpointing", False),
-        attention=settings.get("attention", "sdpa"),
+        gradient_checkpointing=settings["gradient_checkpointing"],
+        attention=settings["attention"],
         device="cuda" if on_gpu else "cpu",
     )
     log.info("memory per device, estimated: %s (%s)", gib(parts["total"]), describe(parts))
@@ -137,13 +137,13 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
 
     torch.set_num_threads(max(1, threads))
     check_liger(settings["liger"])
-    check_attention(settings.get("attention", "sdpa"))
+    check_attention(settings["attention"])
     set_seed(settings["seed"])
     model, tokenizer = load_student(settings["student"], "bfloat16" if settings["bf16"] else "float32")
     # No KV cache while training: it is useless there, and with one transformers ignores the restarting
     # position ids of packed rows (rows would attend to each other). Restored before saving.
     model.config.use_cache = False
-    attention = settings.get("attention", "sdpa")  # a how-key: absent when the caller passes no `how`
+    attention = settings["attention"]  # a how-key: absent when the caller passes no `how`
     model.set_attn_implementation(attention)  # with packing, flex_attention gets a document mask
     examples = [tokenize_example(tokenizer, *training_text(row), settings["max_length"]) for row in rows]
     if not examples:
@@ -165,8 +165,8 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
     per_device = settings["per_device_batch_size"]
     accumulation = gradient_accumulation(settings["global_batch_size"], per_device, devices)
     memory = check_memory(model, settings, devices)
-    checkpointing = settings.get("gradient_checkpointing", False)  # a how-key: the same loss (test_train.py)
-    report_to = watch_training(settings.get("report_to", "none"), checkpoint_dir)
+    checkpointing = settings["gradient_checkpointing"]  # a how-key: the same loss (test_train.py)
+    report_to = watch_training(settings["report_to"], checkpoint_dir)
     arguments = TrainingArguments(
         output_dir=checkpoint_dir,
         per_device_train_batch_size=per_device,

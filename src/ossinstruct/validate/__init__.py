@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ..io import read_jsonl, write_json, write_jsonl
 from ..sandbox import Limits, Sandbox
+from ..settings import LIMIT_KEYS
 from ..toolchains import sandbox_for
 from .runners import (
     LANGUAGES,
@@ -35,7 +36,6 @@ from .runners import (
 log = logging.getLogger(__name__)
 
 VERDICTS = ("passed", "failed", "error", "timeout", "no_tests", "unsupported_language")
-LIMIT_KEYS = ("timeout_s", "memory_mb", "processes", "output_bytes")
 
 
 def limits_of(settings: dict) -> Limits:

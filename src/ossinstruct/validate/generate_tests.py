@@ -2,7 +2,7 @@
 pair, one request for tests of its solution and, with `validate.solutions: k`, k requests for more
 solutions of its problem (sampled at `solution_temperature`, as SelfCodeAlign does). The prompts
 are ours, in the config (`validate.prompts`, versioned); the requests go through the generation's
-client, cache, budgets and accounting (`teacher.generate.generate_responses`).
+client, cache, budgets and accounting (a `teacher` session).
 
 Reads `results/curate/{teacher}/decontaminated.jsonl`; writes `results/validate/{teacher}/tests.jsonl`
 (each pair with `tests`, the teacher's answer, and `candidates`, the sampled solutions) and a report.
@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..io import read_jsonl, write_json, write_jsonl
-from ..teacher.cache import ResponseCache
 from .runners import pair_language
 
 LANGUAGE_NAMES = {"python": "Python", "cpp": "C++", "java": "Java", "typescript": "TypeScript", "shell": "Shell"}
@@ -79,53 +78,44 @@ def run(
     report: str,
     settings: dict,
     teacher_settings: dict,
+    how: dict,
     cache_dir: str,
     threads: int = 2,
     server_log: str | None = None,
-    transport: dict | None = None,
+    model_folder: str | None = None,
     price: dict | None = None,
 ) -> None:
-    """`settings`: the `validate` keys that decide the requests (prompts, solutions,
-    solution_temperature, max_new_tokens); `teacher_settings`: the teacher's (`models.request_settings`)."""
-    from ..teacher.endpoint import open_teacher
-    from ..teacher.generate import failures_recorded, generate_responses, job_teacher
-    from ..teacher.spending import VALIDATION_ANSWER_TOKENS, SpendingCap
+    """`settings`: the `validate` keys that decide the requests (prompts, demonstration, solutions,
+    solution_temperature, max_new_tokens); `teacher_settings`: the teacher's (the generation rule's
+    params); `how`: how the teacher's requests are sent; `model_folder`: a GGUF teacher's folder."""
+    from ..teacher import VALIDATION_ANSWER_TOKENS, job_teacher, open_session
 
     rows = read_jsonl(pairs)
     prompts, k = settings["prompts"], settings["solutions"]
-    teacher = job_teacher(teacher_settings, transport)
-    asked = {**teacher_settings, "max_new_tokens": settings["max_new_tokens"]}
+    teacher = job_teacher(teacher_settings, how, model_folder)
+    asked = {**teacher, "max_new_tokens": settings["max_new_tokens"]}
     sampled = {**asked, "temperature": settings["solution_temperature"]}
-    role = teacher_settings.get("system_role", "system")
-    shown = settings.get("demonstration", "none")
+    role, shown = teacher["system_role"], settings["demonstration"]
     test_requests, solution_requests = requests(rows, k)
-    path = cache_file(cache_dir, teacher_settings["name"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # One cap for the job's tests and solutions requests together
-    cap = SpendingCap.for_job(teacher, price, answer_tokens=VALIDATION_ANSWER_TOKENS)
-    cache = ResponseCache(path)
-    mode, batch = teacher.get("mode", "online"), teacher.get("batch")
-    try:
-        with (
-            failures_recorded(cache_dir, teacher_settings["name"], "validate"),
-            open_teacher(teacher, threads, server_log) as endpoint,
-        ):
-            common = (endpoint.clients, cache, endpoint.count_tokens, endpoint.fingerprint, endpoint.base_url)
-            common += (teacher["client"], price, mode, batch)
-            answered, tests_report = generate_responses(
-                test_requests, asked, *common, ask=lambda row: messages_for_tests(row, prompts, role, shown), cap=cap
+    # One session, and one cap for the job's tests and solutions requests together
+    with open_session(
+        teacher,
+        cache=cache_file(cache_dir, teacher["name"]),
+        cache_dir=cache_dir,
+        job="validate",
+        threads=threads,
+        server_log=server_log,
+        price=price,
+        answer_tokens=VALIDATION_ANSWER_TOKENS,
+    ) as session:
+        answered, tests_report = session.answer(
+            test_requests, asked, ask=lambda row: messages_for_tests(row, prompts, role, shown)
+        )
+        solutions, solutions_report = [], None
+        if k:
+            solutions, solutions_report = session.answer(
+                solution_requests, sampled, ask=lambda row: messages_for_solution(row, prompts, role)
             )
-            solutions, solutions_report = [], None
-            if k:
-                solutions, solutions_report = generate_responses(
-                    solution_requests,
-                    sampled,
-                    *common,
-                    ask=lambda row: messages_for_solution(row, prompts, role),
-                    cap=cap,
-                )
-    finally:
-        cache.close()
     by_id = {row["id"].rsplit("#", 1)[0]: row for row in answered}
     candidates: dict[str, list[str]] = {}
     for row in solutions:
