@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 
 from .config import HOW_KEYS
-from .tables import ABLATION_TABLES
 
 OSS_INSTRUCT = "oss-instruct"
 OSS_INSTRUCT_VALIDATED = "oss-instruct-validated"  # the curated set after execution validation (`validate`)
@@ -91,16 +90,28 @@ def base_folder(run: str) -> str:
 
 
 def check_models(config: dict) -> None:
-    """Every name a run, an evaluation or a table uses exists; raise ModelError naming the key."""
-    students, runs = config["students"], config["runs"]
-    problems = []
-    for name in sorted(set(students) & set(runs)):
-        problems.append(f"config key 'runs.{name}': the name is also a student's")
+    """Every name a run, an evaluation or a table uses exists, and the evaluation backend can serve
+    every evaluated model; raise ModelError naming the key. Names first: the backend checks follow
+    each model's lineage, which needs known bases and no cycle."""
+    problems = name_problems(config)
+    if problems:
+        raise ModelError("invalid configuration:\n  " + "\n  ".join(problems))
+    for name in config["runs"]:
+        lineage(config, name)
+    problems = table_problems(config) + backend_problems(config)
+    if problems:
+        raise ModelError("invalid configuration:\n  " + "\n  ".join(problems))
+
+
+def name_problems(config: dict) -> list[str]:
+    """Students, runs, teachers and data sets: names that clash, and references to unknown ones."""
+    students, runs, teachers, sft_data = config["students"], config["runs"], config["teachers"], config["sft_data"]
+    problems = [f"config key 'runs.{name}': the name is also a student's" for name in sorted(set(students) & set(runs))]
     for name, spec in students.items():
         if bool(spec.get("gguf")) == bool(spec.get("path")):
             problems.append(f"config key 'students.{name}': give exactly one of gguf, path")
-    known_data = {OSS_INSTRUCT, OSS_INSTRUCT_VALIDATED, *config["sft_data"], *config["teachers"]}
-    for name in sorted(set(config["teachers"]) & {*config["sft_data"], config["teacher"]["name"]}):
+    known_data = {OSS_INSTRUCT, OSS_INSTRUCT_VALIDATED, *sft_data, *teachers}
+    for name in sorted(set(teachers) & {*sft_data, config["teacher"]["name"]}):
         problems.append(f"config key 'teachers.{name}': the name is also the main teacher's or an sft_data set's")
     train_keys = set(config["train"])
     for name, spec in runs.items():
@@ -118,35 +129,49 @@ def check_models(config: dict) -> None:
             allowed = ", ".join(sorted(train_keys))
             problems.append(f"config key 'runs.{name}.train.{key}': unknown key (allowed: {allowed})")
     for name in config["analysis"]["compare"]:
-        if name not in config["sft_data"]:
+        if name not in sft_data:
             problems.append(f"config key 'analysis.compare': unknown data set {name!r} (a name in sft_data)")
-    if problems:
-        raise ModelError("invalid configuration:\n  " + "\n  ".join(problems))
-    for name in runs:
-        lineage(config, name)
-    evaluated = evaluated_models(config)
+    return problems
+
+
+def compared_tables(config: dict) -> list[str]:
+    """The tables beside Table 1 and Table 2 whose rows are models (Tables 4-7, the validated table)."""
+    return [table for table in config["tables"] if table not in ("table1", "table2")]
+
+
+def table_problems(config: dict) -> list[str]:
+    """Models named by `evaluate.models` and the tables that are neither students nor runs."""
+    students, runs = config["students"], config["runs"]
     named = (
         ("evaluate.models", config["evaluate"]["models"]),
         ("tables.table1.models", table_models(config)),
         ("tables.table2.models", config["tables"]["table2"]["models"]),
-        *((f"tables.{table}.models", config["tables"][table]["models"]) for table in ABLATION_TABLES),
+        *((f"tables.{table}.models", config["tables"][table]["models"]) for table in compared_tables(config)),
     )
-    for key, names in named:
-        for model in names:
-            if model not in students and model not in runs:
-                problems.append(f"config key '{key}': unknown model {model!r} (known: {', '.join([*students, *runs])})")
-    backend = config["evaluate"]["backend"]
-    if backend == "llama_cpp":
-        for model in dict.fromkeys([*evaluated, *(m for t in ABLATION_TABLES for m in config["tables"][t]["models"])]):
-            if model in students or model in runs:
-                name, student = root_student(config, model)
-                if not student.get("gguf"):
-                    problems.append(
-                        f"config key 'evaluate.backend': llama_cpp evaluates GGUF models, and {model!r} "
-                        f"descends from students.{name} without `gguf` (use transformers or vllm)"
-                    )
-    if problems:
-        raise ModelError("invalid configuration:\n  " + "\n  ".join(problems))
+    return [
+        f"config key '{key}': unknown model {model!r} (known: {', '.join([*students, *runs])})"
+        for key, names in named
+        for model in names
+        if model not in students and model not in runs
+    ]
+
+
+def backend_problems(config: dict) -> list[str]:
+    """Models the evaluation backend cannot serve: llama_cpp evaluates GGUF models only."""
+    if config["evaluate"]["backend"] != "llama_cpp":
+        return []
+    students, runs = config["students"], config["runs"]
+    tabled = (model for table in compared_tables(config) for model in config["tables"][table]["models"])
+    problems = []
+    for model in dict.fromkeys([*evaluated_models(config), *tabled]):
+        if model in students or model in runs:
+            name, student = root_student(config, model)
+            if not student.get("gguf"):
+                problems.append(
+                    f"config key 'evaluate.backend': llama_cpp evaluates GGUF models, and {model!r} "
+                    f"descends from students.{name} without `gguf` (use transformers or vllm)"
+                )
+    return problems
 
 
 def table_models(config: dict) -> list[str]:

@@ -114,8 +114,11 @@ def view(config: dict, stage: str, *, teacher: str | None = None, run: str | Non
     section = _section(config, stage, teacher, run)
     if spec.keys is not None:
         how = _split(spec.section, section)[1]
+        keys = spec.keys
+        if stage == "multipl_e_backend" and section["backend"] == "transformers":
+            keys += ("batch_size",)  # only where it decides anything, so no other backend reruns
         # a key without a schema default may be absent (validate.prompts): None, as the rule always had it
-        section = join_how({key: section.get(key) for key in spec.keys}, how)
+        section = join_how({key: section.get(key) for key in keys}, how)
     return section | {name: copy.deepcopy(config[name]) for name in spec.how_sections}
 
 
@@ -135,8 +138,8 @@ def stage_settings(
         what = {**what, "prompt_format": prompt_format(config, model)}
         if what["prompt_format"] == "magicoder":  # the Magicoder format ends at its fence
             del what["completion_stop"]
-    if stage == "multipl_e_backend" and config["evaluate"]["backend"] == "transformers":
-        return canonical(what) | {"batch_size": config["evaluate"]["batch_size"]}, how
+    if "batch_size" in what and stage == "multipl_e_backend":  # after the sorted keys, as always written
+        return canonical({k: v for k, v in what.items() if k != "batch_size"}) | {"batch_size": what["batch_size"]}, how
     return (canonical(what) if spec.sorted_keys else what), how
 
 

@@ -10,7 +10,6 @@ import os
 import time
 from pathlib import Path
 
-from ..progress import Progress
 from ..sft import training_text
 from .examples import IGNORE_INDEX, pad_batch, tokenize_example
 from .student import load_student, model_flops, peak_flops
@@ -130,10 +129,11 @@ def last_checkpoint(folder: Path) -> str | None:
     return str(complete[-1]) if complete else None
 
 
-def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_dir: str, threads: int = 1) -> dict:
+def load_for_training(settings: dict, threads: int):
+    """Step 1: the checks that refuse what cannot run here, the seed, and the student with the
+    attention it trains with."""
     import torch
-    from torch.utils.data import Dataset
-    from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
+    from transformers import set_seed
 
     torch.set_num_threads(max(1, threads))
     check_liger(settings["liger"])
@@ -143,33 +143,26 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
     # No KV cache while training: it is useless there, and with one transformers ignores the restarting
     # position ids of packed rows (rows would attend to each other). Restored before saving.
     model.config.use_cache = False
-    attention = settings["attention"]  # a how-key: absent when the caller passes no `how`
-    model.set_attn_implementation(attention)  # with packing, flex_attention gets a document mask
-    examples = [tokenize_example(tokenizer, *training_text(row), settings["max_length"]) for row in rows]
+    model.set_attn_implementation(settings["attention"])  # with packing, flex_attention gets a document mask
+    return model, tokenizer
+
+
+def tokenized(rows: list[dict], tokenizer, max_length: int) -> list[dict]:
+    """Step 2: each row as the Magicoder template's ids, the prompt masked (`examples.tokenize_example`)."""
+    examples = [tokenize_example(tokenizer, *training_text(row), max_length) for row in rows]
     if not examples:
         raise ValueError("train: the fine-tuning data set is empty (every row was dropped upstream)")
-    truncated = sum(example["truncated"] for example in examples)
-    trained_tokens = sum(sum(1 for label in example["labels"] if label != -100) for example in examples)
-    total_tokens = sum(len(example["input_ids"]) for example in examples)
+    return examples
 
-    class Rows(Dataset):
-        def __len__(self):
-            return len(examples)
 
-        def __getitem__(self, i):
-            return {"input_ids": examples[i]["input_ids"], "labels": examples[i]["labels"]}
+def training_arguments(settings: dict, checkpoint_dir: str, accumulation: int, report_to: str, use_gpu: bool):
+    """Step 3: the paper's Trainer settings (checkpoints in `checkpoint_dir`, every step logged)."""
+    from transformers import TrainingArguments
 
-    use_gpu = torch.cuda.is_available()
-    # One process per device under accelerate launch; otherwise one process drives every visible GPU.
-    devices = world_size() if world_size() > 1 else (max(1, torch.cuda.device_count()) if use_gpu else 1)
-    per_device = settings["per_device_batch_size"]
-    accumulation = gradient_accumulation(settings["global_batch_size"], per_device, devices)
-    memory = check_memory(model, settings, devices)
     checkpointing = settings["gradient_checkpointing"]  # a how-key: the same loss (test_train.py)
-    report_to = watch_training(settings["report_to"], checkpoint_dir)
-    arguments = TrainingArguments(
+    return TrainingArguments(
         output_dir=checkpoint_dir,
-        per_device_train_batch_size=per_device,
+        per_device_train_batch_size=settings["per_device_batch_size"],
         gradient_accumulation_steps=accumulation,
         num_train_epochs=settings["epochs"],
         max_steps=settings["max_steps"] or -1,
@@ -195,28 +188,17 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
         activation_checkpointing_kwargs={"use_reentrant": False} if checkpointing else None,
     )
 
-    class Clock(TrainerCallback):
-        """The training's start time, and its progress (steps, rate, time left) in the job's log."""
 
-        def on_train_begin(self, args, state, control, **kwargs):
-            self.started = time.monotonic()
-            self.progress = None
-            if state.is_world_process_zero:
-                self.progress = Progress(state.max_steps - state.global_step, "training", "steps")
+def make_trainer(model, tokenizer, arguments, examples: list[dict], settings: dict, clock):
+    """Step 4: the Trainer on the examples, with the loss weighting `train.loss_weighting` names."""
+    from transformers import Trainer
 
-        def on_step_end(self, args, state, control, **kwargs):
-            if self.progress:
-                self.progress.advance()
+    from .callbacks import ExampleRows
 
-        def on_train_end(self, args, state, control, **kwargs):
-            if self.progress:
-                self.progress.close()
-
-    clock = Clock()
     trainer = Trainer(
         model=model,
         args=arguments,
-        train_dataset=Rows(),
+        train_dataset=ExampleRows(examples),
         data_collator=make_collator(tokenizer, settings["packing"]),
         processing_class=tokenizer,
         callbacks=[clock],
@@ -229,48 +211,79 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
         trainer.model_accepts_loss_kwargs = False
     elif settings["loss_weighting"] != "token":
         raise ValueError(f"config key 'train.loss_weighting': unknown value {settings['loss_weighting']!r}")
+    return trainer
+
+
+def resume_point(checkpoint_dir: str) -> tuple[str | None, float]:
+    """Step 5: the last complete checkpoint and its epoch (read now: the Trainer deletes old checkpoints
+    as it saves new ones), so throughput counts only what this job trained."""
     resume = last_checkpoint(Path(checkpoint_dir))
-    # Throughput counts what this job trained: a resumed run only from its checkpoint on (read now:
-    # the Trainer deletes old checkpoints as it saves new ones).
     start_epoch = json.loads((Path(resume) / "trainer_state.json").read_text())["epoch"] if resume else 0.0
     if resume:
         log.info("resuming from %s (epoch %.3f)", resume, start_epoch)
-    result = trainer.train(resume_from_checkpoint=resume)
-    wall = time.monotonic() - clock.started
+    return resume, start_epoch
+
+
+def save_student(trainer, model, tokenizer, output_dir: str) -> None:
+    """Step 6: the weights (the main process alone writes) with the KV cache on again, and the tokenizer."""
     Path(output_dir).mkdir(parents=True, exist_ok=True)
     model.config.use_cache = True
-    trainer.save_model(output_dir)  # the main process alone writes
+    trainer.save_model(output_dir)
     if trainer.is_world_process_zero():
         tokenizer.save_pretrained(output_dir)
-    steps = trainer.state.global_step
+
+
+def utilisation(trainer, examples: list[dict], trained_epochs: float, wall: float, devices: int) -> dict:
+    """On a GPU: the model FLOPs of what this job trained and their share of the devices' peak (MFU)."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return {}
+    device_name = torch.cuda.get_device_name()
+    peak = peak_flops(device_name)
+    unwrapped = trainer.accelerator.unwrap_model(trainer.model)
+    lengths = [len(example["input_ids"]) for example in examples]
+    flops = model_flops(unwrapped.config, unwrapped.num_parameters(exclude_embeddings=True), lengths) * trained_epochs
+    return {
+        "device_name": device_name,
+        "model_flops": flops,
+        "peak_flops_per_device": peak,
+        "mfu": round(flops / wall / (peak * devices), 4) if peak and wall > 0 else None,
+        "peak_memory_bytes": torch.cuda.max_memory_allocated(),  # beside memory_estimate_bytes
+    }
+
+
+def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_dir: str, threads: int = 1) -> dict:
+    """One training process: load, tokenize, train (resuming from the last complete checkpoint), save,
+    and the summary that `train_metrics.json` records."""
+    import torch
+
+    from .callbacks import Clock
+
+    model, tokenizer = load_for_training(settings, threads)
+    examples = tokenized(rows, tokenizer, settings["max_length"])
+    use_gpu = torch.cuda.is_available()
+    # One process per device under accelerate launch; otherwise one process drives every visible GPU.
+    devices = world_size() if world_size() > 1 else (max(1, torch.cuda.device_count()) if use_gpu else 1)
+    per_device = settings["per_device_batch_size"]
+    accumulation = gradient_accumulation(settings["global_batch_size"], per_device, devices)
+    memory = check_memory(model, settings, devices)
+    report_to = watch_training(settings["report_to"], checkpoint_dir)
+    arguments = training_arguments(settings, checkpoint_dir, accumulation, report_to, use_gpu)
+    clock = Clock()
+    trainer = make_trainer(model, tokenizer, arguments, examples, settings, clock)
+    resume, start_epoch = resume_point(checkpoint_dir)
+    result = trainer.train(resume_from_checkpoint=resume)
+    wall = time.monotonic() - clock.started
+    save_student(trainer, model, tokenizer, output_dir)
     epochs_done = trainer.state.epoch or 0.0
     trained_epochs = epochs_done - (start_epoch or 0.0)
-    seen_tokens = total_tokens * trained_epochs
-    utilisation = {}
-    if use_gpu:
-        device_name = torch.cuda.get_device_name()
-        peak = peak_flops(device_name)
-        unwrapped = trainer.accelerator.unwrap_model(trainer.model)
-        flops = (
-            model_flops(
-                unwrapped.config,
-                unwrapped.num_parameters(exclude_embeddings=True),
-                [len(example["input_ids"]) for example in examples],
-            )
-            * trained_epochs
-        )
-        utilisation = {
-            "device_name": device_name,
-            "model_flops": flops,
-            "peak_flops_per_device": peak,
-            "mfu": round(flops / wall / (peak * devices), 4) if peak and wall > 0 else None,
-            "peak_memory_bytes": torch.cuda.max_memory_allocated(),  # beside memory_estimate_bytes
-        }
+    total_tokens = sum(len(example["input_ids"]) for example in examples)
     return {
         "rows": len(examples),
-        "truncated_rows": truncated,
+        "truncated_rows": sum(example["truncated"] for example in examples),
         "max_length": settings["max_length"],
-        "trained_tokens_per_epoch": trained_tokens,
+        "trained_tokens_per_epoch": sum(sum(1 for label in e["labels"] if label != -100) for e in examples),
         "tokens_per_epoch": total_tokens,
         "devices": devices,
         "per_device_batch_size": per_device,
@@ -283,10 +296,10 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
         "gradient_accumulation_steps": accumulation,
         "effective_batch_size": per_device * devices * accumulation,
         "packing": settings["packing"],
-        "attention": attention,
+        "attention": settings["attention"],
         "liger": settings["liger"],
         "loss_weighting": settings["loss_weighting"],
-        "optimizer_steps": steps,
+        "optimizer_steps": trainer.state.global_step,
         "epochs": round(epochs_done, 3),
         "resumed_from": resume,
         "train_loss": result.training_loss,
@@ -296,6 +309,6 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
             if "loss" in entry
         ],
         "wall_s": round(wall, 1),
-        "tokens_per_s": round(seen_tokens / wall, 1) if wall > 0 else None,
-        **utilisation,
+        "tokens_per_s": round(total_tokens * trained_epochs / wall, 1) if wall > 0 else None,
+        **utilisation(trainer, examples, trained_epochs, wall, devices),
     }
