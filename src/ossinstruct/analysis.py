@@ -86,38 +86,45 @@ def max_similarity(
 
 
 def similarity_summary(scores: dict[str, np.ndarray], bins: int = 50) -> dict:
+    """Figure 3's data: per set, its rows, mean and median similarity and the histogram over [0, 1]."""
+    import pandas as pd
+
     edges = np.linspace(0.0, 1.0, bins + 1)
-    return {
-        "bin_edges": [round(float(edge), 4) for edge in edges],
-        "sets": {
-            name: {
-                "rows": int(len(values)),
-                "mean": round(float(values.mean()), 4) if len(values) else None,
-                "median": round(float(np.median(values)), 4) if len(values) else None,
-                "counts": np.histogram(np.clip(values, 0.0, 1.0), bins=edges)[0].tolist(),
-            }
-            for name, values in scores.items()
-        },
-    }
+    sets = {}
+    for name, values in scores.items():
+        column = pd.Series(values)
+        sets[name] = {
+            "rows": int(column.size),
+            "mean": round(float(column.mean()), 4) if column.size else None,
+            "median": round(float(column.median()), 4) if column.size else None,
+            "counts": np.histogram(column.clip(0.0, 1.0), bins=edges)[0].tolist(),
+        }
+    return {"bin_edges": [round(float(edge), 4) for edge in edges], "sets": sets}
 
 
 def length_summary(problems: list[int], solutions: list[int]) -> dict:
     """Histograms of token counts in buckets of 20 over 0..700; longer rows land in the last bucket."""
-    edges = list(range(0, LENGTH_MAX + LENGTH_BUCKET, LENGTH_BUCKET))
+    import pandas as pd
 
-    def histogram(lengths: list[int]) -> dict:
-        clipped = np.minimum(np.asarray(lengths, dtype=np.int64), LENGTH_MAX - 1)
+    edges = list(range(0, LENGTH_MAX + LENGTH_BUCKET, LENGTH_BUCKET))
+    lengths = pd.DataFrame(
+        {"part": ["problem"] * len(problems) + ["solution"] * len(solutions), "tokens": [*problems, *solutions]}
+    )
+    lengths["bucket"] = pd.cut(lengths["tokens"].clip(upper=LENGTH_MAX - 1), edges, right=False)
+
+    def histogram(part: str) -> dict:
+        rows = lengths[lengths["part"] == part]
         return {
-            "counts": np.histogram(clipped, bins=edges)[0].tolist(),
-            "mean": round(float(np.mean(lengths)), 1) if lengths else None,
-            "over_max": int(sum(length >= LENGTH_MAX for length in lengths)),
+            "counts": rows["bucket"].value_counts(sort=False).tolist(),
+            "mean": round(float(rows["tokens"].mean()), 1) if len(rows) else None,
+            "over_max": int((rows["tokens"] >= LENGTH_MAX).sum()),
         }
 
     return {
         "bucket": LENGTH_BUCKET,
         "bin_edges": edges,
-        "problem": histogram(problems),
-        "solution": histogram(solutions),
+        "problem": histogram("problem"),
+        "solution": histogram("solution"),
     }
 
 
@@ -187,7 +194,10 @@ def assign_categories(row_vectors: np.ndarray, category_vectors: np.ndarray) -> 
 
 
 def category_summary(assigned: np.ndarray, categories: Sequence[str] = CATEGORIES) -> dict:
-    counts = np.bincount(assigned, minlength=len(categories)) if len(assigned) else np.zeros(len(categories), int)
+    """Each category's rows and share (%) of all rows, in the paper's order of the categories."""
+    import pandas as pd
+
+    counts = pd.Series(assigned, dtype="int64").value_counts().reindex(range(len(categories)), fill_value=0)
     total = max(1, int(counts.sum()))
     return {
         "rows": int(counts.sum()),

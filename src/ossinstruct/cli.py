@@ -24,6 +24,7 @@ from .io import DataError
 from .logs import setup_logging
 from .models import ModelError, check_models, root_student
 from .sandbox import SandboxError
+from .settings import STAGES as SETTING_STAGES
 from .settings import benchmark_sources, how, stage_settings, what
 from .teacher.errors import TeacherError
 
@@ -50,8 +51,14 @@ class Call:
         return str(path.with_name(f"{path.name.split('.')[0]}_{suffix}"))
 
     def settings(self, stage: str, **names) -> dict:
-        """The stage's whole settings, what and how joined, as its rule and adapter give them."""
-        return join_how(*stage_settings(self.config, stage, **names))
+        """The stage's settings, what and how joined, as its rule and adapter give them (its
+        how-sections, such as the sandbox, apart: `sandbox`)."""
+        what_part, how_part = stage_settings(self.config, stage, **names)
+        return join_how(what_part, {k: v for k, v in how_part.items() if k not in SETTING_STAGES[stage].how_sections})
+
+    def sandbox(self, stage: str) -> dict:
+        """Where the stage's generated code runs: the `sandbox` section, read as its adapter reads it."""
+        return how(self.config, stage)["sandbox"]
 
     def teacher(self) -> dict:
         """The main teacher's settings and how it is reached, as generate_responses's rule gives them."""
@@ -139,7 +146,7 @@ COMMANDS = {
         lambda c: {
             "rows": c.input,
             **_curated(c, "kept", "validate"),
-            "sandbox": how(c.config, "validate")["sandbox"],
+            "sandbox": c.sandbox("validate"),
             "threads": c.args.threads,
         },
     ),
@@ -190,15 +197,15 @@ COMMANDS = {
             "cache_dir": c.config["cache_dir"],
             "threads": c.args.threads,
             "log_dir": c.output,
+            "sandbox": c.sandbox("scoring"),
         },
     ),
     "tables": Command(
-        "Table 1 from results/eval-style score folders (--input is that folder)",
+        "Table 1 from results/eval-style score folders (--input is that folder); --compare RUN_A RUN_B: two runs",
         "tables:run_table1",
         lambda c: {"scores": _scores(c), "paper": c.config["tables"]["table1"]["paper"], "output": c.output},
     ),
 }
-STAGES = {name: command.help for name, command in COMMANDS.items()}
 
 
 EXPLORE = "browse every seed's journey and every completion's verdict (Datasette on results/explore/*.db)"
@@ -216,6 +223,29 @@ def dispatch(args: argparse.Namespace, config: dict, run: str) -> None:
     getattr(import_module(f"ossinstruct.{module}"), function)(**command.arguments(Call(args, config, run)))
 
 
+def compare(argv: list[str]) -> int:
+    """`ossinstruct tables --compare A B [--output F]`: two runs' scores side by side."""
+    parser = argparse.ArgumentParser(prog="ossinstruct tables --compare", description=COMPARE)
+    parser.add_argument("--compare", nargs=2, required=True, metavar=("RUN_A", "RUN_B"), help=COMPARE_RUNS)
+    parser.add_argument("--output", help="also write the comparison as CSV to this file")
+    args = parser.parse_args(argv)
+    from .tables import compare_runs
+
+    try:
+        table = compare_runs(*args.compare)
+    except (OSError, ValueError) as error:
+        print(f"ossinstruct tables --compare: {error}", file=sys.stderr)
+        return 2
+    print(table.to_string(index=False))
+    if args.output:
+        table.to_csv(args.output, index=False)
+    return 0
+
+
+COMPARE = "two runs' pass@1 side by side, per model and benchmark, with the difference (B minus A)"
+COMPARE_RUNS = "each a run's results/eval folder, or one model's folder in it (results/eval/<model>)"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["estimate"]:  # its own flags (ossinstruct estimate --help)
@@ -230,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
         from .doctor import main as doctor
 
         return doctor(argv[1:])
+    if argv[:1] == ["tables"] and "--compare" in argv:
+        return compare(argv[1:])
     parser = argparse.ArgumentParser(prog="ossinstruct", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="stage", required=True)
     commands.add_parser("estimate", help=ESTIMATE, add_help=False)
@@ -239,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     explore.add_argument("--folder", default="results/explore", help="the databases' folder (default: results/explore)")
     explore.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine)")
     explore.add_argument("--port", type=int, default=8001, help="port (default: 8001)")
-    for name, help_text in STAGES.items():
+    for name, help_text in ((name, command.help) for name, command in COMMANDS.items()):
         command = commands.add_parser(name, help=help_text, description=help_text)
         if name != "seeds":
             command.add_argument("--input", required=True, help="input file or folder")

@@ -6,11 +6,15 @@ column says whether a row was reproduced by this run or reported in the paper (s
 continued, as the EvalPlus leaderboard ran base models; `magicoder`: the Magicoder template), and
 `n_tasks` how many HumanEval/MBPP tasks the row was measured on (the paper: 164/399, MBPP+ v0.1.0).
 A paper row also names the paper's table it comes from (`paper_table`: the DeepSeek rows are Table 4's).
+
+Each table is a pandas data frame: the reproduced rows (one per model, from its score files), the
+paper's rows read from `data/paper/`, joined into one frame in the table's columns, then written
+with `to_csv` (the csv module's dialect: `\r\n` line ends, minimal quoting, an absent cell empty).
+`compare_runs` puts two runs' scores side by side (`ossinstruct tables --compare A B`).
 """
 
 from __future__ import annotations
 
-import csv
 import itertools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -48,18 +52,39 @@ def reproduced_row(model: str, scores: Mapping[str, str | Path]) -> dict:
     return row
 
 
+def frame(rows: Sequence[dict], columns: Sequence[str]):
+    """`rows` as a data frame in `columns`, each value kept as given (a cell a row lacks is empty)."""
+    import pandas as pd
+
+    return pd.DataFrame(list(rows), columns=list(columns), dtype=object)
+
+
+def paper_frame(path: str | Path, **constant: str):
+    """The paper's rows as shipped (`data/paper/<table>.csv`, every cell its text), with `source`
+    `paper` and any `constant` columns."""
+    import pandas as pd
+
+    reported = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return reported.assign(source="paper", **constant)
+
+
+def write_frame(path: str | Path, reproduced, reported, columns: Sequence[str]) -> None:
+    """The reproduced rows, then the reported ones, in `columns`, as a CSV file."""
+    import pandas as pd
+
+    table = pd.concat([reproduced, reported.reindex(columns=list(columns))], ignore_index=True)[list(columns)]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, index=False, lineterminator="\r\n")
+
+
 def paper_rows(path: str | Path) -> list[dict]:
     """The paper's rows as shipped, each with what it was measured on (`n_tasks`) and its table."""
-    with open(path, newline="", encoding="utf-8") as handle:
-        return [{**row, "source": "paper"} for row in csv.DictReader(handle)]
+    return paper_frame(path).to_dict("records")
 
 
-def write_table(path: str | Path, rows: list[dict]) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+def write_table(path: str | Path, rows: list[dict], paper: str | Path) -> None:
+    """Table 1: the reproduced rows beside the paper's."""
+    write_frame(path, frame(rows, COLUMNS), paper_frame(paper), COLUMNS)
 
 
 TABLE2_COLUMNS = ["model", "java", "js", "cpp", "php", "swift", "rust"]
@@ -79,12 +104,8 @@ def table2_row(model: str, scores: Mapping[str, str | Path]) -> dict:
 
 
 def write_table2(path: str | Path, rows: list[dict], paper: str | Path) -> None:
-    with open(paper, newline="", encoding="utf-8") as handle:
-        reported = [{**row, "source": "paper", "samples_per_task": "50"} for row in csv.DictReader(handle)]
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=[*TABLE2_COLUMNS, "source", "samples_per_task"])
-        writer.writeheader()
-        writer.writerows(rows + reported)
+    columns = [*TABLE2_COLUMNS, "source", "samples_per_task"]
+    write_frame(path, frame(rows, columns), paper_frame(paper, samples_per_task="50"), columns)
 
 
 # The paper's other results tables: their columns (pass@1, %), and what each compares.
@@ -134,18 +155,11 @@ def ablation_row(
 def write_ablation_table(table: str, path: str | Path, rows: list[dict], paper: str | Path | None) -> None:
     """Reproduced rows, then the paper's (`data/paper/<table>.csv`; a cell the paper does not give is
     empty; no file: a table of ours, with no reported rows)."""
-    reported = []
-    if paper:
-        with open(paper, newline="", encoding="utf-8") as handle:
-            reported = [{**row, "source": "paper"} for row in csv.DictReader(handle)]
     columns = ["model", "data", "training_rows", "prompt_format", *ABLATION_TABLES[table]]
     if "multipl_e" in columns:
         columns.append("multipl_e_languages")
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=[*columns, "source"], restval="")
-        writer.writeheader()
-        writer.writerows(rows + reported)
+    columns.append("source")
+    write_frame(path, frame(rows, columns), paper_frame(paper) if paper else frame([], columns), columns)
 
 
 def by_model(paths: Sequence[str], models: Sequence[str], columns: Sequence[str]) -> dict[str, dict[str, str]]:
@@ -164,8 +178,7 @@ def by_model(paths: Sequence[str], models: Sequence[str], columns: Sequence[str]
 
 
 def run_table1(*, scores: dict[str, dict[str, str]], paper: str, output: str) -> None:
-    rows = [reproduced_row(model, by_benchmark) for model, by_benchmark in scores.items()]
-    write_table(output, rows + paper_rows(paper))
+    write_table(output, [reproduced_row(model, by_benchmark) for model, by_benchmark in scores.items()], paper)
 
 
 def run_table2(*, scores: dict[str, dict[str, str]], paper: str, output: str) -> None:
@@ -179,3 +192,57 @@ def run_ablation_table(*, table: str, rows: list[dict], paper: str | None, outpu
         for row in rows
     ]
     write_ablation_table(table, output, reproduced, paper)
+
+
+BENCHMARK_ORDER = {"humaneval": 0, "humaneval_plus": 1, "mbpp": 2, "mbpp_plus": 3}  # Table 1's columns
+
+
+def scores_of_run(folder: str | Path) -> dict[str, dict[str, str]]:
+    """A run's EvalPlus score files by model and benchmark: `<folder>/<model>/<benchmark>/scores.json`
+    (`results/eval`), or `<folder>/<benchmark>/scores.json` for one model's folder."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder (a run's results/eval, or one model's folder in it)")
+    own = sorted(root.glob("*/scores.json"))
+    if own:
+        return {root.name: {path.parent.name: str(path) for path in own}}
+    return {
+        model.name: {path.parent.name: str(path) for path in sorted(model.glob("*/scores.json"))}
+        for model in sorted(root.iterdir())
+        if model.is_dir() and any(model.glob("*/scores.json"))
+    }
+
+
+def compare_runs(first: str | Path, second: str | Path):
+    """Two runs' pass@1 side by side: one row per model and benchmark column both runs scored (a model
+    of one run alone is compared with the other run's only model), with each run's score and the
+    difference (second minus first), in points."""
+    import pandas as pd
+
+    def long(folder) -> pd.DataFrame:
+        rows = [reproduced_row(model, by_benchmark) for model, by_benchmark in scores_of_run(folder).items()]
+        wide = frame(rows, ["model", *BENCHMARK_ORDER, "prompt_format"])
+        melted = wide.melt(id_vars=["model", "prompt_format"], value_vars=list(BENCHMARK_ORDER), var_name="benchmark")
+        return melted.dropna(subset=["value"])
+
+    a, b = long(first), long(second)
+    if a.empty or b.empty:
+        raise ValueError(f"no scores.json under {first if a.empty else second}")
+    keys = ["model", "benchmark"]
+    if set(a["model"]).isdisjoint(b["model"]) and a["model"].nunique() == b["model"].nunique() == 1:
+        pair = f"{a['model'].iloc[0]} vs {b['model'].iloc[0]}"  # one model each, under two names: compare them
+        a, b = a.assign(model=pair), b.assign(model=pair)
+    joined = a.merge(b, on=keys, how="inner", suffixes=("_a", "_b"))
+    if joined.empty:
+        raise ValueError(f"{first} and {second} share no model and benchmark")
+    joined = joined.rename(columns={"value_a": "a", "value_b": "b"})
+    joined["a"], joined["b"] = joined["a"].astype(float), joined["b"].astype(float)
+    joined["difference"] = (joined["b"] - joined["a"]).round(2)
+    order = {model: i for i, model in enumerate(dict.fromkeys(a["model"]))}
+    joined = joined.sort_values(
+        ["model", "benchmark"],
+        key=lambda column: column.map(order) if column.name == "model" else column.map(BENCHMARK_ORDER),
+    )
+    return joined[["model", "benchmark", "a", "b", "difference", "prompt_format_a", "prompt_format_b"]].reset_index(
+        drop=True
+    )

@@ -178,7 +178,10 @@ def output_patterns() -> list[re.Pattern]:
 def produced(path: str) -> bool:
     """A `results/` path some rule writes, or a folder some rule writes into."""
     concrete = re.sub(r"<[^>]+>", "x", path).replace("*", "x")
+    folder = concrete.rstrip("/") + "/"
     for pattern in output_patterns():
+        if re.sub(r"\[\^/\]\+.*", "", pattern.pattern.replace("\\", "")).startswith(folder):
+            return True  # a folder whose files are outputs (`results/eval`)
         if pattern.fullmatch(concrete) or pattern.fullmatch(concrete.rstrip("/")):
             return True
         if re.match(pattern.pattern.split("[^/]+")[0], concrete) and concrete.endswith("/"):

@@ -41,7 +41,7 @@ def test_each_table_reads_the_benchmarks_of_its_columns():
 def test_table1_paper_rows_say_what_the_paper_measured_and_where_they_come_from(tmp_path, root):
     """The paper's rows measured 164 HumanEval+ and 399 MBPP+ (v0.1.0) tasks; the DeepSeek rows are its
     Table 4's; each row shows its prompt format, ours from the scores."""
-    from ossinstruct.tables import paper_rows, reproduced_row, write_table
+    from ossinstruct.tables import reproduced_row, write_table
 
     for benchmark, n in (("humaneval", 164), ("mbpp", 399)):
         write_json(
@@ -49,7 +49,7 @@ def test_table1_paper_rows_say_what_the_paper_measured_and_where_they_come_from(
             {"pass@1": {"base": 10.0, "plus": 5.0}, "n_tasks": n, "generation": {"prompt_format": "completion"}},
         )
     ours = reproduced_row("base", {b: tmp_path / f"{b}.json" for b in ("humaneval", "mbpp")})
-    write_table(tmp_path / "table1.csv", [ours, *paper_rows(root / "data/paper/table1.csv")])
+    write_table(tmp_path / "table1.csv", [ours], root / "data/paper/table1.csv")
     with open(tmp_path / "table1.csv", newline="") as handle:
         rows = {row["model"]: row for row in csv.DictReader(handle)}
     assert rows["base"]["prompt_format"] == "completion" and rows["base"]["n_tasks"] == "164/399"
@@ -61,3 +61,69 @@ def test_table1_paper_rows_say_what_the_paper_measured_and_where_they_come_from(
         "Magicoder-DS-6.7B",
         "MagicoderS-DS-6.7B",
     ]
+
+
+def scores(folder, model, he, mbpp, prompt_format="magicoder"):
+    for benchmark, (base, plus), n in (("humaneval", he, 164), ("mbpp", mbpp, 399)):
+        write_json(
+            folder / model / benchmark / "scores.json",
+            {"pass@1": {"base": base, "plus": plus}, "n_tasks": n, "generation": {"prompt_format": prompt_format}},
+        )
+
+
+def test_table1_is_a_data_frame_written_in_the_csv_modules_dialect(tmp_path, root):
+    """The frame's CSV: the reproduced rows then the paper's, numbers as Python writes them, an empty
+    cell for what a row does not have, `\\r\\n` line ends: byte for byte what the csv module wrote."""
+    from ossinstruct.tables import run_table1
+
+    scores(tmp_path / "eval", "a model, quoted", (0.0, 0.0), (6.27, 5.51), "completion")
+    run_table1(
+        scores={
+            "a model, quoted": {
+                b: str(tmp_path / f"eval/a model, quoted/{b}/scores.json") for b in ("humaneval", "mbpp")
+            }
+        },
+        paper=str(root / "data/paper/table1.csv"),
+        output=str(tmp_path / "table1.csv"),
+    )
+    written = (tmp_path / "table1.csv").read_bytes()
+    lines = written.split(b"\r\n")
+    assert lines[0] == b"model,humaneval,humaneval_plus,mbpp,mbpp_plus,prompt_format,source,n_tasks,paper_table"
+    assert lines[1] == b'"a model, quoted",0.0,0.0,6.27,5.51,completion,reproduced,164/399,-'
+    paper = (root / "data/paper/table1.csv").read_bytes().replace(b"\r\n", b"\n").split(b"\n")
+    assert len(lines) == 2 + len([line for line in paper[1:] if line]) + 1 and lines[-1] == b""
+    assert all(line.count(b",") >= 8 for line in lines[2:-1]) and b"\n" not in written.replace(b"\r\n", b"")
+
+
+def test_two_runs_compare_side_by_side_with_the_difference(tmp_path, capsys):
+    """`ossinstruct tables --compare A B`: each model and benchmark both runs scored, B minus A."""
+    from ossinstruct.cli import main
+    from ossinstruct.tables import compare_runs
+
+    scores(tmp_path / "a", "m", (10.0, 8.5), (40.0, 30.0))
+    scores(tmp_path / "a", "only-in-a", (1.0, 1.0), (1.0, 1.0))
+    scores(tmp_path / "b", "m", (12.5, 8.0), (40.0, 31.25))
+    table = compare_runs(tmp_path / "a", tmp_path / "b")
+    assert list(table["model"]) == ["m"] * 4
+    assert list(table["benchmark"]) == ["humaneval", "humaneval_plus", "mbpp", "mbpp_plus"]
+    assert list(table["a"]) == [10.0, 8.5, 40.0, 30.0] and list(table["b"]) == [12.5, 8.0, 40.0, 31.25]
+    assert list(table["difference"]) == [2.5, -0.5, 0.0, 1.25]
+    # one model's folder each: the two models compared under both names
+    pair = compare_runs(tmp_path / "a" / "m", tmp_path / "a" / "only-in-a")
+    assert set(pair["model"]) == {"m vs only-in-a"} and list(pair["difference"]) == [-9.0, -7.5, -39.0, -29.0]
+    assert (
+        main(["tables", "--compare", str(tmp_path / "a"), str(tmp_path / "b"), "--output", str(tmp_path / "c.csv")])
+        == 0
+    )
+    assert "humaneval_plus" in capsys.readouterr().out
+    assert (tmp_path / "c.csv").read_text().splitlines()[1] == "m,humaneval,10.0,12.5,2.5,magicoder,magicoder"
+    assert main(["tables", "--compare", str(tmp_path / "a"), str(tmp_path / "none")]) == 2
+
+
+def test_pandas_is_imported_where_tables_are_made_and_in_the_data_study_only(root):
+    importing = sorted(
+        str(path.relative_to(root / "src" / "ossinstruct"))
+        for path in (root / "src" / "ossinstruct").rglob("*.py")
+        if "import pandas" in path.read_text(encoding="utf-8")
+    )
+    assert importing == ["analysis.py", "tables.py"]

@@ -70,8 +70,10 @@ def run_evaluate(
     cache_dir: str,
     threads: int = 2,
     log_dir: str | None = None,
+    sandbox: dict | None = None,
 ) -> None:
-    """Generation and scoring in one go (the command line's `evaluate`)."""
+    """Generation and scoring in one go (the command line's `evaluate`); `sandbox`: where EvalPlus runs
+    the code (the config's `sandbox` section)."""
     from . import scoring
 
     shard = str(Path(samples).with_name("samples-0-of-1.jsonl"))
@@ -96,4 +98,5 @@ def run_evaluate(
         cache_dir=cache_dir,
         threads=threads,
         log_dir=log_dir,
+        sandbox=sandbox,
     )
