@@ -12,6 +12,7 @@ import pytest
 from ossinstruct.io import read_json, write_jsonl
 
 from ..conftest import SMOLLM2
+from ..sections import section
 
 pytestmark = [pytest.mark.slow, pytest.mark.extended]
 
@@ -48,6 +49,7 @@ def test_two_processes_keep_the_global_batch_and_write_one_model(tmp_path, caplo
         "loss_weighting": "micro_batch",
         "gpus": 2,
     }
+    settings = section("train", settings)  # the schema's defaults, as a validated config has them
     with caplog.at_level(logging.INFO, logger="ossinstruct.train"):
         train.run(
             sft=str(tmp_path / "sft.jsonl"),
