@@ -160,7 +160,8 @@ def how_keys(schema: dict) -> dict[str, tuple[str, ...]]:
 
 # Settings that only say *how* a job runs, never *what* it produces: they stay out of the rules'
 # `params` (a change reruns nothing) and out of every cache key; the adapters read them from the
-# config at run time. Marked `x-how: true` in the schema, with the reason beside each.
+# config at run time. Marked `x-how: true` in the schema; why each decides nothing is in the table of
+# docs/configuration.md ("Settings that say how, not what"), which a test keeps equal to these keys.
 HOW_KEYS = how_keys(_schema())
 # Sections whose every key is a how-key (the sandbox's mounts, which GPUs a job claims, the Hub, preflight).
 HOW_SECTIONS = tuple(name for name, sub in _schema()["properties"].items() if sub.get("x-how"))
