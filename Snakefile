@@ -13,6 +13,12 @@ report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
+
+
+# `--sdm apptainer` runs every job in the image that container/build.sh makes (docs/cluster.md).
+container: config["container"]
+
+
 include: "rules/seeds.smk"
 include: "rules/generate.smk"
 include: "rules/curate.smk"
@@ -50,4 +56,4 @@ rule all:
         expand("results/explore/{teacher}.db", teacher=TEACHER),
         "results/explore/eval.db",
         # execution validation (not the paper's), when `validate.enabled`; its table is its own target
-        expand(rules.validate_pairs.output.report, teacher=TEACHER) if config["validate"]["enabled"] else [],
+        expand(rules.merge_validation.output.report, teacher=TEACHER) if config["validate"]["enabled"] else [],

@@ -81,14 +81,13 @@ rule describe_dataset:
         seeds_report=f"results/seeds/{CORPUS}_report.json",
         generation_report=rules.merge_responses.output.report,
         curation_report=rules.summarize_curation.output.report,
-        validation_report=rules.validate_pairs.output.report if config["validate"]["enabled"] else [],
+        validation_report=rules.merge_validation.output.report if config["validate"]["enabled"] else [],
     output:
         data="results/dataset/{teacher}/data.jsonl",
         manifest="results/dataset/{teacher}/manifest.json",
         card="results/dataset/{teacher}/README.md",
     log:
         "logs/dataset/{teacher}.log",
-    localrule: True
     conda:
         "../envs/analyze.yaml"
     params:

@@ -1,4 +1,5 @@
 # Shared set-up: validate the config before any job runs, and the names every rule uses.
+import os
 import re
 import sys
 from pathlib import Path
@@ -30,6 +31,10 @@ try:
     check_offline(config, workflow.dag_settings.targets if workflow.dag_settings else sys.argv[1:])
 except (ConfigError, ModelError, HubError) as error:
     raise WorkflowError(str(error)) from None
+
+# The checkout, for the envs/<stage>.post-deploy.sh scripts that install the library into each conda
+# environment (Snakemake runs them from its own copy under .snakemake/conda/, not from envs/).
+os.environ.setdefault("OSSINSTRUCT_WORKFLOW", workflow.basedir)
 
 
 def preflight_before_jobs():
@@ -90,6 +95,32 @@ def teacher_gpus(wildcards):
     return teacher["serve"]["gpus"] if teacher["server"] in ("vllm", "sglang") else 0
 
 
+# SLURM resources that follow from the configuration (`cluster`; profiles/slurm sizes the rest). They
+# say only where a job runs: Snakemake reruns nothing when they change.
+def gpu_partition(gpus_of):
+    """A job's partition: `cluster.gpu_partition` when it holds GPUs, else `cluster.cpu_partition`."""
+    return lambda wildcards: config["cluster"]["gpu_partition" if gpus_of(wildcards) else "cpu_partition"]
+
+
+def teacher_size(wildcards):
+    """{cpus, mem_mb} of a teacher's job, for the server it starts: hosted (it only sends requests),
+    a model on the CPU (llama.cpp, or vLLM's CPU build), or serve.gpus GPUs (vLLM, SGLang)."""
+    sizes = config["cluster"]["teacher"]
+    gpus = teacher_gpus(wildcards)
+    if gpus:
+        return {key: value * gpus for key, value in sizes["per_gpu"].items()}
+    return sizes["hosted" if teacher_config(config, wildcards.teacher)["server"] == "openai" else "cpu"]
+
+
+TEACHER_RESOURCES = dict(
+    gpu=teacher_gpus,
+    slurm_partition=gpu_partition(teacher_gpus),
+    cpus_per_task=lambda wildcards: teacher_size(wildcards)["cpus"],
+    mem_mb=lambda wildcards: teacher_size(wildcards)["mem_mb"],
+    runtime=config["cluster"]["teacher"]["runtime"],
+)
+
+
 def teacher_model_inputs(wildcards):
     """A vLLM/SGLang teacher given as a GGUF file is served from the folder export_teacher_hf makes."""
     teacher = teacher_config(config, wildcards.teacher)
@@ -113,6 +144,19 @@ def teacher_shard_files(wildcards):
     return {
         "responses": [f"{folder}/{shard}/responses.jsonl" for shard in shards],
         "reports": [f"{folder}/{shard}/report.json" for shard in shards],
+    }
+
+
+def validation_shard_files(wildcards):
+    folder = f"results/validate/{wildcards.teacher}/shards"
+    shards = shard_names(config["validate"]["shards"])
+    return {
+        name: [f"{folder}/{shard}/{file}" for shard in shards]
+        for name, file in (
+            ("validated", "validated.jsonl"),
+            ("excluded", "validated_excluded.jsonl"),
+            ("reports", "validated_report.json"),
+        )
     }
 
 

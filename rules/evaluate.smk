@@ -19,6 +19,7 @@ rule generate_samples:
     threads: 2
     resources:
         gpu=eval_gpus,
+        slurm_partition=gpu_partition(eval_gpus),
     params:
         settings=eval_generation_settings,
         model_file=evaluated_model_file,

@@ -19,7 +19,6 @@ rule explore_teacher:
         "logs/explore/{teacher}.log",
     benchmark:
         "logs/benchmarks/explore/{teacher}.tsv"
-    localrule: True
     conda:
         "../envs/explore.yaml"
     params:

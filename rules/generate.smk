@@ -33,7 +33,7 @@ rule generate_responses:
         "../envs/generate.yaml"
     threads: 2
     resources:
-        gpu=teacher_gpus,
+        **TEACHER_RESOURCES,
     params:
         # Only what decides the answers; see ossinstruct.models.request_settings.
         settings=teacher_request_settings,

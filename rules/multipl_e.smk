@@ -32,6 +32,7 @@ rule generate_multipl_e:
     threads: 2
     resources:
         gpu=eval_gpus,
+        slurm_partition=gpu_partition(eval_gpus),
     params:
         settings=lambda wildcards: DECODINGS[wildcards.decoding],
         # batch_size only where it decides anything (transformers), so no other backend reruns.

@@ -68,6 +68,7 @@ rule train_student:
     threads: 2
     resources:
         gpu=train_gpus,
+        slurm_partition=gpu_partition(train_gpus),
     params:
         settings=lambda wildcards: stage_what(config, "train", run=wildcards.run),
         cache_dir=CACHE_DIR,

@@ -20,7 +20,7 @@ rule generate_tests:
         "../envs/generate.yaml"
     threads: 2
     resources:
-        gpu=teacher_gpus,
+        **TEACHER_RESOURCES,
     params:
         # What decides the requests: the teacher's answer-deciding keys and the prompts.
         teacher=teacher_request_settings,
@@ -31,8 +31,34 @@ rule generate_tests:
 
 
 rule validate_pairs:
+    # One shard of the pairs (`validate.shards`, contiguous slices), run in the sandbox. Each verdict
+    # is committed to the cache as it is reached (ossinstruct.validate.verdicts), so a killed shard
+    # runs again only the pairs that were in flight.
     input:
         tests=rules.generate_tests.output.tests,
+    output:
+        validated="results/validate/{teacher}/shards/{shard}/validated.jsonl",
+        excluded="results/validate/{teacher}/shards/{shard}/validated_excluded.jsonl",
+        report="results/validate/{teacher}/shards/{shard}/validated_report.json",
+    log:
+        "logs/validate/{teacher}/validate-{shard}.log",
+    benchmark:
+        "logs/benchmarks/validate/{teacher}/validate-{shard}.tsv"
+    conda:
+        "../envs/generate.yaml"
+    threads: 2
+    params:
+        # The limits decide verdicts; the sandbox section (where the code runs) is read at run time.
+        settings=stage_what(config, "validate"),
+        cache_dir=CACHE_DIR,
+    script:
+        "../scripts/validate_pairs.py"
+
+
+rule merge_validation:
+    # The shards' rows joined byte for byte (equal to one unsharded job's) and one report.
+    input:
+        unpack(validation_shard_files),
     output:
         validated="results/validate/{teacher}/validated.jsonl",
         excluded="results/validate/{teacher}/validated_excluded.jsonl",
@@ -43,22 +69,17 @@ rule validate_pairs:
             labels={"teacher": "{teacher}", "file": "validated_report.json"},
         ),
     log:
-        "logs/validate/{teacher}/validate.log",
-    benchmark:
-        "logs/benchmarks/validate/{teacher}/validate.tsv"
+        "logs/validate/{teacher}/merge.log",
+    localrule: True  # a byte copy and a few reports: small at any scale
     conda:
         "../envs/generate.yaml"
-    threads: 2
-    params:
-        # The limits decide verdicts; the sandbox section (where the code runs) is read at run time.
-        settings=stage_what(config, "validate"),
     script:
-        "../scripts/validate_pairs.py"
+        "../scripts/merge_validation.py"
 
 
 rule build_validated_sft_data:
     input:
-        decontaminated=rules.validate_pairs.output.validated,
+        decontaminated=rules.merge_validation.output.validated,
     output:
         sft="results/sft/{teacher}-validated.jsonl",
     log:

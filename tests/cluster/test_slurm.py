@@ -95,11 +95,14 @@ def test_a_target_runs_through_sbatch_and_equals_a_local_run(cluster, tmp_path, 
     jobs = re.findall(r"JobId=(\d+) .*?JobState=(\w+) Partition=(\w+)", finished)
     assert [state for _, state, _ in jobs] == ["COMPLETED"] * 4, finished
     assert sorted(partition for _, _, partition in jobs) == ["cpu", "cpu", "gpu", "gpu"]
-    # ...and the plugin's per-job logs are named by those SLURM job ids.
+    # ...and the plugin's per-job logs are named by those SLURM job ids; the two generation shards
+    # went out as one array (profiles/slurm: slurm-array-jobs), logged as <array>_<task>.
     logged = {path.stem for path in (on_slurm / "logs/slurm").rglob("*.log")}
-    assert logged == {job_id for job_id, _, _ in jobs}
+    arrays = {stem.split("_")[0] for stem in logged if "_" in stem}
+    assert len(logged) == len(jobs) and len(arrays) == 1, logged
+    assert {stem for stem in logged if "_" not in stem} <= {job_id for job_id, _, _ in jobs}
     gpu_jobs = re.findall(
-        r"sched: Allocate JobId=(\d+) NodeList=\S+ #CPUs=8 Partition=gpu", (cluster / "slurmctld.log").read_text()
+        r"sched: Allocate JobId=(\S+) NodeList=\S+ #CPUs=8 Partition=gpu", (cluster / "slurmctld.log").read_text()
     )
     assert len(gpu_jobs) == 2
     # Both GPU jobs were queued at once; the node's single `gpu` made SLURM run them one at a time.
@@ -115,3 +118,70 @@ def test_a_target_runs_through_sbatch_and_equals_a_local_run(cluster, tmp_path, 
         assert (on_slurm / name).read_bytes() == (local / name).read_bytes(), name
     scores = [read_json(project / f"{EVAL}/scores.json") for project in (on_slurm, local)]
     assert scores[0]["passed"] == scores[1]["passed"] and scores[0]["n_tasks"] == 4
+
+
+TEACHER_TARGETS = ["results/validate/smollm2-tiny/validated.jsonl"]
+TEACHER_OVERLAY = {
+    # The tiny teacher (a llama.cpp server each job starts) in two shards, validation in two shards,
+    # and the teacher jobs' size from the config (cluster.teacher.cpu: where llama.cpp runs).
+    "teacher": {"shards": 2},
+    "validate": {"shards": 2},
+    "cluster": {"teacher": {"cpu": {"cpus": 3, "mem_mb": 3000}}},
+}
+SBATCH = re.compile(r"(?:sbatch call|Submitting array job with sbatch call): (sbatch .*?)(?: --wrap=| /dev/stdin|$)")
+
+
+def sbatch_lines(output: str) -> dict[str, list[str]]:
+    """The plugin's sbatch calls (its --verbose log), by rule, without the job's command."""
+    calls: dict[str, list[str]] = {}
+    for call in SBATCH.findall(output):
+        rule = re.search(r"--comment '?rule_(\w+?)(?:_wildcards_\S*)?'? ", call).group(1)
+        calls.setdefault(rule, []).append(call)
+    return calls
+
+
+def test_a_served_teacher_and_sharded_validation_get_their_resources_as_arrays(cluster, tmp_path, capsys):
+    """The teacher's shards and the validation shards each go out as one SLURM array, sized by the
+    config (the teacher) and the profile (validation); the outputs equal a local run's."""
+    env = {**os.environ, "SLURM_CONF": str(cluster / "slurm.conf")}
+    env["PATH"] = f"{Path(snakemake_command()[0]).parent}{os.pathsep}{env['PATH']}"
+    (tmp_path / "slurm").mkdir()
+    (tmp_path / "local").mkdir()
+    overlay = ["--configfile", "tests/integration/config.yaml", "teacher.yaml"]
+    on_slurm = copy_project(tmp_path / "slurm")
+    (on_slurm / "teacher.yaml").write_text(yaml.safe_dump(TEACHER_OVERLAY))
+    command = [*snakemake_command(), *TEACHER_TARGETS, *overlay, "--profile", "profiles/slurm", "--verbose"]
+    command += ["--slurm-status-command", "squeue", "--slurm-no-account"]
+    command += ["--slurm-init-seconds-before-status-checks", "1"]
+    result = subprocess.run(command, cwd=on_slurm, capture_output=True, text=True, timeout=1500, env=env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    calls = sbatch_lines(result.stdout + result.stderr)
+    with capsys.disabled():
+        print("\nsbatch calls:\n" + "\n".join(f"  {rule}: {c}" for rule, cs in calls.items() for c in cs))
+    # One array of two tasks each: the teacher's shards, the validation shards.
+    for rule in ("generate_responses", "validate_pairs"):
+        assert len(calls[rule]) == 1 and "--array=1-2" in calls[rule][0], calls
+    teacher, validation, tests = calls["generate_responses"][0], calls["validate_pairs"][0], calls["generate_tests"][0]
+    for call in (teacher, tests):  # cluster.teacher.cpu: llama.cpp on the CPU, no GPU
+        assert "-p cpu" in call and "--cpus-per-task=3" in call and "-t 1440" in call and "--gpus" not in call
+    assert re.search(r"--mem 30\d\d\b", teacher) and "--mem 3000" in tests  # an array's payload adds a MB or so
+    assert "--cpus-per-task=8" in validation and re.search(r"--mem 160\d\d\b", validation) and "-t 240" in validation
+    # The merges ran on the login node; every other job went through sbatch.
+    assert "merge_responses" not in calls and "merge_validation" not in calls
+
+    local = copy_project(tmp_path / "local")
+    (local / "teacher.yaml").write_text(yaml.safe_dump(TEACHER_OVERLAY))
+    result = subprocess.run(
+        [*snakemake_command(), *TEACHER_TARGETS, *overlay, "--cores", "2"],
+        cwd=local,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    folder = "results/validate/smollm2-tiny"
+    for name in ("results/generate/smollm2-tiny/responses.jsonl", f"{folder}/tests.jsonl", f"{folder}/validated.jsonl"):
+        assert (on_slurm / name).read_bytes() == (local / name).read_bytes(), name
+    assert (on_slurm / f"{folder}/validated_excluded.jsonl").read_bytes() == (
+        local / f"{folder}/validated_excluded.jsonl"
+    ).read_bytes()

@@ -42,7 +42,7 @@ def test_how_keys_are_the_schemas_marks():
     assert HOW_KEYS == how_keys(_schema())
     assert {"save_steps", "attention", "gradient_checkpointing", "report_to"} == set(HOW_KEYS["train"])
     assert {"vllm.concurrency", "parallel"} <= set(HOW_KEYS["evaluate"]) and "vllm.dtype" not in HOW_KEYS["evaluate"]
-    assert {"sandbox", "gpus", "hub", "preflight"} == set(HOW_SECTIONS)
+    assert {"sandbox", "gpus", "hub", "preflight", "cluster"} == set(HOW_SECTIONS)
 
 
 def names(config: dict, stage: str) -> dict:

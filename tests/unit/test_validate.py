@@ -270,3 +270,99 @@ def test_the_dataset_card_reports_the_pass_rates():
     assert "1 of 3 pass\n(33.3%; by language: python 50%, shell 0%)" in section
     assert "failed: 1" in section and "unsupported_language: 1" in section and "bubblewrap" in section
     assert validation_section(None) == ""
+
+
+def _stage(tmp_path, name, rows, **options):
+    """validate.run on `rows` into tmp_path/name/; its three files' bytes and the report."""
+    from ossinstruct import validate
+
+    given = tmp_path / "tests.jsonl"
+    given.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / name
+    out.mkdir()
+    files = {"kept": out / "validated.jsonl", "excluded": out / "excluded.jsonl", "report": out / "report.json"}
+    validate.run(rows=str(given), **{k: str(v) for k, v in files.items()}, settings=LIMITS, threads=2, **options)
+    return files
+
+
+MIXED = [row(f"pass-{i}") if i % 3 else row(f"fail-{i}", tests="assert add(1, 2) == 0") for i in range(7)]
+MIXED.insert(4, row("sh", lang="shell", solution="```bash\necho hi\n```", tests="test 1 = 1"))
+
+
+def test_validation_shards_merge_into_exactly_the_unsharded_files(tmp_path):
+    from ossinstruct import validate
+
+    whole = _stage(tmp_path, "whole", MIXED)
+    shards = [_stage(tmp_path, f"shard-{i}", MIXED, shard=f"{i}-of-3") for i in range(3)]
+    merged = {"kept": tmp_path / "kept.jsonl", "excluded": tmp_path / "excluded.jsonl", "report": tmp_path / "r.json"}
+    validate.merge(
+        shard_kept=[str(s["kept"]) for s in shards],
+        shard_excluded=[str(s["excluded"]) for s in shards],
+        shard_reports=[str(s["report"]) for s in shards],
+        **{k: str(v) for k, v in merged.items()},
+    )
+    assert [len(json.loads(s["report"].read_text())["by_language"]) for s in shards].count(2) == 1  # shell in one
+    for name in ("kept", "excluded"):
+        assert merged[name].read_bytes() == whole[name].read_bytes() and merged[name].stat().st_size > 0
+    report, alone = json.loads(merged["report"].read_text()), json.loads(whole["report"].read_text())
+    for key in ("rows", "kept", "excluded", "pass_rate", "by_verdict", "by_language", "kept_from_candidates"):
+        assert report[key] == alone[key], key
+    assert report["shards"] == 3 and [s["rows"] for s in report["by_shard"]] == [2, 3, 3]
+
+
+def test_a_killed_validation_job_runs_again_only_the_pairs_in_flight(tmp_path):
+    """Each verdict is committed as it is reached: SIGKILL the job mid-way, and the rerun runs only
+    the pairs it had not judged; a new shard count reuses the other shards' verdicts."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    slow = "import time\ntime.sleep(1)\n" + ADD.strip("`python\n")
+    rows = [row(f"slow-{i}", solution=slow, tests=f"assert add({i}, 1) == {i + 1}") for i in range(6)]
+    given = tmp_path / "tests.jsonl"
+    given.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    cache = tmp_path / "cache" / "validate-verdicts.d" / "t.shard-0-of-1.sqlite"
+    code = (
+        "import json, sys\nfrom ossinstruct import validate\n"
+        "validate.run(rows=sys.argv[1], kept=sys.argv[2] + '/k.jsonl', excluded=sys.argv[2] + '/e.jsonl',"
+        " report=sys.argv[2] + '/r.json', settings=json.loads(sys.argv[3]), threads=1, cache=sys.argv[4])\n"
+    )
+    (tmp_path / "first").mkdir()
+    job = subprocess.Popen(
+        [sys.executable, "-c", code, str(given), str(tmp_path / "first"), json.dumps(LIMITS), str(cache)],
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not _cached(cache) >= 2:
+        time.sleep(0.1)
+    os.killpg(job.pid, signal.SIGKILL)
+    job.wait()
+    judged = _cached(cache)
+    assert 2 <= judged < 6 and not (tmp_path / "first" / "r.json").exists()
+
+    started = time.monotonic()
+    files = _stage(tmp_path, "again", rows, cache=str(cache))
+    report = json.loads(files["report"].read_text())
+    assert report["verdicts_reused"] == judged and report["kept"] == 6
+    assert time.monotonic() - started < (6 - judged) + 2.5  # the judged pairs did not run again (1 s each)
+    # another split of the same rows: shard 1 of 2 reads shard 0-of-1's verdicts and runs nothing
+    from ossinstruct.validate.verdicts import cache_files
+
+    own, others = cache_files(str(tmp_path / "cache"), "t", "1-of-2")
+    assert others == [cache] and own.name == "t.shard-1-of-2.sqlite"
+    split = _stage(tmp_path, "split", rows, shard="1-of-2", cache=str(own), cache_others=others)
+    assert json.loads(split["report"].read_text())["verdicts_reused"] == 3
+
+
+def _cached(path) -> int:
+    import sqlite3
+
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            return db.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0

@@ -14,13 +14,15 @@ the sandbox, and only the pairs that pass are kept.
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
-from ..io import read_jsonl, write_json, write_jsonl
+from ..io import read_json, read_jsonl, write_json, write_jsonl
 from ..sandbox import Limits, Sandbox
 from ..settings import LIMIT_KEYS
+from ..shards import parse_shard, shard_slice
 from ..toolchains import sandbox_for
 from .runners import (
     LANGUAGES,
@@ -32,6 +34,7 @@ from .runners import (
     unsupported,
     without_redefinitions,
 )
+from .verdicts import VerdictCache, verdict_key
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +66,16 @@ def check(row: dict, sandbox: Sandbox, limits: Limits, solution_text: str | None
     return compiled_verdict(sandbox, runner, solution + "\n\n" + tests + "\n", limits)
 
 
-def validate_rows(rows: list[dict], settings: dict, sandbox: Sandbox, threads: int = 2) -> tuple[list, list, dict]:
+def validate_rows(
+    rows: list[dict], settings: dict, sandbox: Sandbox, threads: int = 2, cache: VerdictCache | None = None
+) -> tuple[list, list, dict]:
     """(kept, excluded, report). A row with `candidates` (teacher solutions sampled besides its own)
-    is kept with the first of its solutions, then the candidates, that passes."""
+    is kept with the first of its solutions, then the candidates, that passes. With a `cache`, a row
+    judged before is not run again, and each new verdict is committed as soon as it is reached."""
     limits = limits_of(settings)
     started = time.monotonic()
 
-    def judge(row: dict) -> tuple[dict, dict]:
+    def judge(row: dict) -> dict:
         verdict = check(row, sandbox, limits)
         chosen = "curated"
         for i, candidate in enumerate(row.get("candidates") or []):
@@ -78,10 +84,21 @@ def validate_rows(rows: list[dict], settings: dict, sandbox: Sandbox, threads: i
             attempt = check(row, sandbox, limits, candidate)
             if attempt["status"] == "passed":
                 verdict, chosen = attempt, f"candidate-{i}"
-        return row, {**verdict, "chosen": chosen}
+        return {**verdict, "chosen": chosen}
 
+    verdicts: list[dict | None] = [None] * len(rows)
+    keys = [verdict_key(row, settings) for row in rows] if cache is not None else []
+    for position, key in enumerate(keys):
+        verdicts[position] = cache.get(key)
+    reused = sum(1 for verdict in verdicts if verdict is not None)
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        judged = list(pool.map(judge, rows))
+        running = {pool.submit(judge, row): i for i, row in enumerate(rows) if verdicts[i] is None}
+        for future in as_completed(running):
+            position = running[future]
+            verdicts[position] = future.result()
+            if cache is not None:
+                cache.put(keys[position], verdicts[position])
+    judged = list(zip(rows, verdicts, strict=True))
     kept, excluded = [], []
     by_language: dict[str, Counter] = {}
     for row, verdict in judged:
@@ -110,6 +127,7 @@ def validate_rows(rows: list[dict], settings: dict, sandbox: Sandbox, threads: i
             for lang, counted in sorted(by_language.items())
         },
         "kept_from_candidates": sum(1 for row in kept if row["validated_solution"] != "curated"),
+        "verdicts_reused": reused,
         "limits": {key: settings[key] for key in LIMIT_KEYS},
         "sandbox": sandbox.describe(),
         "workers": max(1, threads),
@@ -124,16 +142,80 @@ def _candidate(row: dict, chosen: str) -> str:
 
 
 def run(
-    *, rows: str, kept: str, excluded: str, report: str, settings: dict, sandbox: dict | None = None, threads: int = 2
+    *,
+    rows: str,
+    kept: str,
+    excluded: str,
+    report: str,
+    settings: dict,
+    sandbox: dict | None = None,
+    threads: int = 2,
+    shard: str = "0-of-1",
+    cache: str | None = None,
+    cache_others: list | None = None,
 ) -> None:
-    """The stage: `rows` (JSONL with tests) -> kept rows, `<stem>_excluded.jsonl` with each dropped
-    row's verdict (`reason`) and its output's tail, and a report of counts by verdict and language.
-    `settings`: the `validate` section's limits; `sandbox`: the `sandbox` section."""
-    data = read_jsonl(rows)
+    """The stage, or shard `shard` of it (a contiguous slice of `rows`, JSONL with tests): kept rows,
+    `<stem>_excluded.jsonl` with each dropped row's verdict (`reason`) and its output's tail, and a
+    report of counts by verdict and language. `settings`: the `validate` section's limits; `sandbox`:
+    the `sandbox` section; `cache`: the SQLite file of this job's verdicts (`verdicts.cache_files`),
+    `cache_others` those of other shards it may reuse."""
+    data = shard_slice(read_jsonl(rows), *parse_shard(shard))
     languages = {LANGUAGES.get(pair_language(row).lower()) for row in data} - {None, "python"}
     box = sandbox_for("execution validation of teacher solutions", sorted(languages), sandbox, threads)
-    passed, dropped, summary = validate_rows(data, settings, box, threads)
-    log.info("validated %d rows: %s (%.1f rows/s)", len(data), summary["by_verdict"], summary["rows_per_s"] or 0)
+    store = VerdictCache(cache, cache_others or []) if cache else None
+    try:
+        passed, dropped, summary = validate_rows(data, settings, box, threads, store)
+    finally:
+        if store is not None:
+            store.close()
+    log.info(
+        "validated %d rows (%d verdicts reused): %s (%.1f rows/s)",
+        len(data),
+        summary["verdicts_reused"],
+        summary["by_verdict"],
+        summary["rows_per_s"] or 0,
+    )
     write_jsonl(kept, passed)
     write_jsonl(excluded, dropped)
     write_json(report, summary)
+
+
+def merge_reports(reports: list[dict]) -> dict:
+    """One validation report from the shards' (in shard order): the counts summed, the rates of the
+    sums, the slowest shard's wall time; for one shard, that shard's report as it is."""
+    if len(reports) == 1:
+        return reports[0]
+    merged = dict(reports[0])
+    for key in ("rows", "kept", "excluded", "kept_from_candidates", "verdicts_reused"):
+        merged[key] = sum(report[key] for report in reports)
+    merged["pass_rate"] = round(merged["kept"] / merged["rows"], 4) if merged["rows"] else None
+    merged["by_verdict"] = {name: sum(r["by_verdict"][name] for r in reports) for name in VERDICTS}
+    by_language: dict[str, Counter] = {}
+    for report in reports:
+        for lang, counted in report["by_language"].items():
+            by_language.setdefault(lang, Counter()).update({k: v for k, v in counted.items() if k in VERDICTS})
+    merged["by_language"] = {
+        lang: {
+            **{name: counted[name] for name in VERDICTS if counted[name]},
+            "pass_rate": round(counted["passed"] / sum(counted.values()), 4),
+        }
+        for lang, counted in sorted(by_language.items())
+    }
+    merged["wall_s"] = max(report["wall_s"] for report in reports)
+    merged["rows_per_s"] = round(merged["rows"] / merged["wall_s"], 1) if merged["wall_s"] > 0 else None
+    merged["shards"] = len(reports)
+    merged["by_shard"] = [{key: r[key] for key in ("rows", "kept", "verdicts_reused", "wall_s")} for r in reports]
+    return merged
+
+
+def merge(
+    *, shard_kept: list, shard_excluded: list, shard_reports: list, kept: str, excluded: str, report: str
+) -> None:
+    """The validated rows, the excluded rows and one report, from the shards (in shard order): the
+    rows are the shards' files joined byte for byte, so they equal one unsharded job's."""
+    for parts, target in ((shard_kept, kept), (shard_excluded, excluded)):
+        with open(target, "wb") as out:
+            for part in parts:
+                with open(part, "rb") as source:
+                    shutil.copyfileobj(source, out, 1 << 20)
+    write_json(report, merge_reports([read_json(path) for path in shard_reports]))

@@ -1,0 +1,83 @@
+"""What a cluster run submits, from the configuration, read off Snakemake's own dry run of the paper
+configuration: each job's partition, GPUs, CPUs and memory (the `cluster` section, for the server a
+teacher's job starts), and a 1,000-shard DAG that builds in well under a minute."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+
+import yaml
+
+from ..conftest import ROOT, snakemake_command
+
+PAPER = ["--configfile", "configs/paper.yaml"]
+
+
+def dry_run(project, *args: str) -> str:
+    done = subprocess.run([*snakemake_command(), "-n", *args], cwd=project, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout + done.stderr
+
+
+def resources(output: str) -> dict[str, dict[str, str]]:
+    """{output file: its job's resources} from a dry run's job listing."""
+    jobs = {}
+    for block in output.split("\n\n"):
+        found = re.search(r"output: (\S+?),? .*?\n.*?resources: (.*)", block, re.S)
+        if found:
+            listed = found.group(2).splitlines()[0].strip()
+            jobs[found.group(1)] = dict(item.split("=", 1) for item in listed.split(", "))
+    return jobs
+
+
+def test_each_job_is_sized_for_what_it_runs(project):
+    served = "results/generate/mixtral-8x7b-instruct/shards/0-of-2/responses.jsonl"
+    hosted = "results/generate/gpt-3.5-turbo-1106/shards/0-of-8/responses.jsonl"
+    trained = "results/models/magicoder-cl-7b/model"
+    jobs = resources(dry_run(project, served, hosted, trained, *PAPER))
+    # Table 7's Mixtral teacher: vLLM on its 4 GPUs (teacher.serve.gpus), 8 CPUs and 64 GB per GPU
+    assert {key: jobs[served][key] for key in ("gpu", "slurm_partition", "cpus_per_task", "mem_mb", "runtime")} == {
+        "gpu": "4",
+        "slurm_partition": "gpu",
+        "cpus_per_task": "32",
+        "mem_mb": "256000",
+        "runtime": "1440",
+    }
+    # the hosted teacher only sends requests
+    assert (jobs[hosted]["gpu"], jobs[hosted]["slurm_partition"], jobs[hosted]["cpus_per_task"]) == ("0", "cpu", "2")
+    assert jobs[hosted]["mem_mb"] == "8000"
+    assert (jobs[trained]["gpu"], jobs[trained]["slurm_partition"]) == ("2", "gpu")  # train.gpus
+
+
+def test_the_cluster_section_renames_partitions_and_resizes_teachers(project):
+    (project / "sizes.yaml").write_text(
+        yaml.safe_dump({"cluster": {"gpu_partition": "a100", "teacher": {"per_gpu": {"cpus": 4, "mem_mb": 1000}}}})
+    )
+    served = "results/generate/mixtral-8x7b-instruct/shards/1-of-2/responses.jsonl"
+    job = resources(dry_run(project, served, *PAPER, "sizes.yaml"))[served]
+    assert (job["slurm_partition"], job["cpus_per_task"], job["mem_mb"]) == ("a100", "16", "4000")
+
+
+def test_the_profile_leaves_the_config_sized_resources_alone():
+    """profiles/slurm's set-resources would win over a rule's own: it must not size the teacher's
+    jobs or name a GPU job's partition."""
+    profile = yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())
+    assert not {"generate_responses", "generate_tests"} & set(profile["set-resources"])
+    assert all("slurm_partition" not in sizes for sizes in profile["set-resources"].values())
+    arrays = profile["slurm-array-jobs"].split(",")
+    assert {"generate_responses", "validate_pairs"} <= set(arrays)
+
+
+def test_a_thousand_shards_build_their_dag_in_under_a_minute(project, capsys):
+    (project / "shards.yaml").write_text(yaml.safe_dump({"teacher": {"shards": 1000}, "validate": {"shards": 1000}}))
+    targets = ["results/table1.csv", "results/validate/gpt-3.5-turbo-1106/validated_report.json"]
+    started = time.monotonic()
+    output = dry_run(project, *targets, *PAPER, "shards.yaml", "--quiet", "rules")
+    elapsed = time.monotonic() - started
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", output, re.M))
+    assert counts["generate_responses"] == "1000" and counts["validate_pairs"] == "1000", counts
+    with capsys.disabled():
+        print(f"\ndry run of {counts['total']} jobs (1,000 teacher and 1,000 validation shards): {elapsed:.1f} s")
+    assert elapsed < 60
