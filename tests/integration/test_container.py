@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -40,12 +41,16 @@ def podman_environment() -> dict:
 
 
 @pytest.fixture(scope="module")
-def image():
+def image(request):
     missing = [tool for tool in ("podman", "buildah", "mmdebstrap") if shutil.which(tool) is None]
     if missing and not (os.geteuid() == 0 and shutil.which("apt-get")):
         require(f"{', '.join(missing)} not installed, and this is not a root Debian machine", "no image build")
+    started = time.monotonic()
     built = subprocess.run(["bash", str(ROOT / "container" / "build.sh")], capture_output=True, text=True, timeout=2400)
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-5000:]
+    size = subprocess.run(["podman", "image", "inspect", "--format", "{{.Size}}", IMAGE], capture_output=True, text=True)
+    with request.config.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
+        print(f"\nimage {IMAGE} built in {time.monotonic() - started:.0f} s, {int(size.stdout or 0) / 1e9:.2f} GB")
     return IMAGE
 
 
