@@ -100,33 +100,121 @@ def ngram_overlap(rows: Sequence[dict], families: dict[str, list[str]], n: int, 
     Words are runs of letters, digits and underscores, lower-cased, so whitespace and punctuation
     differences that defeat the exact substring rule do not hide an overlap.
     """
-    owner: dict[tuple[str, ...], set[str]] = {}
-    for family, strings in families.items():
-        for string in strings:
-            for gram in ngrams(string, n):
-                owner.setdefault(gram, set()).add(family)
-    by_family: Counter = Counter()
-    examples: dict[str, list] = {}
-    with_any = 0
+    overlap = Overlap(families, n, columns)
     for row in rows:
+        overlap.add(row)
+    return overlap.report()
+
+
+class Overlap:
+    """`ngram_overlap`'s report, kept row by row."""
+
+    def __init__(self, families: dict[str, list[str]], n: int, columns: Sequence[str]) -> None:
+        self.n, self.columns, self.families = n, columns, list(families)
+        self.owner: dict[tuple[str, ...], set[str]] = {}
+        for family, strings in families.items():
+            for string in strings:
+                for gram in ngrams(string, n):
+                    self.owner.setdefault(gram, set()).add(family)
+        self.rows = self.with_any = 0
+        self.by_family: Counter = Counter()
+        self.examples: dict[str, list] = {}
+
+    def add(self, row: dict) -> None:
+        self.rows += 1
         hit: set[str] = set()
-        for gram in ngrams(searched_text(row, columns), n):
-            if gram in owner:
-                hit |= owner[gram]
+        for gram in ngrams(searched_text(row, self.columns), self.n):
+            if gram in self.owner:
+                hit |= self.owner[gram]
         if hit:
-            with_any += 1
+            self.with_any += 1
             for family in hit:
-                by_family[family] += 1
-                examples.setdefault(family, [])
-                if len(examples[family]) < 5:
-                    examples[family].append(row.get("id"))
-    return {
-        "n": n,
-        "rows": len(rows),
-        "rows_with_overlap": with_any,
-        "rows_with_overlap_by_family": {family: by_family[family] for family in families},
-        "example_ids": examples,
-    }
+                self.by_family[family] += 1
+                self.examples.setdefault(family, [])
+                if len(self.examples[family]) < 5:
+                    self.examples[family].append(row.get("id"))
+
+    def report(self) -> dict:
+        return {
+            "n": self.n,
+            "rows": self.rows,
+            "rows_with_overlap": self.with_any,
+            "rows_with_overlap_by_family": {family: self.by_family[family] for family in self.families},
+            "example_ids": self.examples,
+        }
+
+
+def merge_overlap(reports: list[dict]) -> dict:
+    """One overlap report from its shards' (in order: the first five example ids of each family)."""
+    merged = {**reports[0], "rows": 0, "rows_with_overlap": 0, "example_ids": {}}
+    merged["rows_with_overlap_by_family"] = dict.fromkeys(reports[0]["rows_with_overlap_by_family"], 0)
+    for report in reports:
+        merged["rows"] += report["rows"]
+        merged["rows_with_overlap"] += report["rows_with_overlap"]
+        for family, count in report["rows_with_overlap_by_family"].items():
+            merged["rows_with_overlap_by_family"][family] += count
+        for family, ids in report["example_ids"].items():
+            merged["example_ids"].setdefault(family, []).extend(ids)
+    merged["example_ids"] = {family: ids[:5] for family, ids in merged["example_ids"].items()}
+    return merged
+
+
+def run_shard(
+    *, rows: str, shard: str, kept: str, excluded: str, report: str, settings: dict, benchmarks: dict
+) -> None:
+    """`run` on shard `shard` of `rows` (a byte range), streamed: one row in memory."""
+    from .benchmark_strings import load_benchmark_strings
+    from .streams import StepCounts, Writer, dumps, shard_rows
+
+    families, skipped = load_benchmark_strings(benchmarks, settings["fix_allow_list"])
+    columns = settings["columns"]
+    automaton = build_automaton(families)
+    overlap = Overlap(families, settings["ngram_overlap"], columns) if settings["ngram_overlap"] else None
+    counts = StepCounts("decontaminate")
+    clean, dropped = Writer(kept), Writer(excluded)
+    try:
+        for row in shard_rows(rows, shard, columns):
+            hit = first_hit(automaton, searched_text(row, columns))
+            if hit is None:
+                clean.write(dumps(row))
+                counts.keep(row)
+                if overlap:
+                    overlap.add(row)
+            else:
+                reason = f"{hit[0]}_match"
+                dropped.write(dumps({**row, "reason": reason, "matched": hit[1]}))
+                counts.drop(row, reason)
+    except BaseException:
+        clean.abort()
+        dropped.abort()
+        raise
+    dropped.close()
+    clean.close()
+    summary = counts.report()
+    summary["strings_per_family"] = {family: len(strings) for family, strings in families.items()}
+    if overlap:
+        summary["ngram_overlap_of_kept_rows"] = overlap.report()
+    summary["skipped_families"] = skipped
+    summary["complete"] = not skipped
+    if skipped:
+        log.warning("decontamination is incomplete: no data for %s", ", ".join(skipped))
+    write_json(report, summary)
+
+
+def merge(
+    *, shard_kept: list[str], shard_excluded: list[str], shard_reports: list[str], kept: str, excluded: str, report: str
+) -> None:
+    """The shards' files as the single job's: joined in shard order."""
+    from .io import read_json
+    from .streams import concatenate, merge_step_reports
+
+    concatenate(shard_kept, kept)
+    concatenate(shard_excluded, excluded)
+    reports = [read_json(path) for path in shard_reports]
+    merged = merge_step_reports(reports)
+    if "ngram_overlap_of_kept_rows" in merged:
+        merged["ngram_overlap_of_kept_rows"] = merge_overlap([part["ngram_overlap_of_kept_rows"] for part in reports])
+    write_json(report, merged)
 
 
 def naive_decontaminate(

@@ -123,6 +123,43 @@ def step_report(step: str, kept: list[dict], excluded: list[dict]) -> dict:
     }
 
 
+def run_shard(
+    *, responses: str, shard: str, parsed: str, excluded: str, report: str, keys: str, settings: dict
+) -> None:
+    """`run` on shard `shard` of the responses (a byte range), streamed: one row in memory, the
+    exact dedup's keys of the parsed rows beside them (`dedup.KeyWriter`)."""
+    from .dedup import KeyWriter
+    from .streams import StepCounts, Writer, dumps, shard_rows
+
+    if settings["parser"] not in PARSERS:
+        raise ValueError(f"config key 'curate.parser': unknown value {settings['parser']!r} (paper, robust)")
+    parse = PARSERS[settings["parser"]]
+    counts, found = StepCounts("parse"), KeyWriter()
+    kept, dropped = Writer(parsed), Writer(excluded)
+    try:
+        for row in shard_rows(responses, shard, ("id", "response", "finish_reason")):
+            if row.get("finish_reason") != "stop":
+                result = f"finish_reason_{row.get('finish_reason')}"
+            else:
+                result = parse(row.get("response") or "")
+            if isinstance(result, str):
+                dropped.write(dumps({**row, "reason": result}))
+                counts.drop(row, result)
+            else:
+                row = {**row, "problem": result[0], "solution": result[1]}
+                kept.write(dumps(row))
+                counts.keep(row)
+                found.add(row, f"{responses} (shard {shard}, row id {row.get('id')!r})")
+    except BaseException:
+        kept.abort()
+        dropped.abort()
+        raise
+    dropped.close()
+    kept.close()
+    found.save(keys)
+    write_json(report, {**counts.report(), "parser": settings["parser"]})
+
+
 def run(*, responses: str, parsed: str, excluded: str, report: str, settings: dict) -> None:
     kept, dropped, summary = parse_responses(
         read_jsonl(responses, ("id", "response", "finish_reason")), settings["parser"]
@@ -130,3 +167,21 @@ def run(*, responses: str, parsed: str, excluded: str, report: str, settings: di
     write_jsonl(excluded, dropped)
     write_jsonl(parsed, kept)
     write_json(report, summary)
+
+
+def merge(
+    *,
+    shard_parsed: list[str],
+    shard_excluded: list[str],
+    shard_reports: list[str],
+    parsed: str,
+    excluded: str,
+    report: str,
+) -> None:
+    """The shards' files as the single job's: joined in shard order."""
+    from .io import read_json
+    from .streams import concatenate, merge_step_reports
+
+    concatenate(shard_parsed, parsed)
+    concatenate(shard_excluded, excluded)
+    write_json(report, merge_step_reports([read_json(path) for path in shard_reports]))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .io import read_jsonl, write_jsonl
+from .io import write_jsonl
 
 SYSTEM = (
     "You are an exceptionally intelligent coding assistant that consistently delivers accurate "
@@ -95,7 +95,10 @@ def load_instruction_data(name: str, spec: dict) -> list[dict]:
 
 
 def run(*, decontaminated: str, output: str) -> None:
-    write_jsonl(output, to_sft_rows(read_jsonl(decontaminated, ("problem", "solution"))))
+    """The fine-tuning rows, streamed: one row in memory at any scale."""
+    from .streams import shard_rows
+
+    write_jsonl(output, (to_sft_row(row) for row in shard_rows(decontaminated, require=("problem", "solution"))))
 
 
 def run_import(*, name: str, settings: dict, output: str) -> None:

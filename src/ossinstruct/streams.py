@@ -1,0 +1,204 @@
+"""JSON Lines read in shards and written back in order, with memory bounded by one row.
+
+Shard `i` of `n` of a file is a contiguous byte range, cut at line starts, so a job seeks to its
+slice instead of reading the file before it, and the shards' rows joined in order are the file's
+rows. Two merges rebuild a stage's single file: `concatenate` (a stage that keeps its input's
+order: parse, decontamination) and `merge_by_rank` (the exact dedup's shuffled order: each shard's
+rows sorted by their rank, merged with a heap, the way datatrove and NeMo Curator merge sorted
+shards).
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import os
+import shutil
+from array import array
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from .io import DataError, atomic_writer, require_fields
+from .shards import parse_shard
+
+
+def _line_start(handle, offset: int) -> int:
+    """The first line start at or after `offset`."""
+    if offset <= 0:
+        return 0
+    handle.seek(offset - 1)
+    handle.readline()
+    return handle.tell()
+
+
+def byte_range(path: str | os.PathLike, shard: str) -> tuple[int, int]:
+    """Shard `i-of-n`'s bytes of the file: [start, stop), both at line starts."""
+    index, count = parse_shard(shard)
+    size = os.path.getsize(path)
+    with open(path, "rb") as handle:
+        return _line_start(handle, size * index // count), _line_start(handle, size * (index + 1) // count)
+
+
+def shard_lines(path: str | os.PathLike, shard: str = "0-of-1") -> Iterator[tuple[int, bytes]]:
+    """(byte offset, line) of every non-blank line of the shard."""
+    start, stop = byte_range(path, shard)
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        offset = start
+        while offset < stop:
+            line = handle.readline()
+            if not line:
+                break
+            if line.strip():
+                yield offset, line
+            offset += len(line)
+
+
+def line_number(path: str | os.PathLike, offset: int) -> int:
+    """The line a byte offset is on (counted only when an error needs it)."""
+    with open(path, "rb") as handle:
+        return handle.read(offset).count(b"\n") + 1
+
+
+def shard_rows(path: str | os.PathLike, shard: str = "0-of-1", require: Iterable[str] = ()) -> Iterator[dict]:
+    """The shard's rows; a corrupt row, or one without a field the stage needs, is an error naming
+    the file and line, as `io.read_jsonl` does."""
+    require = tuple(require)
+    for offset, line in shard_lines(path, shard):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise DataError(f"{path}:{line_number(path, offset)}: not valid JSON ({error.msg})") from None
+        if not isinstance(row, dict):
+            raise DataError(f"{path}:{line_number(path, offset)}: expected a JSON object, got {type(row).__name__}")
+        if require:
+            try:
+                require_fields(path, 0, row, require)
+            except DataError as error:
+                raise DataError(str(error).replace(f"{path}:0:", f"{path}:{line_number(path, offset)}:", 1)) from None
+        yield row
+
+
+def dumps(row: dict) -> bytes:
+    """A row as `io.write_jsonl` writes it."""
+    return (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+class Writer:
+    """Lines written to a temporary file beside `path`, renamed into place by `close`; with `ranks`,
+    each line's rank is kept and saved beside it (`<path>.ranks.npy`) for `merge_by_rank`."""
+
+    def __init__(self, path: str | os.PathLike, ranks: bool = False) -> None:
+        self.path = Path(path)
+        self.handle, self.tmp = atomic_writer(self.path, text=False)
+        self.ranks = array("q") if ranks else None
+        self.count = 0
+
+    def write(self, line: bytes, rank: int | None = None) -> None:
+        self.handle.write(line)
+        self.count += 1
+        if self.ranks is not None:
+            self.ranks.append(rank)
+
+    def close(self) -> None:
+        self.handle.close()
+        if self.ranks is not None:
+            np.save(ranks_path(self.path), np.frombuffer(self.ranks, dtype=np.int64))
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        self.handle.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+def ranks_path(path: str | os.PathLike) -> Path:
+    return Path(f"{path}.ranks.npy")
+
+
+def concatenate(paths: Iterable[str | os.PathLike], output: str | os.PathLike) -> None:
+    """The shards' files joined byte for byte, in order."""
+    handle, tmp = atomic_writer(output, text=False)
+    with handle:
+        for path in paths:
+            with open(path, "rb") as shard:
+                shutil.copyfileobj(shard, handle, 1 << 20)
+    os.replace(tmp, output)
+
+
+def _ranked(path: str | os.PathLike) -> Iterator[tuple[int, bytes]]:
+    ranks = np.load(ranks_path(path), mmap_mode="r")
+    with open(path, "rb") as handle:
+        for rank, line in zip(ranks, handle, strict=True):
+            yield int(rank), line
+
+
+def merge_by_rank(paths: Iterable[str | os.PathLike], output: str | os.PathLike) -> None:
+    """The shards' lines (each shard sorted by rank, its ranks beside it) in one file in rank order."""
+    handle, tmp = atomic_writer(output, text=False)
+    with handle:
+        for _, line in heapq.merge(*(_ranked(path) for path in paths)):
+            handle.write(line)
+    os.replace(tmp, output)
+
+
+class StepCounts:
+    """`parse.step_report`'s counts, kept row by row instead of from lists of rows."""
+
+    def __init__(self, step: str) -> None:
+        self.step = step
+        self.kept = 0
+        self.reasons: Counter = Counter()
+        self.by_lang: dict[str, Counter] = {}
+        self.kept_by_lang: Counter = Counter()
+
+    def keep(self, row: dict) -> None:
+        self.kept += 1
+        self.kept_by_lang[row.get("lang", "unknown")] += 1
+
+    def drop(self, row: dict, reason: str) -> None:
+        self.reasons[reason] += 1
+        self.by_lang.setdefault(row.get("lang", "unknown"), Counter())[reason] += 1
+
+    def report(self) -> dict:
+        languages = sorted(set(self.kept_by_lang) | set(self.by_lang))
+        by_language = {}
+        for lang in languages:
+            counts = {"kept": self.kept_by_lang[lang]} if self.kept_by_lang[lang] else {}
+            by_language[lang] = {**counts, **self.by_lang.get(lang, {})}
+        dropped = sum(self.reasons.values())
+        return {
+            "step": self.step,
+            "rows_in": self.kept + dropped,
+            "rows_out": self.kept,
+            "dropped": dropped,
+            "dropped_by_reason": dict(self.reasons),
+            "by_language": by_language,
+        }
+
+
+def merge_step_reports(reports: list[dict]) -> dict:
+    """One step report from its shards' (counts summed; the other fields are the first shard's)."""
+    merged = dict(reports[0])
+    for key in ("rows_in", "rows_out", "dropped"):
+        merged[key] = sum(report[key] for report in reports)
+    reasons: Counter = Counter()
+    languages: dict[str, Counter] = {}
+    for report in reports:
+        reasons.update(report["dropped_by_reason"])
+        for lang, counts in report["by_language"].items():
+            languages.setdefault(lang, Counter()).update(counts)
+    merged["dropped_by_reason"] = dict(reasons)
+    merged["by_language"] = {
+        lang: {key: counts[key] for key in sorted(counts, key=lambda key: key != "kept")}
+        for lang, counts in sorted(languages.items())
+    }
+    return merged
+
+
+def load_ranks(path: str | os.PathLike) -> np.ndarray:
+    if not ranks_path(path).exists():
+        raise DataError(f"{ranks_path(path)}: file not found (written beside {path} by its shard job)")
+    return np.load(ranks_path(path))

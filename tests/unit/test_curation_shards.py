@@ -1,0 +1,209 @@
+"""The curation in shards (parse, the exact dedup, decontamination, the SFT rows) gives exactly the
+files of today's single-job functions, the oracles (`parse.run`, `clean.run`, `decontaminate.run`,
+`sft.to_sft_rows`), for 1, 2, 3 and 7 shards of 20K synthetic responses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ossinstruct import clean, decontaminate, dedup, parse, sft
+from ossinstruct.benchmark_strings import load_benchmark_strings
+from ossinstruct.io import DataError, read_json, read_jsonl, write_jsonl
+from ossinstruct.settings import STAGES
+from ossinstruct.shards import shard_names
+from ossinstruct.streams import byte_range, shard_rows
+
+from ..conftest import ROOT
+from ..curation_rows import responses, write
+from ..sections import section
+
+BENCHMARKS = {
+    "humaneval": str(ROOT / "data/benchmarks/HumanEval.jsonl.gz"),
+    "mbpp": str(ROOT / "data/benchmarks/mbpp.jsonl"),
+}
+ROWS = 20_000
+
+
+def settings(stage: str, **overrides) -> dict:
+    curate = section("curate", overrides)
+    return {key: curate[key] for key in STAGES[stage].keys}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("curation")
+    families, _ = load_benchmark_strings(BENCHMARKS)
+    planted = tuple(strings[3] for strings in families.values())
+    write(folder / "responses.jsonl", responses(ROWS, seed=7, scale=0.3, planted=planted))
+    oracle = folder / "oracle"
+    oracle.mkdir()
+    single(folder / "responses.jsonl", oracle)
+    return folder
+
+
+def single(responses_file: Path, out: Path, **overrides) -> None:
+    """Today's single jobs."""
+    parse.run(
+        responses=str(responses_file),
+        parsed=str(out / "parsed.jsonl"),
+        excluded=str(out / "parsed_excluded.jsonl"),
+        report=str(out / "parsed_report.json"),
+        settings=settings("parse", **overrides),
+    )
+    clean.run(
+        parsed=str(out / "parsed.jsonl"),
+        clean=str(out / "clean.jsonl"),
+        excluded=str(out / "clean_excluded.jsonl"),
+        report=str(out / "clean_report.json"),
+        settings=settings("clean", **overrides),
+    )
+    decontaminate.run(
+        rows=str(out / "clean.jsonl"),
+        kept=str(out / "decontaminated.jsonl"),
+        excluded=str(out / "decontaminated_excluded.jsonl"),
+        report=str(out / "decontaminated_report.json"),
+        settings=settings("decontaminate", **overrides),
+        benchmarks=BENCHMARKS,
+    )
+    write_jsonl(out / "sft.jsonl", sft.to_sft_rows(read_jsonl(out / "decontaminated.jsonl")))
+
+
+def sharded(responses_file: Path, out: Path, count: int, **overrides) -> None:
+    """The shard jobs and their merges, as the workflow runs them."""
+    names = shard_names(count)
+    part = {name: out / "shards" / name for name in names}
+    for name in names:
+        parse.run_shard(
+            responses=str(responses_file),
+            shard=name,
+            parsed=str(part[name] / "parsed.jsonl"),
+            excluded=str(part[name] / "parsed_excluded.jsonl"),
+            report=str(part[name] / "parsed_report.json"),
+            keys=str(part[name] / "keys.npz"),
+            settings=settings("parse", **overrides),
+        )
+    parse.merge(
+        **{f"shard_{k}": [str(part[n] / f) for n in names] for k, f in FILES["parse"].items()},
+        parsed=str(out / "parsed.jsonl"),
+        excluded=str(out / "parsed_excluded.jsonl"),
+        report=str(out / "parsed_report.json"),
+    )
+    dedup.rank_duplicates(
+        [str(part[n] / "keys.npz") for n in names],
+        [str(part[n] / "verdicts.npz") for n in names],
+        seed=settings("clean", **overrides)["shuffle_seed"],
+    )
+    for name in names:
+        dedup.run_shard(
+            parsed=str(part[name] / "parsed.jsonl"),
+            verdicts=str(part[name] / "verdicts.npz"),
+            clean=str(part[name] / "clean.jsonl"),
+            excluded=str(part[name] / "clean_excluded.jsonl"),
+            report=str(part[name] / "clean_report.json"),
+            settings=settings("clean", **overrides),
+        )
+    dedup.merge(
+        **{f"shard_{k}": [str(part[n] / f) for n in names] for k, f in FILES["clean"].items()},
+        clean=str(out / "clean.jsonl"),
+        excluded=str(out / "clean_excluded.jsonl"),
+        report=str(out / "clean_report.json"),
+        settings=settings("clean", **overrides),
+    )
+    for name in names:
+        decontaminate.run_shard(
+            rows=str(out / "clean.jsonl"),
+            shard=name,
+            kept=str(part[name] / "decontaminated.jsonl"),
+            excluded=str(part[name] / "decontaminated_excluded.jsonl"),
+            report=str(part[name] / "decontaminated_report.json"),
+            settings=settings("decontaminate", **overrides),
+            benchmarks=BENCHMARKS,
+        )
+    decontaminate.merge(
+        **{f"shard_{k}": [str(part[n] / f) for n in names] for k, f in FILES["decontaminate"].items()},
+        kept=str(out / "decontaminated.jsonl"),
+        excluded=str(out / "decontaminated_excluded.jsonl"),
+        report=str(out / "decontaminated_report.json"),
+    )
+    sft.run(decontaminated=str(out / "decontaminated.jsonl"), output=str(out / "sft.jsonl"))
+
+
+FILES = {
+    "parse": {"parsed": "parsed.jsonl", "excluded": "parsed_excluded.jsonl", "reports": "parsed_report.json"},
+    "clean": {"clean": "clean.jsonl", "excluded": "clean_excluded.jsonl", "reports": "clean_report.json"},
+    "decontaminate": {
+        "kept": "decontaminated.jsonl",
+        "excluded": "decontaminated_excluded.jsonl",
+        "reports": "decontaminated_report.json",
+    },
+}
+COMPARED = [
+    "parsed.jsonl",
+    "parsed_excluded.jsonl",
+    "clean.jsonl",
+    "clean_excluded.jsonl",
+    "decontaminated.jsonl",
+    "decontaminated_excluded.jsonl",
+    "sft.jsonl",
+]
+REPORTS = ["parsed_report.json", "clean_report.json", "decontaminated_report.json"]
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 7])
+def test_shards_give_exactly_the_single_jobs_files(data, tmp_path, count):
+    sharded(data / "responses.jsonl", tmp_path, count)
+    oracle = data / "oracle"
+    for name in COMPARED:
+        assert (tmp_path / name).read_bytes() == (oracle / name).read_bytes(), name
+    for name in REPORTS:
+        assert read_json(tmp_path / name) == read_json(oracle / name), name
+    # The synthetic rows exercise every step: each drops rows for each of its reasons.
+    reasons = {name: read_json(oracle / name)["dropped_by_reason"] for name in REPORTS}
+    assert {"finish_reason_length", "missing_solution_header", "headers_out_of_order"} <= set(
+        reasons["parsed_report.json"]
+    )
+    assert {"duplicate_seed", "duplicate_problem", "duplicate_solution"} <= set(reasons["clean_report.json"])
+    assert len(reasons["decontaminated_report.json"]) >= 3, reasons  # HumanEval's and MBPP's families
+    assert read_json(oracle / "decontaminated_report.json")["ngram_overlap_of_kept_rows"]["rows"] > ROWS // 2
+
+
+def test_minhash_runs_in_the_merge_and_equals_the_single_job(data, tmp_path):
+    """`curate.minhash` (not the paper's) is a global pass: it runs over the merged rows."""
+    rows = tmp_path / "responses.jsonl"
+    made = list(responses(600, seed=3, scale=0.3))
+    for i in range(500, 560):  # near-copies of earlier answers: one more word, a seed of their own
+        made[i] = {**made[i - 500], "id": f"near-{i}", "seed": f"near seed {i}"}
+        for header in ("[Problem Description]\n", "[Solution]\n"):
+            made[i]["response"] = made[i]["response"].replace(header, header + "note ", 1)
+    write(rows, made)
+    minhash = {"minhash": {"enabled": True, "threshold": 0.5}}
+    (tmp_path / "oracle").mkdir()
+    single(rows, tmp_path / "oracle", **minhash)
+    sharded(rows, tmp_path / "ours", 3, **minhash)
+    for name in COMPARED:
+        assert (tmp_path / "ours" / name).read_bytes() == (tmp_path / "oracle" / name).read_bytes(), name
+    assert read_json(tmp_path / "ours/clean_report.json") == read_json(tmp_path / "oracle/clean_report.json")
+    assert "near_duplicate" in read_json(tmp_path / "oracle/clean_report.json")["dropped_by_reason"]
+
+
+def test_byte_ranges_cut_at_line_starts_and_cover_the_file(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps({"i": i, "pad": "x" * (i % 13)}) + "\n" for i in range(101)))
+    for count in (1, 2, 3, 7, 150):
+        ranges = [byte_range(path, name) for name in shard_names(count)]
+        assert ranges[0][0] == 0 and ranges[-1][1] == path.stat().st_size
+        assert all(stop == start for (_, stop), (start, _) in zip(ranges, ranges[1:], strict=False))
+        rows = [row["i"] for name in shard_names(count) for row in shard_rows(path, name)]
+        assert rows == list(range(101))
+
+
+def test_a_corrupt_row_in_a_shard_names_its_file_and_line(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps({"i": i}) + "\n" for i in range(50)) + "{not json\n")
+    with pytest.raises(DataError, match=r"rows.jsonl:51: not valid JSON"):
+        list(shard_rows(path, "1-of-2"))
+    with pytest.raises(DataError, match=r"rows.jsonl:1: row has no 'problem' field"):
+        list(shard_rows(path, "0-of-2", require=("problem",)))
