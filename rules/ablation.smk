@@ -4,7 +4,7 @@
 
 rule split_by_language:
     input:
-        decontaminated=rules.decontaminate_pairs.output.decontaminated,
+        decontaminated=rules.merge_decontamination.output.decontaminated,
     output:
         python="results/ablation/{teacher}/language-{split}/python.jsonl",
         other="results/ablation/{teacher}/language-{split}/other.jsonl",

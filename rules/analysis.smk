@@ -5,7 +5,7 @@
 
 rule measure_similarity:
     input:
-        rows=rules.decontaminate_pairs.output.decontaminated,
+        rows=rules.merge_decontamination.output.decontaminated,
         humaneval=config["analysis"]["humaneval"],
         compared=compared_sets,
     output:
@@ -31,7 +31,7 @@ rule measure_similarity:
 
 rule measure_lengths:
     input:
-        rows=rules.decontaminate_pairs.output.decontaminated,
+        rows=rules.merge_decontamination.output.decontaminated,
     output:
         summary="results/analysis/{teacher}/lengths.json",
         figure=report(
@@ -52,7 +52,7 @@ rule measure_lengths:
 
 rule categorize_problems:
     input:
-        rows=rules.decontaminate_pairs.output.decontaminated,
+        rows=rules.merge_decontamination.output.decontaminated,
     output:
         summary="results/analysis/{teacher}/categories.json",
         assignments="results/analysis/{teacher}/categories.jsonl",
@@ -77,7 +77,7 @@ rule categorize_problems:
 
 rule describe_dataset:
     input:
-        rows=rules.decontaminate_pairs.output.decontaminated,
+        rows=rules.merge_decontamination.output.decontaminated,
         seeds_report=f"results/seeds/{CORPUS}_report.json",
         generation_report=rules.merge_responses.output.report,
         curation_report=rules.summarize_curation.output.report,

@@ -160,6 +160,19 @@ def validation_shard_files(wildcards):
     }
 
 
+CURATE_SHARDS = shard_names(config["curate"]["shards"])
+
+
+def curation_shard_files(*files):
+    """{name: the file of every curation shard}: the inputs of a curation step's merge."""
+
+    def inputs(wildcards):
+        folder = f"results/curate/{wildcards.teacher}/shards"
+        return {name: [f"{folder}/{shard}/{file}" for shard in CURATE_SHARDS] for name, file in files}
+
+    return inputs
+
+
 def curation_report(teacher):
     return f"results/curate/{teacher}/report.json"
 

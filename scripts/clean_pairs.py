@@ -4,12 +4,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct import clean
+from ossinstruct import dedup
 from ossinstruct.logs import setup_logging
 
 setup_logging(snakemake.log[0])
-clean.run(
+dedup.run_shard(
     parsed=snakemake.input.parsed,
+    shard=snakemake.wildcards.shard,
+    verdicts=snakemake.input.verdicts,
     clean=snakemake.output.clean,
     excluded=snakemake.output.excluded,
     report=snakemake.output.report,

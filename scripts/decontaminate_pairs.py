@@ -8,8 +8,9 @@ from ossinstruct import decontaminate
 from ossinstruct.logs import setup_logging
 
 setup_logging(snakemake.log[0])
-decontaminate.run(
+decontaminate.run_shard(
     rows=snakemake.input.clean,
+    shard=snakemake.wildcards.shard,
     kept=snakemake.output.decontaminated,
     excluded=snakemake.output.excluded,
     report=snakemake.output.report,

@@ -8,10 +8,12 @@ from ossinstruct import parse
 from ossinstruct.logs import setup_logging
 
 setup_logging(snakemake.log[0])
-parse.run(
+parse.run_shard(
     responses=snakemake.input.responses,
+    shard=snakemake.wildcards.shard,
     parsed=snakemake.output.parsed,
     excluded=snakemake.output.excluded,
     report=snakemake.output.report,
+    keys=snakemake.output.dedup_keys,
     settings=snakemake.params.settings,
 )

@@ -46,10 +46,10 @@ def responses(n: int, *, seed: int = 0, scale: float = 1.0, planted: tuple[str, 
     solutions: list[str] = []
     for i in range(n):
         lang = rng.choice(LANGS)
-        drawn = rng.randrange(max(1, int(n * 0.97)))  # about 1.5% of the seeds drawn twice
+        drawn = rng.randrange(i) if i and rng.random() < 0.015 else i  # about 1.5% of the seeds drawn twice
         seed_text = f"// seed {drawn}\n" + _code(random.Random(drawn), int(8 * scale))
-        problem = _text(rng, int(120 * scale))
-        solution = _code(rng, int(22 * scale))
+        problem = _text(rng, int(170 * scale))
+        solution = _code(rng, int(46 * scale))
         roll = rng.random()
         if roll < 0.03 and problems:  # a problem repeated, up to whitespace
             problem = rng.choice(problems).replace(" ", "  ", 1)

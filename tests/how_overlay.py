@@ -12,6 +12,7 @@ CHANGE_THE_JOBS = {
     "evaluate.shards": "new generation jobs; the merged samples are the same (evaluate_model checks them)",
     "evaluate.models": "names which models `all` evaluates",
     "validate.enabled": "whether `all` builds validation; the validated set is the same either way",
+    "curate.shards": "new curation shard jobs; the merged files are byte-identical (test_curation_shards.py)",
     "validate.shards": "new validation shard jobs; the merged files are byte-identical (test_validate.py)",
     "hub.offline": "the workflow refuses to start until prefetch's manifest covers the config (test_prefetch.py)",
 }

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from .io import read_jsonl, write_json, write_jsonl
-from .parse import step_report
+from .streams import step_report
 
 log = logging.getLogger(__name__)
 

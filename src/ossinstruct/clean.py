@@ -19,7 +19,7 @@ import random
 from collections.abc import Sequence
 
 from .io import read_jsonl, write_json, write_jsonl
-from .parse import step_report
+from .streams import step_report
 
 FIELDS = ("seed", "problem", "solution")
 

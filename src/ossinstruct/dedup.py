@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import random
 from array import array
@@ -30,8 +31,9 @@ import numpy as np
 
 from .clean import FIELDS, minhash_dedup, squeeze
 from .io import DataError, read_json, write_json
-from .streams import StepCounts, Writer, dumps, merge_by_rank, merge_step_reports, shard_lines
+from .streams import StepCounts, Writer, byte_range, dumps, merge_by_rank, merge_step_reports, shard_lines, step_report
 
+log = logging.getLogger(__name__)
 DIGEST = 16
 REASONS = (None, *(f"duplicate_{field}" for field in FIELDS))  # a verdict's code: 0 kept, 1 + field
 
@@ -47,21 +49,27 @@ class KeyWriter:
         self.digests = {field: bytearray() for field in FIELDS}
         self.ids = bytearray()
         self.ends = array("q")
+        self.lengths = array("q")  # each row's line in the parsed file, in bytes
 
-    def add(self, row: dict, where: str) -> None:
+    def add(self, row: dict, where: str, length: int) -> None:
         for field in FIELDS:
             if not isinstance(row.get(field), str):
                 raise DataError(f"{where}: row has no text field {field!r} (the dedup needs {', '.join(FIELDS)})")
             self.digests[field] += digest(row[field])
         self.ids += json.dumps(row.get("id")).encode("utf-8")
         self.ends.append(len(self.ids))
+        self.lengths.append(length)
 
     def save(self, path: str | os.PathLike) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(f"{path}.tmp.npz")
         arrays = {field: np.frombuffer(bytes(self.digests[field]), dtype=f"V{DIGEST}") for field in FIELDS}
         np.savez(
-            tmp, ids=np.frombuffer(bytes(self.ids), dtype=np.uint8), ends=np.frombuffer(self.ends, np.int64), **arrays
+            tmp,
+            ids=np.frombuffer(bytes(self.ids), dtype=np.uint8),
+            ends=np.frombuffer(self.ends, np.int64),
+            lengths=np.frombuffer(self.lengths, np.int64),
+            **arrays,
         )
         os.replace(tmp, path)
 
@@ -76,12 +84,12 @@ def _ids(keys: list) -> tuple[bytes, np.ndarray]:
     return b"".join(blobs), np.concatenate(ends) if ends else np.zeros(0, np.int64)
 
 
-def rank_duplicates(key_files: list[str], verdict_files: list[str], seed: int = 666) -> dict:
-    """The paper's first-wins pass in shuffled order over every shard's keys; one verdict file per
-    shard. Returns counts of the pass."""
+def rank_duplicates(key_files: list[str], verdict_files: list[str], parsed: str, seed: int = 666) -> dict:
+    """The paper's first-wins pass in shuffled order over every parse shard's keys, and one verdict
+    file per shard of `parsed` (the merged parsed rows: shard i's verdicts are those of the rows in
+    its byte range, found from the rows' lengths). Returns counts of the pass."""
     keys = [np.load(path) for path in key_files]
-    sizes = [len(key["ends"]) for key in keys]
-    total = sum(sizes)
+    total = sum(len(key["ends"]) for key in keys)
     order = list(range(total))
     random.Random(seed).shuffle(order)  # what shuffling `total` rows with this seed does to positions
 
@@ -119,9 +127,15 @@ def rank_duplicates(key_files: list[str], verdict_files: list[str], seed: int = 
     starts = np.concatenate([[0], ends[:-1]]) if total else ends
     verdicts = np.frombuffer(verdict, dtype=np.uint8)
     duplicates = np.frombuffer(duplicate_of, dtype=np.int32)
-    first = 0
-    for size, path in zip(sizes, verdict_files, strict=True):
-        part = slice(first, first + size)
+    offsets = np.concatenate([[0], np.cumsum(np.concatenate([key["lengths"] for key in keys]))]) if keys else [0]
+    if offsets[-1] != os.path.getsize(parsed):
+        raise DataError(
+            f"{parsed}: {os.path.getsize(parsed)} bytes, its shards' keys say {offsets[-1]}: rerun the parse"
+        )
+    for index, path in enumerate(verdict_files):
+        start, stop = byte_range(parsed, f"{index}-of-{len(verdict_files)}")
+        first, last = int(np.searchsorted(offsets, start)), int(np.searchsorted(offsets, stop))
+        part = slice(first, last)
         dropped = np.flatnonzero(verdicts[part]) + first
         repeated = duplicates[dropped]
         texts = b"".join(blob[starts[p] : ends[p]] + b"\n" for p in repeated.tolist())
@@ -134,19 +148,18 @@ def rank_duplicates(key_files: list[str], verdict_files: list[str], seed: int = 
             duplicate_of=np.frombuffer(texts, dtype=np.uint8),
         )
         os.replace(tmp, path)
-        first += size
     kept = int(np.count_nonzero(verdicts == 0))
-    return {"rows": total, "kept": kept, "shards": len(sizes)}
+    return {"rows": total, "kept": kept, "shards": len(verdict_files)}
 
 
-def apply_verdicts(*, parsed: str, verdicts: str, clean: str, excluded: str) -> dict:
-    """One shard's kept rows and dropped rows (with `reason` and `duplicate_of`), each sorted by
-    rank with its ranks beside it; its clean step report."""
+def apply_verdicts(*, parsed: str, shard: str, verdicts: str, clean: str, excluded: str) -> dict:
+    """Shard `shard` of the parsed rows: its kept rows and dropped rows (with `reason` and
+    `duplicate_of`), each sorted by rank with its ranks beside it; its clean step report."""
     found = np.load(verdicts)
     verdict, rank = found["verdict"], found["rank"]
     offsets = array("q")
     counts = StepCounts("clean")
-    for position, (offset, line) in enumerate(shard_lines(parsed)):
+    for position, (offset, line) in enumerate(shard_lines(parsed, shard)):
         if position >= len(verdict):
             raise DataError(f"{parsed}: more rows than its verdicts ({verdicts}, {len(verdict)} rows): rerun the dedup")
         offsets.append(offset)
@@ -188,8 +201,15 @@ def apply_verdicts(*, parsed: str, verdicts: str, clean: str, excluded: str) -> 
     return {**counts.report(), "minhash": None}
 
 
-def run_shard(*, parsed: str, verdicts: str, clean: str, excluded: str, report: str, settings: dict) -> None:
-    summary = apply_verdicts(parsed=parsed, verdicts=verdicts, clean=clean, excluded=excluded)
+def run_ranks(*, keys: list[str], parsed: str, verdicts: list[str], settings: dict) -> None:
+    counts = rank_duplicates(keys, verdicts, parsed, seed=settings["shuffle_seed"])
+    log.info("exact dedup over %d shards: %d rows, %d kept", counts["shards"], counts["rows"], counts["kept"])
+
+
+def run_shard(
+    *, parsed: str, shard: str, verdicts: str, clean: str, excluded: str, report: str, settings: dict
+) -> None:
+    summary = apply_verdicts(parsed=parsed, shard=shard, verdicts=verdicts, clean=clean, excluded=excluded)
     write_json(report, {**summary, "minhash": settings["minhash"] or None})
 
 
@@ -211,7 +231,6 @@ def merge(
     merged = merge_step_reports([read_json(path) for path in shard_reports])
     if settings["minhash"] and settings["minhash"].get("enabled"):
         from .io import iter_jsonl, write_jsonl
-        from .parse import step_report
 
         kept, near = minhash_dedup(list(iter_jsonl(clean)), settings["minhash"])
         exact = list(iter_jsonl(excluded))

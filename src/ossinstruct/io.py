@@ -69,12 +69,12 @@ def require_fields(path: str | os.PathLike, number: int, row: dict, require: tup
         )
 
 
-def atomic_writer(path: str | os.PathLike, text: bool = True):
+def atomic_writer(path: str | os.PathLike, text: bool = True, buffering: int = -1):
     """Open a temporary file next to `path`; the caller renames it with `commit`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    return os.fdopen(fd, "w" if text else "wb", encoding="utf-8" if text else None), Path(tmp)
+    return os.fdopen(fd, "w" if text else "wb", buffering, encoding="utf-8" if text else None), Path(tmp)
 
 
 def write_jsonl(path: str | os.PathLike, rows: Iterable[dict[str, Any]]) -> int:

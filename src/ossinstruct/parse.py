@@ -15,10 +15,10 @@ Both parsers report how many responses they dropped and why.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable
 
 from .io import read_jsonl, write_json, write_jsonl
+from .streams import step_report
 
 PROBLEM_HEADER = "[problem description]"
 SOLUTION_HEADER = "[solution]"
@@ -106,23 +106,6 @@ def parse_responses(rows: Iterable[dict], parser: str = "paper") -> tuple[list[d
     return kept, excluded, {**step_report("parse", kept, excluded), "parser": parser}
 
 
-def step_report(step: str, kept: list[dict], excluded: list[dict]) -> dict:
-    """Counts in, out and dropped (by reason and by language) for one curation step."""
-    by_lang: dict[str, dict] = {}
-    for row in kept:
-        by_lang.setdefault(row.get("lang", "unknown"), Counter())["kept"] += 1
-    for row in excluded:
-        by_lang.setdefault(row.get("lang", "unknown"), Counter())[row["reason"]] += 1
-    return {
-        "step": step,
-        "rows_in": len(kept) + len(excluded),
-        "rows_out": len(kept),
-        "dropped": len(excluded),
-        "dropped_by_reason": dict(Counter(row["reason"] for row in excluded)),
-        "by_language": {lang: dict(counts) for lang, counts in sorted(by_lang.items())},
-    }
-
-
 def run_shard(
     *, responses: str, shard: str, parsed: str, excluded: str, report: str, keys: str, settings: dict
 ) -> None:
@@ -147,9 +130,10 @@ def run_shard(
                 counts.drop(row, result)
             else:
                 row = {**row, "problem": result[0], "solution": result[1]}
-                kept.write(dumps(row))
+                line = dumps(row)
+                kept.write(line)
                 counts.keep(row)
-                found.add(row, f"{responses} (shard {shard}, row id {row.get('id')!r})")
+                found.add(row, f"{responses} (shard {shard}, row id {row.get('id')!r})", len(line))
     except BaseException:
         kept.abort()
         dropped.abort()

@@ -66,6 +66,14 @@ def line_number(path: str | os.PathLike, offset: int) -> int:
 def shard_rows(path: str | os.PathLike, shard: str = "0-of-1", require: Iterable[str] = ()) -> Iterator[dict]:
     """The shard's rows; a corrupt row, or one without a field the stage needs, is an error naming
     the file and line, as `io.read_jsonl` does."""
+    for _, row in shard_records(path, shard, require):
+        yield row
+
+
+def shard_records(
+    path: str | os.PathLike, shard: str = "0-of-1", require: Iterable[str] = ()
+) -> Iterator[tuple[bytes, dict]]:
+    """(line, row) of each of the shard's rows, checked as `shard_rows` checks them."""
     require = tuple(require)
     for offset, line in shard_lines(path, shard):
         try:
@@ -79,7 +87,7 @@ def shard_rows(path: str | os.PathLike, shard: str = "0-of-1", require: Iterable
                 require_fields(path, 0, row, require)
             except DataError as error:
                 raise DataError(str(error).replace(f"{path}:0:", f"{path}:{line_number(path, offset)}:", 1)) from None
-        yield row
+        yield line if line.endswith(b"\n") else line + b"\n", row
 
 
 def dumps(row: dict) -> bytes:
@@ -93,7 +101,7 @@ class Writer:
 
     def __init__(self, path: str | os.PathLike, ranks: bool = False) -> None:
         self.path = Path(path)
-        self.handle, self.tmp = atomic_writer(self.path, text=False)
+        self.handle, self.tmp = atomic_writer(self.path, text=False, buffering=1 << 20)
         self.ranks = array("q") if ranks else None
         self.count = 0
 
@@ -137,15 +145,25 @@ def _ranked(path: str | os.PathLike) -> Iterator[tuple[int, bytes]]:
 
 def merge_by_rank(paths: Iterable[str | os.PathLike], output: str | os.PathLike) -> None:
     """The shards' lines (each shard sorted by rank, its ranks beside it) in one file in rank order."""
-    handle, tmp = atomic_writer(output, text=False)
+    handle, tmp = atomic_writer(output, text=False, buffering=1 << 20)
     with handle:
         for _, line in heapq.merge(*(_ranked(path) for path in paths)):
             handle.write(line)
     os.replace(tmp, output)
 
 
+def step_report(step: str, kept: Iterable[dict], excluded: Iterable[dict]) -> dict:
+    """Counts in, out and dropped (by reason and by language) for one curation step."""
+    counts = StepCounts(step)
+    for row in kept:
+        counts.keep(row)
+    for row in excluded:
+        counts.drop(row, row["reason"])
+    return counts.report()
+
+
 class StepCounts:
-    """`parse.step_report`'s counts, kept row by row instead of from lists of rows."""
+    """A curation step's counts (`step_report`), kept row by row."""
 
     def __init__(self, step: str) -> None:
         self.step = step

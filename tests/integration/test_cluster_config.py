@@ -67,7 +67,9 @@ def test_the_profile_leaves_the_config_sized_resources_alone():
     assert not {"generate_responses", "generate_tests"} & set(profile["set-resources"])
     assert all("slurm_partition" not in sizes for sizes in profile["set-resources"].values())
     arrays = profile["slurm-array-jobs"].split(",")
-    assert {"generate_responses", "validate_pairs"} <= set(arrays)
+    assert {"generate_responses", "validate_pairs", "parse_responses", "clean_pairs", "decontaminate_pairs"} <= set(
+        arrays
+    )
 
 
 def test_a_thousand_shards_build_their_dag_in_under_a_minute(project, capsys):
@@ -81,3 +83,31 @@ def test_a_thousand_shards_build_their_dag_in_under_a_minute(project, capsys):
     with capsys.disabled():
         print(f"\ndry run of {counts['total']} jobs (1,000 teacher and 1,000 validation shards): {elapsed:.1f} s")
     assert elapsed < 60
+
+
+def test_ten_million_seeds_plan_in_under_a_minute_as_at_most_600_sbatch_calls(project, capsys):
+    """The paper's languages at 125x their quotas (10M seeds), 1,000 teacher shards (10K seeds each),
+    100 curation shards and 1,000 validation shards: at most 3,000 jobs, planned in under a minute,
+    submitted as at most 600 sbatch calls (an array per 1,000 tasks of the profile's array rules; one
+    call per other job; none for a local rule)."""
+    paper = yaml.safe_load((ROOT / "configs/paper.yaml").read_text())
+    quotas = {lang: {"quota": spec["quota"] * 125} for lang, spec in paper["seeds"]["languages"].items()}
+    overlay = {"seeds": {"languages": quotas}, "teacher": {"shards": 1000}}
+    overlay |= {"curate": {"shards": 100}, "validate": {"shards": 1000}}
+    (project / "ten-million.yaml").write_text(yaml.safe_dump(overlay))
+    targets = ["results/table1.csv", "results/validate/gpt-3.5-turbo-1106/validated_report.json"]
+    started = time.monotonic()
+    output = dry_run(project, *targets, *PAPER, "ten-million.yaml")
+    elapsed = time.monotonic() - started
+    jobs = re.findall(r"^(local)?rule (\w+):", output, re.M)
+    assert sum(quota["quota"] for quota in quotas.values()) == 10_000_000
+    arrays = yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())["slurm-array-jobs"].split(",")
+    submitted: dict[str, int] = {}
+    for local, rule in jobs:
+        if not local:
+            submitted[rule] = submitted.get(rule, 0) + 1
+    calls = sum(-(-count // 1000) if rule in arrays else count for rule, count in submitted.items())
+    with capsys.disabled():
+        print(f"\n10M seeds: {len(jobs)} jobs planned in {elapsed:.1f} s, {calls} sbatch calls")
+    assert submitted["generate_responses"] == 1000 and submitted["parse_responses"] == 100
+    assert len(jobs) <= 3000 and calls <= 600 and elapsed < 60

@@ -48,7 +48,9 @@ def image(request):
     started = time.monotonic()
     built = subprocess.run(["bash", str(ROOT / "container" / "build.sh")], capture_output=True, text=True, timeout=2400)
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-5000:]
-    size = subprocess.run(["podman", "image", "inspect", "--format", "{{.Size}}", IMAGE], capture_output=True, text=True)
+    size = subprocess.run(
+        ["podman", "image", "inspect", "--format", "{{.Size}}", IMAGE], capture_output=True, text=True
+    )
     with request.config.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
         print(f"\nimage {IMAGE} built in {time.monotonic() - started:.0f} s, {int(size.stdout or 0) / 1e9:.2f} GB")
     return IMAGE

@@ -187,6 +187,45 @@ def test_a_decontamination_setting_reruns_curate_and_below_without_asking_the_te
     assert read_json(project / f"results/curate/{TEACHER}/decontaminated_report.json")["rows_in"] > 0
 
 
+def test_curation_in_three_shards_writes_exactly_the_files_of_one(project):
+    """`curate.shards: 3` on the tiny workflow: the merged curation files and the SFT rows are
+    byte-identical to the 1-shard run's, the reports equal, and the shards' files are gone."""
+    names = ["parsed", "parsed_excluded", "clean", "clean_excluded", "decontaminated", "decontaminated_excluded"]
+    files = [f"results/curate/{TEACHER}/{name}.jsonl" for name in names] + [f"results/sft/{TEACHER}.jsonl"]
+    reports = [f"results/curate/{TEACHER}/{step}_report.json" for step in ("parsed", "clean", "decontaminated")]
+    before = {name: (project / name).read_bytes() for name in files}
+    reported = {name: read_json(project / name) for name in reports}
+    (project / "shards.yaml").write_text("curate: {shards: 3}\n")
+    # Like teacher.shards, the count decides which jobs exist: the new shards run, the teacher does not.
+    dry = snakemake(project, "all", "-n", "--cores", "2", *TINY, "shards.yaml")
+    planned = re.findall(r"^(?:local)?rule (\w+):", dry.stdout, re.M)
+    assert planned.count("parse_responses") == 3 and "generate_responses" not in planned, dry.stdout[-3000:]
+    run = snakemake(
+        project,
+        *files,
+        "--cores",
+        "2",
+        *TINY,
+        "shards.yaml",
+        "--forcerun",
+        "parse_responses",
+        "--allowed-rules",
+        "parse_responses",
+        "merge_parsed",
+        "rank_duplicates",
+        "clean_pairs",
+        "merge_clean",
+        "decontaminate_pairs",
+        "merge_decontamination",
+        "build_sft_data",
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert len(re.findall(r"^rule parse_responses:", run.stdout + run.stderr, re.M)) == 3, run.stderr[-3000:]
+    assert {name: (project / name).read_bytes() for name in files} == before
+    assert {name: read_json(project / name) for name in reports} == reported
+    assert not list((project / f"results/curate/{TEACHER}/shards").rglob("*.jsonl"))  # temporary, removed
+
+
 def test_an_unreachable_teacher_fails_naming_the_url_and_keeps_earlier_results(project):
     seeds = project / "results/seeds/tiny.jsonl"
     before = seeds.read_bytes()

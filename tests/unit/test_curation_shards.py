@@ -94,11 +94,13 @@ def sharded(responses_file: Path, out: Path, count: int, **overrides) -> None:
     dedup.rank_duplicates(
         [str(part[n] / "keys.npz") for n in names],
         [str(part[n] / "verdicts.npz") for n in names],
+        str(out / "parsed.jsonl"),
         seed=settings("clean", **overrides)["shuffle_seed"],
     )
     for name in names:
         dedup.run_shard(
-            parsed=str(part[name] / "parsed.jsonl"),
+            parsed=str(out / "parsed.jsonl"),
+            shard=name,
             verdicts=str(part[name] / "verdicts.npz"),
             clean=str(part[name] / "clean.jsonl"),
             excluded=str(part[name] / "clean_excluded.jsonl"),
@@ -207,3 +209,48 @@ def test_a_corrupt_row_in_a_shard_names_its_file_and_line(tmp_path):
         list(shard_rows(path, "1-of-2"))
     with pytest.raises(DataError, match=r"rows.jsonl:1: row has no 'problem' field"):
         list(shard_rows(path, "0-of-2", require=("problem",)))
+
+
+def reference_overlap(rows, families, n, columns):
+    """The n-gram report as first written (a set of word tuples per row), the reference of the
+    automaton that replaced it."""
+    import re
+
+    def grams(text):
+        words = re.findall(r"\w+", text.lower())
+        return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+    owner = {}
+    for family, strings in families.items():
+        for string in strings:
+            for gram in grams(string):
+                owner.setdefault(gram, set()).add(family)
+    with_any, by_family = 0, dict.fromkeys(families, 0)
+    for row in rows:
+        hit = set()
+        for gram in grams("\n\n".join(row[column] for column in columns)):
+            hit |= owner.get(gram, set())
+        with_any += bool(hit)
+        for family in hit:
+            by_family[family] += 1
+    return with_any, by_family
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 10])
+def test_the_ngram_report_finds_exactly_the_rows_sharing_a_word_ngram(data, n):
+    families = {
+        "fam": ["def add_one(x): return x + 1", "Find the longest común prefix of words"],
+        "other": ["sorted list of unique values", "x", "Given a list of numbers, return the sum of all the even ones."],
+    }
+    rows = read_jsonl(data / "oracle" / "clean.jsonl")[:400]
+    rows += [  # whole words only: "add_one" is not in "add_ones", "común" is a word, case is ignored
+        {"id": "a", "problem": "DEF ADD_ONE(X): RETURN X + 1 please", "solution": ""},
+        {"id": "b", "problem": "def add_ones(x): return x + 1", "solution": "the longest común prefix of"},
+        {"id": "c", "problem": "a sorted", "solution": "list of unique values"},
+        {"id": "d", "problem": "unsorted listing of uniquevalues", "solution": "x"},
+        {"id": "e", "problem": "GIVEN a list -- of numbers; return the sum of all the even ONES!", "solution": ""},
+    ]
+    report = decontaminate.ngram_overlap(rows, families, n, ["problem", "solution"])
+    with_any, by_family = reference_overlap(rows, families, n, ["problem", "solution"])
+    assert (report["rows_with_overlap"], report["rows_with_overlap_by_family"]) == (with_any, by_family)
+    assert with_any >= 1

@@ -1,0 +1,18 @@
+# Snakemake adapter: read the snakemake object, call the library with keywords, nothing else.
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from snakemake.script import snakemake
+
+from ossinstruct import parse
+from ossinstruct.logs import setup_logging
+
+setup_logging(snakemake.log[0])
+parse.merge(
+    shard_parsed=snakemake.input.parsed,
+    shard_excluded=snakemake.input.excluded,
+    shard_reports=snakemake.input.reports,
+    parsed=snakemake.output.parsed,
+    excluded=snakemake.output.excluded,
+    report=snakemake.output.report,
+)
