@@ -68,6 +68,14 @@ def job(function: str, **arguments) -> dict:
     }
 
 
+def drop(part: dict, *names: str) -> None:
+    """The shards' files once merged, deleted as Snakemake deletes `temp()` files."""
+    for folder in part.values():
+        for name in names:
+            for path in folder.glob(name + "*"):
+                path.unlink()
+
+
 def pipeline(responses_file: Path, out: Path, count: int) -> list[dict]:
     """The curation jobs over `count` shards: [{step, shard, wall, cpu, peak_mb}]."""
     names = shard_names(count)
@@ -105,6 +113,7 @@ def pipeline(responses_file: Path, out: Path, count: int) -> list[dict]:
             report=str(out / "parsed_report.json"),
         ),
     )
+    drop(part, "parsed.jsonl", "parsed_excluded.jsonl")
     record(
         "rank_duplicates",
         None,
@@ -145,6 +154,7 @@ def pipeline(responses_file: Path, out: Path, count: int) -> list[dict]:
             settings=settings("clean"),
         ),
     )
+    drop(part, "clean.jsonl", "clean_excluded.jsonl", "dedup_")
     for name in names:
         record(
             "decontaminate",
@@ -173,6 +183,7 @@ def pipeline(responses_file: Path, out: Path, count: int) -> list[dict]:
             report=str(out / "decontaminated_report.json"),
         ),
     )
+    drop(part, "decontaminated.jsonl", "decontaminated_excluded.jsonl")
     record(
         "sft",
         None,
@@ -208,24 +219,20 @@ def summed(jobs: list[dict], step: str) -> dict:
     }
 
 
-def disk_projection(out: Path, source: Path, rows: int, target: int = 10_000_000) -> None:
+def disk_projection(sizes: dict, source: Path, rows: int, target: int = 10_000_000) -> None:
     """Each curation file's size at `rows`, and scaled linearly to `target` rows (sizes are per row)."""
-    files = [source, *(out / name for name in MERGED)]
+    files = {"responses.jsonl (the teacher's merged answers)": source.stat().st_size, **sizes}
     scale = target / rows
     print(f"\ndisk: each file at {rows:,} rows, and projected to {target:,}")
     print(f"| file | {rows:,} rows GB | {target:,} rows GB |")
     print("|---|---|---|")
-    total = 0.0
-    for path in files:
-        size = path.stat().st_size / 1e9
-        total += size
-        name = "responses.jsonl (the teacher's merged answers)" if path == source else path.name
-        print(f"| {name} | {size:.2f} | {size * scale:.1f} |")
+    for name, size in files.items():
+        print(f"| {name} | {size / 1e9:.2f} | {size / 1e9 * scale:.1f} |")
+    total = sum(files.values()) / 1e9
     print(f"| all of them | {total:.2f} | {total * scale:.1f} |")
-    biggest = max(path.stat().st_size for path in files) / 1e9
     print(
-        f"the shards' temporary files add at most the largest step's output while it runs: "
-        f"{biggest * scale:.1f} GB at {target:,}"
+        "the shards' temporary files add at most the largest step's output while it runs: "
+        f"{max(files.values()) / 1e9 * scale:.1f} GB at {target:,}"
     )
 
 
@@ -247,7 +254,8 @@ def main() -> int:
     peaks = ", ".join(f"{step} {job['peak_mb']:.0f} MB / {job['cpu']:.2f} CPU s" for step, job in baseline.items())
     print(f"each job on an empty input (its start-up): {peaks}")
 
-    results = {}
+    results: dict[int, dict] = {}
+    sizes: dict[int, dict] = {}
     for n in args.rows:
         source = work / f"responses-{n}.jsonl"
         if not source.exists():
@@ -260,8 +268,12 @@ def main() -> int:
         size = source.stat().st_size / n
         print(f"\n## {n:,} rows ({size:,.0f} bytes each on disk)")
         one = pipeline(source, work / f"{n}-1", 1)
+        digests = {name: digest(work / f"{n}-1" / name) for name in MERGED}
+        sizes[n] = {name: (work / f"{n}-1" / name).stat().st_size for name in MERGED}
+        for name in MERGED:  # the disk holds one run's files at a time
+            (work / f"{n}-1" / name).unlink()
         many = pipeline(source, work / f"{n}-{args.shards}", args.shards)
-        same = all(digest(work / f"{n}-1" / name) == digest(work / f"{n}-{args.shards}" / name) for name in MERGED)
+        same = all(digest(work / f"{n}-{args.shards}" / name) == digests[name] for name in MERGED)
         print(f"merged files of 1 and {args.shards} shards byte-identical: {same}")
         if not same:
             failures.append(f"{n}: the {args.shards}-shard files differ from the 1-shard run's")
@@ -270,7 +282,7 @@ def main() -> int:
             f"{args.shards} shards: CPU s |"
         )
         print("|---|---|---|---|---|---|---|---|")
-        out = work / f"{n}-1"
+        out = work / f"{n}-{args.shards}"  # the reports (equal to the 1-shard run's)
         steps = ["parse", "merge_parsed", "rank_duplicates", "clean", "merge_clean", "decontaminate"]
         steps += ["merge_decontamination", "sft"]
         for step in steps:
@@ -298,6 +310,8 @@ def main() -> int:
         if cpu_many > 1.2 * cpu_one:
             failures.append(f"{n}: {args.shards} shards cost {cpu_many / cpu_one:.2f}x the CPU of one")
         results[n] = {"cpu": cpu_one, "wall": wall_one}
+        for name in MERGED:
+            (work / f"{n}-{args.shards}" / name).unlink()
     if len(results) >= 2:
         small, large = sorted(results)[0], sorted(results)[-1]
         ratio = results[large]["cpu"] / results[small]["cpu"]
@@ -308,7 +322,7 @@ def main() -> int:
         if large >= 1_000_000 and results[large]["wall"] > 600:
             failures.append(f"parse through sft at {large:,} rows took {results[large]['wall']:.0f} s (goal 600)")
     largest = max(args.rows)
-    disk_projection(work / f"{largest}-1", work / f"responses-{largest}.jsonl", largest)
+    disk_projection(sizes[largest], work / f"responses-{largest}.jsonl", largest)
     print("\n" + ("all targets met" if not failures else "targets missed:\n- " + "\n- ".join(failures)))
     return 1 if failures else 0
 

@@ -8,11 +8,10 @@ maximum length.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 
 from .io import write_jsonl
-from .streams import Writer, dumps, shard_records
+from .streams import Writer, dumps, shard_rows
 
 SYSTEM = (
     "You are an exceptionally intelligent coding assistant that consistently delivers accurate "
@@ -96,22 +95,12 @@ def load_instruction_data(name: str, spec: dict) -> list[dict]:
     return rows
 
 
-def sft_line(line: bytes, row: dict) -> bytes:
-    """`to_sft_row(row)` as `io.write_jsonl` writes it, from the row's own line (written the same way):
-    the two new fields spliced in before its closing brace, so only they are encoded."""
-    if not row or "instruction" in row or "response" in row:
-        return dumps(to_sft_row(row))
-    added = f', "instruction": {json.dumps(INSTRUCTION_PREFIX + row["problem"], ensure_ascii=False)}'
-    added += f', "response": {json.dumps(row["solution"], ensure_ascii=False)}}}\n'
-    return line.rstrip()[:-1] + added.encode("utf-8")
-
-
 def run(*, decontaminated: str, output: str) -> None:
     """The fine-tuning rows, streamed: one row in memory at any scale."""
     out = Writer(output)
     try:
-        for line, row in shard_records(decontaminated, require=("problem", "solution")):
-            out.write(sft_line(line, row))
+        for row in shard_rows(decontaminated, require=("problem", "solution")):
+            out.write(dumps(to_sft_row(row)))
     except BaseException:
         out.abort()
         raise
