@@ -1,20 +1,21 @@
 """Stage 3b over shards: the paper's exact dedup (`clean.clean_pairs`, the oracle) with each job's
 memory bounded by compact keys, not rows.
 
-1. `write_keys` (in each parse shard's job): per parsed row, a 16-byte BLAKE2b digest of its seed,
-   problem and solution with all whitespace removed, and its id.
-2. `rank_duplicates` (one job over every shard's keys, nothing else): the paper's
+1. `KeyWriter` (in each parse shard's job): per parsed row, a 16-byte BLAKE2b digest of its seed,
+   problem and solution with all whitespace removed, its id and its line's length.
+2. `rank_duplicates` (one job over every shard's keys; of the merged parsed file it reads only the
+   lines at the shards' byte-range boundaries): the paper's
    `random.Random(666).shuffle` as a permutation of positions, each field's digests numbered by
    `numpy.unique`, then the paper's first-wins pass in shuffled order over those numbers: a row is
    kept only if none of its three keys is held by a row kept before it. It writes each shard's
    verdicts: every row's rank, whether it is kept, and for a duplicate its field and the id of the
-   kept row it repeats.
+   kept row it repeats, for the rows in each shard's byte range of the merged parsed file.
 3. `apply_verdicts` (in each shard's job): the shard's kept and dropped rows, each file sorted by
    rank, with the ranks beside it; `streams.merge_by_rank` joins the shards into exactly the single
    job's files.
 
-Equal to the oracle unless two different texts share a 128-bit digest (about 1 in 10^30 for ten
-million rows).
+Equal to the oracle unless two different texts share a 128-bit digest (a chance of about 1 in 10^24
+for ten million rows).
 """
 
 from __future__ import annotations

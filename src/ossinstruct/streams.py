@@ -126,8 +126,26 @@ def ranks_path(path: str | os.PathLike) -> Path:
     return Path(f"{path}.ranks.npy")
 
 
+def _linked(paths: list, output: str | os.PathLike) -> bool:
+    """One shard's file is the merged file: linked, not copied (no second copy on disk, no I/O; the
+    shard's name goes when Snakemake deletes it as `temp()`). False where a link cannot be made."""
+    if len(paths) != 1:
+        return False
+    tmp = Path(output).with_name(f".{Path(output).name}.link.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(paths[0], tmp)
+    except OSError:  # another filesystem, or one without hard links
+        return False
+    os.replace(tmp, output)
+    return True
+
+
 def concatenate(paths: Iterable[str | os.PathLike], output: str | os.PathLike) -> None:
     """The shards' files joined byte for byte, in order."""
+    paths = list(paths)
+    if _linked(paths, output):
+        return
     handle, tmp = atomic_writer(output, text=False)
     with handle:
         for path in paths:
@@ -145,6 +163,9 @@ def _ranked(path: str | os.PathLike) -> Iterator[tuple[int, bytes]]:
 
 def merge_by_rank(paths: Iterable[str | os.PathLike], output: str | os.PathLike) -> None:
     """The shards' lines (each shard sorted by rank, its ranks beside it) in one file in rank order."""
+    paths = list(paths)
+    if _linked(paths, output):
+        return
     handle, tmp = atomic_writer(output, text=False, buffering=1 << 20)
     with handle:
         for _, line in heapq.merge(*(_ranked(path) for path in paths)):
