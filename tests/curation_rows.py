@@ -40,7 +40,7 @@ def _code(rng: random.Random, lines: int) -> str:
 
 def responses(n: int, *, seed: int = 0, scale: float = 1.0, planted: tuple[str, ...] = ()) -> Iterator[dict]:
     """`n` responses; `scale` multiplies the text's length (1.0: about 2.9 KB per row); `planted`:
-    benchmark strings, one put into about one solution in 200."""
+    benchmark strings, one put into about one solution in 200 and at the start of one problem in 500."""
     rng = random.Random(seed)
     problems: list[str] = []
     solutions: list[str] = []
@@ -57,6 +57,8 @@ def responses(n: int, *, seed: int = 0, scale: float = 1.0, planted: tuple[str, 
             solution = rng.choice(solutions)
         elif roll < 0.055 and planted:
             solution = solution[:-4] + "\n" + rng.choice(planted) + "\n```"
+        elif roll < 0.057 and planted:  # a problem that starts with one: a match at the text's first byte
+            problem = rng.choice(planted) + "\n" + problem
         if len(problems) < 500:
             problems.append(problem)
             solutions.append(solution)

@@ -249,6 +249,7 @@ def test_the_ngram_report_finds_exactly_the_rows_sharing_a_word_ngram(data, n):
         {"id": "c", "problem": "a sorted", "solution": "list of unique values"},
         {"id": "d", "problem": "unsorted listing of uniquevalues", "solution": "x"},
         {"id": "e", "problem": "GIVEN a list -- of numbers; return the sum of all the even ONES!", "solution": ""},
+        {"id": "f", "problem": "the nonunique values", "solution": ""},  # "unique values" only inside a word
     ]
     report = decontaminate.ngram_overlap(rows, families, n, ["problem", "solution"])
     with_any, by_family = reference_overlap(rows, families, n, ["problem", "solution"])
