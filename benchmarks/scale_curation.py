@@ -33,8 +33,7 @@ sys.path.insert(0, str(ROOT))
 from ossinstruct.benchmark_strings import load_benchmark_strings  # noqa: E402
 from ossinstruct.config import _schema, fill_defaults  # noqa: E402
 from ossinstruct.settings import STAGES  # noqa: E402
-from ossinstruct.shards import shard_names  # noqa: E402
-from tests.curation_rows import responses, write  # noqa: E402
+from tests.curation_rows import MERGED, curation_jobs, drop_merged, responses, write  # noqa: E402
 
 BENCHMARKS = {
     "humaneval": str(ROOT / "data/benchmarks/HumanEval.jsonl.gz"),
@@ -42,8 +41,6 @@ BENCHMARKS = {
 }
 STREAMING = ("parse", "clean", "decontaminate", "sft", "merge_parsed", "merge_clean", "merge_decontamination")
 RATE_GOALS = {"parse": 12_000, "clean": 15_000, "decontaminate": 15_000, "sft": 20_000}
-MERGED = ["parsed.jsonl", "parsed_excluded.jsonl", "clean.jsonl", "clean_excluded.jsonl", "decontaminated.jsonl"]
-MERGED += ["decontaminated_excluded.jsonl", "sft.jsonl"]
 
 
 def settings(stage: str) -> dict:
@@ -68,127 +65,13 @@ def job(function: str, **arguments) -> dict:
     }
 
 
-def drop(part: dict, *names: str) -> None:
-    """The shards' files once merged, deleted as Snakemake deletes `temp()` files."""
-    for folder in part.values():
-        for name in names:
-            for path in folder.glob(name + "*"):
-                path.unlink()
-
-
 def pipeline(responses_file: Path, out: Path, count: int) -> list[dict]:
-    """The curation jobs over `count` shards: [{step, shard, wall, cpu, peak_mb}]."""
-    names = shard_names(count)
-    part = {name: out / "shards" / name for name in names}
+    """The curation jobs over `count` shards, each in a process of its own, the shards' files deleted
+    once merged: [{step, shard, wall, cpu, peak_mb}]."""
     jobs = []
-
-    def record(step, shard, measured):
-        jobs.append({"step": step, "shard": shard, **measured})
-
-    for name in names:
-        record(
-            "parse",
-            name,
-            job(
-                "ossinstruct.parse.run_shard",
-                responses=str(responses_file),
-                shard=name,
-                parsed=str(part[name] / "parsed.jsonl"),
-                excluded=str(part[name] / "parsed_excluded.jsonl"),
-                report=str(part[name] / "parsed_report.json"),
-                keys=str(part[name] / "dedup_keys.npz"),
-                settings=settings("parse"),
-            ),
-        )
-    record(
-        "merge_parsed",
-        None,
-        job(
-            "ossinstruct.parse.merge",
-            shard_parsed=[str(part[n] / "parsed.jsonl") for n in names],
-            shard_excluded=[str(part[n] / "parsed_excluded.jsonl") for n in names],
-            shard_reports=[str(part[n] / "parsed_report.json") for n in names],
-            parsed=str(out / "parsed.jsonl"),
-            excluded=str(out / "parsed_excluded.jsonl"),
-            report=str(out / "parsed_report.json"),
-        ),
-    )
-    drop(part, "parsed.jsonl", "parsed_excluded.jsonl")
-    record(
-        "rank_duplicates",
-        None,
-        job(
-            "ossinstruct.dedup.run_ranks",
-            keys=[str(part[n] / "dedup_keys.npz") for n in names],
-            parsed=str(out / "parsed.jsonl"),
-            verdicts=[str(part[n] / "dedup_verdicts.npz") for n in names],
-            settings=settings("clean"),
-        ),
-    )
-    for name in names:
-        record(
-            "clean",
-            name,
-            job(
-                "ossinstruct.dedup.run_shard",
-                parsed=str(out / "parsed.jsonl"),
-                shard=name,
-                verdicts=str(part[name] / "dedup_verdicts.npz"),
-                clean=str(part[name] / "clean.jsonl"),
-                excluded=str(part[name] / "clean_excluded.jsonl"),
-                report=str(part[name] / "clean_report.json"),
-                settings=settings("clean"),
-            ),
-        )
-    record(
-        "merge_clean",
-        None,
-        job(
-            "ossinstruct.dedup.merge",
-            shard_clean=[str(part[n] / "clean.jsonl") for n in names],
-            shard_excluded=[str(part[n] / "clean_excluded.jsonl") for n in names],
-            shard_reports=[str(part[n] / "clean_report.json") for n in names],
-            clean=str(out / "clean.jsonl"),
-            excluded=str(out / "clean_excluded.jsonl"),
-            report=str(out / "clean_report.json"),
-            settings=settings("clean"),
-        ),
-    )
-    drop(part, "clean.jsonl", "clean_excluded.jsonl", "dedup_")
-    for name in names:
-        record(
-            "decontaminate",
-            name,
-            job(
-                "ossinstruct.decontaminate.run_shard",
-                rows=str(out / "clean.jsonl"),
-                shard=name,
-                kept=str(part[name] / "decontaminated.jsonl"),
-                excluded=str(part[name] / "decontaminated_excluded.jsonl"),
-                report=str(part[name] / "decontaminated_report.json"),
-                settings=settings("decontaminate"),
-                benchmarks=BENCHMARKS,
-            ),
-        )
-    record(
-        "merge_decontamination",
-        None,
-        job(
-            "ossinstruct.decontaminate.merge",
-            shard_kept=[str(part[n] / "decontaminated.jsonl") for n in names],
-            shard_excluded=[str(part[n] / "decontaminated_excluded.jsonl") for n in names],
-            shard_reports=[str(part[n] / "decontaminated_report.json") for n in names],
-            kept=str(out / "decontaminated.jsonl"),
-            excluded=str(out / "decontaminated_excluded.jsonl"),
-            report=str(out / "decontaminated_report.json"),
-        ),
-    )
-    drop(part, "decontaminated.jsonl", "decontaminated_excluded.jsonl")
-    record(
-        "sft",
-        None,
-        job("ossinstruct.sft.run", decontaminated=str(out / "decontaminated.jsonl"), output=str(out / "sft.jsonl")),
-    )
+    for step, shard, function, arguments, temporary in curation_jobs(responses_file, out, count, settings, BENCHMARKS):
+        jobs.append({"step": step, "shard": shard, **job(function, **arguments)})
+        drop_merged(out, temporary)
     return jobs
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ossinstruct import clean, decontaminate, dedup, parse, sft
+from ossinstruct import clean, decontaminate, parse, sft
 from ossinstruct.benchmark_strings import load_benchmark_strings
 from ossinstruct.io import DataError, read_json, read_jsonl, write_jsonl
 from ossinstruct.settings import STAGES
@@ -17,7 +17,7 @@ from ossinstruct.shards import shard_names
 from ossinstruct.streams import byte_range, shard_rows
 
 from ..conftest import ROOT
-from ..curation_rows import responses, write
+from ..curation_rows import MERGED, REPORTS, call, curation_jobs, drop_merged, responses, write
 from ..sections import section
 
 BENCHMARKS = {
@@ -73,85 +73,14 @@ def single(responses_file: Path, out: Path, **overrides) -> None:
 
 def sharded(responses_file: Path, out: Path, count: int, **overrides) -> None:
     """The shard jobs and their merges, as the workflow runs them."""
-    names = shard_names(count)
-    part = {name: out / "shards" / name for name in names}
-    for name in names:
-        parse.run_shard(
-            responses=str(responses_file),
-            shard=name,
-            parsed=str(part[name] / "parsed.jsonl"),
-            excluded=str(part[name] / "parsed_excluded.jsonl"),
-            report=str(part[name] / "parsed_report.json"),
-            keys=str(part[name] / "keys.npz"),
-            settings=settings("parse", **overrides),
-        )
-    parse.merge(
-        **{f"shard_{k}": [str(part[n] / f) for n in names] for k, f in FILES["parse"].items()},
-        parsed=str(out / "parsed.jsonl"),
-        excluded=str(out / "parsed_excluded.jsonl"),
-        report=str(out / "parsed_report.json"),
-    )
-    dedup.rank_duplicates(
-        [str(part[n] / "keys.npz") for n in names],
-        [str(part[n] / "verdicts.npz") for n in names],
-        str(out / "parsed.jsonl"),
-        seed=settings("clean", **overrides)["shuffle_seed"],
-    )
-    for name in names:
-        dedup.run_shard(
-            parsed=str(out / "parsed.jsonl"),
-            shard=name,
-            verdicts=str(part[name] / "verdicts.npz"),
-            clean=str(part[name] / "clean.jsonl"),
-            excluded=str(part[name] / "clean_excluded.jsonl"),
-            report=str(part[name] / "clean_report.json"),
-            settings=settings("clean", **overrides),
-        )
-    dedup.merge(
-        **{f"shard_{k}": [str(part[n] / f) for n in names] for k, f in FILES["clean"].items()},
-        clean=str(out / "clean.jsonl"),
-        excluded=str(out / "clean_excluded.jsonl"),
-        report=str(out / "clean_report.json"),
-        settings=settings("clean", **overrides),
-    )
-    for name in names:
-        decontaminate.run_shard(
-            rows=str(out / "clean.jsonl"),
-            shard=name,
-            kept=str(part[name] / "decontaminated.jsonl"),
-            excluded=str(part[name] / "decontaminated_excluded.jsonl"),
-            report=str(part[name] / "decontaminated_report.json"),
-            settings=settings("decontaminate", **overrides),
-            benchmarks=BENCHMARKS,
-        )
-    decontaminate.merge(
-        **{f"shard_{k}": [str(part[n] / f) for n in names] for k, f in FILES["decontaminate"].items()},
-        kept=str(out / "decontaminated.jsonl"),
-        excluded=str(out / "decontaminated_excluded.jsonl"),
-        report=str(out / "decontaminated_report.json"),
-    )
-    sft.run(decontaminated=str(out / "decontaminated.jsonl"), output=str(out / "sft.jsonl"))
+    for _, _, function, arguments, temporary in curation_jobs(
+        responses_file, out, count, lambda stage: settings(stage, **overrides), BENCHMARKS
+    ):
+        call(function, arguments)
+        drop_merged(out, temporary)
 
 
-FILES = {
-    "parse": {"parsed": "parsed.jsonl", "excluded": "parsed_excluded.jsonl", "reports": "parsed_report.json"},
-    "clean": {"clean": "clean.jsonl", "excluded": "clean_excluded.jsonl", "reports": "clean_report.json"},
-    "decontaminate": {
-        "kept": "decontaminated.jsonl",
-        "excluded": "decontaminated_excluded.jsonl",
-        "reports": "decontaminated_report.json",
-    },
-}
-COMPARED = [
-    "parsed.jsonl",
-    "parsed_excluded.jsonl",
-    "clean.jsonl",
-    "clean_excluded.jsonl",
-    "decontaminated.jsonl",
-    "decontaminated_excluded.jsonl",
-    "sft.jsonl",
-]
-REPORTS = ["parsed_report.json", "clean_report.json", "decontaminated_report.json"]
+COMPARED = MERGED
 
 
 @pytest.mark.parametrize("count", [1, 2, 3, 7])
