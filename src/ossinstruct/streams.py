@@ -138,6 +138,7 @@ def _linked(paths: list, output: str | os.PathLike) -> bool:
     except OSError:  # another filesystem, or one without hard links
         return False
     os.replace(tmp, output)
+    os.utime(output)  # newer than every input of the merge, as a written file would be (Snakemake checks)
     return True
 
 
@@ -235,9 +236,3 @@ def merge_step_reports(reports: list[dict]) -> dict:
         for lang, counts in sorted(languages.items())
     }
     return merged
-
-
-def load_ranks(path: str | os.PathLike) -> np.ndarray:
-    if not ranks_path(path).exists():
-        raise DataError(f"{ranks_path(path)}: file not found (written beside {path} by its shard job)")
-    return np.load(ranks_path(path))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ossinstruct import clean, decontaminate, parse, sft
@@ -184,3 +185,23 @@ def test_the_ngram_report_finds_exactly_the_rows_sharing_a_word_ngram(data, n):
     with_any, by_family = reference_overlap(rows, families, n, ["problem", "solution"])
     assert (report["rows_with_overlap"], report["rows_with_overlap_by_family"]) == (with_any, by_family)
     assert with_any >= 1
+
+
+def test_one_shard_becomes_the_merged_file_by_a_link_newer_than_the_merges_inputs(tmp_path):
+    """No second copy on disk; and the merged file is newer than every input of its merge, written
+    after the shard (its report, the other file), or Snakemake stops the job (an output older than
+    an input)."""
+    import time
+
+    from ossinstruct.streams import concatenate, merge_by_rank
+
+    shard = tmp_path / "shard.jsonl"
+    shard.write_text('{"i": 0}\n')
+    np.save(tmp_path / "shard.jsonl.ranks.npy", np.zeros(1, dtype=np.int64))
+    time.sleep(0.02)
+    later = tmp_path / "report.json"
+    later.write_text("{}\n")
+    for merge, output in ((concatenate, tmp_path / "joined.jsonl"), (merge_by_rank, tmp_path / "ranked.jsonl")):
+        merge([shard], output)
+        assert output.stat().st_ino == shard.stat().st_ino and output.read_text() == '{"i": 0}\n'
+        assert output.stat().st_mtime_ns >= later.stat().st_mtime_ns
