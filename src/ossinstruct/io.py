@@ -10,7 +10,7 @@ import gzip
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +39,19 @@ def iter_jsonl_numbered(path: str | os.PathLike) -> Iterator[tuple[int, dict[str
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise DataError(f"{path}:{number}: not valid JSON ({error.msg})") from None
-            if not isinstance(row, dict):
-                raise DataError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
-            yield number, row
+            yield number, decode_row(path, line, lambda number=number: number)
+
+
+def decode_row(path: str | os.PathLike, line: str | bytes, number: Callable[[], int]) -> dict[str, Any]:
+    """One JSON Lines row; a corrupt one is an error naming the file and line (`number()`, asked
+    only then: a reader that seeks into a file counts its lines only for an error)."""
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise DataError(f"{path}:{number()}: not valid JSON ({error.msg})") from None
+    if not isinstance(row, dict):
+        raise DataError(f"{path}:{number()}: expected a JSON object, got {type(row).__name__}")
+    return row
 
 
 def read_jsonl(path: str | os.PathLike, require: Iterable[str] = ()) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import DataError, atomic_writer, require_fields
+from .io import atomic_writer, decode_row, require_fields
 from .shards import parse_shard
 
 
@@ -59,8 +59,14 @@ def shard_lines(path: str | os.PathLike, shard: str = "0-of-1") -> Iterator[tupl
 
 def line_number(path: str | os.PathLike, offset: int) -> int:
     """The line a byte offset is on (counted only when an error needs it)."""
+    lines, left = 1, offset
     with open(path, "rb") as handle:
-        return handle.read(offset).count(b"\n") + 1
+        while left > 0:
+            block = handle.read(min(left, 1 << 20))
+            if not block:
+                break
+            lines, left = lines + block.count(b"\n"), left - len(block)
+    return lines
 
 
 def shard_rows(path: str | os.PathLike, shard: str = "0-of-1", require: Iterable[str] = ()) -> Iterator[dict]:
@@ -76,17 +82,9 @@ def shard_records(
     """(line, row) of each of the shard's rows, checked as `shard_rows` checks them."""
     require = tuple(require)
     for offset, line in shard_lines(path, shard):
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise DataError(f"{path}:{line_number(path, offset)}: not valid JSON ({error.msg})") from None
-        if not isinstance(row, dict):
-            raise DataError(f"{path}:{line_number(path, offset)}: expected a JSON object, got {type(row).__name__}")
-        if require:
-            try:
-                require_fields(path, 0, row, require)
-            except DataError as error:
-                raise DataError(str(error).replace(f"{path}:0:", f"{path}:{line_number(path, offset)}:", 1)) from None
+        row = decode_row(path, line, lambda offset=offset: line_number(path, offset))
+        if any(name not in row for name in require):
+            require_fields(path, line_number(path, offset), row, require)
         yield line if line.endswith(b"\n") else line + b"\n", row
 
 
