@@ -195,8 +195,7 @@ def run_shard(
     n = settings["ngram_overlap"]
     overlap = Overlap(families, n, columns) if n else None
     counts = StepCounts("decontaminate")
-    clean, dropped = Writer(kept), Writer(excluded)
-    try:
+    with Writer(excluded) as dropped, Writer(kept) as clean:
         for line, row in shard_records(rows, shard, columns):
             text = searched_text(row, columns)
             hit = first_hit(automaton, text)
@@ -209,12 +208,6 @@ def run_shard(
                 reason = f"{hit[0]}_match"
                 dropped.write(dumps({**row, "reason": reason, "matched": hit[1]}))
                 counts.drop(row, reason)
-    except BaseException:
-        clean.abort()
-        dropped.abort()
-        raise
-    dropped.close()
-    clean.close()
     summary = counts.report()
     summary["strings_per_family"] = {family: len(strings) for family, strings in families.items()}
     if overlap:

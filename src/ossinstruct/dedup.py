@@ -181,8 +181,7 @@ def apply_verdicts(*, parsed: str, shard: str, verdicts: str, clean: str, exclud
         return json.loads(repeated[starts[k] : ends[k]].tobytes())
 
     order = np.argsort(rank, kind="stable")
-    kept_out, dropped_out = Writer(clean, ranks=True), Writer(excluded, ranks=True)
-    try:
+    with Writer(clean, ranks=True) as kept_out, Writer(excluded, ranks=True) as dropped_out:
         with open(parsed, "rb") as handle:
             for position in order.tolist():
                 handle.seek(offsets[position])
@@ -193,12 +192,6 @@ def apply_verdicts(*, parsed: str, shard: str, verdicts: str, clean: str, exclud
                     dropped_out.write(dumps(row), int(rank[position]))
                 else:
                     kept_out.write(line if line.endswith(b"\n") else line + b"\n", int(rank[position]))
-    except BaseException:
-        kept_out.abort()
-        dropped_out.abort()
-        raise
-    kept_out.close()
-    dropped_out.close()
     return {**counts.report(), "minhash": None}
 
 

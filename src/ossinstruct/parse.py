@@ -118,8 +118,7 @@ def run_shard(
         raise ValueError(f"config key 'curate.parser': unknown value {settings['parser']!r} (paper, robust)")
     parse = PARSERS[settings["parser"]]
     counts, found = StepCounts("parse"), KeyWriter()
-    kept, dropped = Writer(parsed), Writer(excluded)
-    try:
+    with Writer(excluded) as dropped, Writer(parsed) as kept:
         for row in shard_rows(responses, shard, ("id", "response", "finish_reason")):
             if row.get("finish_reason") != "stop":
                 result = f"finish_reason_{row.get('finish_reason')}"
@@ -134,12 +133,6 @@ def run_shard(
                 kept.write(line)
                 counts.keep(row)
                 found.add(row, f"{responses} (shard {shard}, row id {row.get('id')!r})", len(line))
-    except BaseException:
-        kept.abort()
-        dropped.abort()
-        raise
-    dropped.close()
-    kept.close()
     found.save(keys)
     write_json(report, {**counts.report(), "parser": settings["parser"]})
 

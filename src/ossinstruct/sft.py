@@ -97,14 +97,9 @@ def load_instruction_data(name: str, spec: dict) -> list[dict]:
 
 def run(*, decontaminated: str, output: str) -> None:
     """The fine-tuning rows, streamed: one row in memory at any scale."""
-    out = Writer(output)
-    try:
+    with Writer(output) as out:
         for row in shard_rows(decontaminated, require=("problem", "solution")):
             out.write(dumps(to_sft_row(row)))
-    except BaseException:
-        out.abort()
-        raise
-    out.close()
 
 
 def run_import(*, name: str, settings: dict, output: str) -> None:

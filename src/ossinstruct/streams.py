@@ -94,7 +94,8 @@ def dumps(row: dict) -> bytes:
 
 
 class Writer:
-    """Lines written to a temporary file beside `path`, renamed into place by `close`; with `ranks`,
+    """Lines written to a temporary file beside `path`, renamed into place by `close` (or at the end
+    of a `with` block, which deletes it instead if the block raises); with `ranks`,
     each line's rank is kept and saved beside it (`<path>.ranks.npy`) for `merge_by_rank`."""
 
     def __init__(self, path: str | os.PathLike, ranks: bool = False) -> None:
@@ -118,6 +119,16 @@ class Writer:
     def abort(self) -> None:
         self.handle.close()
         self.tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> Writer:
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        """Renamed into place when the block ends normally; deleted when it raises (no half file)."""
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
 
 
 def ranks_path(path: str | os.PathLike) -> Path:

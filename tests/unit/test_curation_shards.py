@@ -205,3 +205,15 @@ def test_one_shard_becomes_the_merged_file_by_a_link_newer_than_the_merges_input
         merge([shard], output)
         assert output.stat().st_ino == shard.stat().st_ino and output.read_text() == '{"i": 0}\n'
         assert output.stat().st_mtime_ns >= later.stat().st_mtime_ns
+
+
+def test_a_shard_job_that_fails_leaves_no_file_behind(tmp_path):
+    from ossinstruct.streams import Writer
+
+    with pytest.raises(RuntimeError), Writer(tmp_path / "rows.jsonl") as out:
+        out.write(b'{"i": 0}\n')
+        raise RuntimeError("the job dies half-way")
+    assert list(tmp_path.iterdir()) == []
+    with Writer(tmp_path / "rows.jsonl") as out:
+        out.write(b'{"i": 0}\n')
+    assert [path.name for path in tmp_path.iterdir()] == ["rows.jsonl"]
