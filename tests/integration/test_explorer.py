@@ -90,6 +90,19 @@ def screenshot(driver, tmp_path: Path, name: str) -> Path:
     return path
 
 
+def click(driver, element) -> None:
+    """Click `element` as a person would, once the page has stopped moving. The report's menu moves
+    while it renders (over 15 loads, "Tables" was first seen anywhere from y=324 to y=394 px), so a
+    click aimed where an item first was can land on its neighbour: Chromium refuses it (seen in CI,
+    and here in 1 of 30 loads). Retried for up to 10 s while another element is at the point."""
+    from selenium.common.exceptions import ElementClickInterceptedException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 10, poll_frequency=0.2, ignored_exceptions=[ElementClickInterceptedException]).until(
+        lambda _: element.click() or True
+    )
+
+
 def facet(driver, column: str) -> dict[str, int]:
     from selenium.webdriver.common.by import By
 
@@ -186,7 +199,7 @@ def test_the_report_renders_table1_the_figures_and_the_explorer_pages(explored, 
     def show(category: str) -> dict:
         """The category's entries (name -> the entry's first link: the eye that shows it)."""
         browser.get(report)
-        browser.find_element(By.XPATH, f"//*[normalize-space(text())='{category}']").click()
+        click(browser, browser.find_element(By.XPATH, f"//*[normalize-space(text())='{category}']"))
         rows = browser.find_elements(By.XPATH, "//tr[td and .//a]")
         return {row.find_element(By.TAG_NAME, "td").text: row.find_element(By.TAG_NAME, "a") for row in rows}
 
@@ -195,14 +208,14 @@ def test_the_report_renders_table1_the_figures_and_the_explorer_pages(explored, 
     figures = {path.read_bytes() for path in (explored / f"results/analysis/{TEACHER}").glob("*.png")}
     shown = set()
     for name in list(show("Data study")):
-        show("Data study")[name].click()
+        click(browser, show("Data study")[name])
         image = browser.find_element(By.XPATH, "//img[starts-with(@src, 'data:image/png')]")
         assert browser.execute_script("return arguments[0].naturalWidth", image) > 100, name  # it rendered
         shown.add(data_uri(image.get_attribute("src")))
     assert shown == figures and len(figures) == 3
     pages = show("Explore")
     assert set(pages) == {f"results/explore/{TEACHER}.html", "results/explore/eval.html"}
-    pages[f"results/explore/{TEACHER}.html"].click()
+    click(browser, pages[f"results/explore/{TEACHER}.html"])
     browser.switch_to.frame(browser.find_element(By.XPATH, "//iframe[starts-with(@src, 'data:text/html')]"))
     text = browser.find_element(By.TAG_NAME, "body").text
     assert "Where each seed stopped" in text and "human_eval_solutions_match" in text
