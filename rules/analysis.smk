@@ -30,8 +30,24 @@ rule measure_similarity:
 
 
 rule measure_lengths:
+    # One shard of the rows (curate.shards, a contiguous byte range), streamed: its token counts.
     input:
         rows=rules.merge_decontamination.output.decontaminated,
+    output:
+        counts=temp("results/analysis/{teacher}/shards/{shard}/lengths.json"),
+    log:
+        "logs/analysis/{teacher}/lengths-{shard}.log",
+    conda:
+        "../envs/analyze.yaml"
+    params:
+        tokenizer=stage_what(config, "lengths")["tokenizer"],
+    script:
+        "../scripts/measure_lengths.py"
+
+
+rule merge_lengths:
+    input:
+        unpack(analysis_shard_files(("counts", "lengths.json"))),
     output:
         summary="results/analysis/{teacher}/lengths.json",
         figure=report(
@@ -47,12 +63,31 @@ rule measure_lengths:
     params:
         tokenizer=stage_what(config, "lengths")["tokenizer"],
     script:
-        "../scripts/measure_lengths.py"
+        "../scripts/merge_lengths.py"
 
 
 rule categorize_problems:
+    # One shard of the rows (curate.shards), embedded a batch at a time: its rows' categories.
     input:
         rows=rules.merge_decontamination.output.decontaminated,
+    output:
+        assignments=temp("results/analysis/{teacher}/shards/{shard}/categories.jsonl"),
+    log:
+        "logs/analysis/{teacher}/categories-{shard}.log",
+    benchmark:
+        "logs/benchmarks/analysis/{teacher}/categories-{shard}.tsv"
+    conda:
+        "../envs/analyze.yaml"
+    threads: 2
+    params:
+        settings=stage_what(config, "categories"),
+    script:
+        "../scripts/categorize_problems.py"
+
+
+rule merge_categories:
+    input:
+        unpack(analysis_shard_files(("assignments", "categories.jsonl"))),
     output:
         summary="results/analysis/{teacher}/categories.json",
         assignments="results/analysis/{teacher}/categories.jsonl",
@@ -64,15 +99,12 @@ rule categorize_problems:
         ),
     log:
         "logs/analysis/{teacher}/categories.log",
-    benchmark:
-        "logs/benchmarks/analysis/{teacher}/categories.tsv"
     conda:
         "../envs/analyze.yaml"
-    threads: 2
     params:
         settings=stage_what(config, "categories"),
     script:
-        "../scripts/categorize_problems.py"
+        "../scripts/merge_categories.py"
 
 
 rule describe_dataset:

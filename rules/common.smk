@@ -173,6 +173,16 @@ def curation_shard_files(*files):
     return inputs
 
 
+def analysis_shard_files(*files):
+    """{name: the file of every shard of the data study (curate.shards)}: the inputs of its merges."""
+
+    def inputs(wildcards):
+        folder = f"results/analysis/{wildcards.teacher}/shards"
+        return {name: [f"{folder}/{shard}/{file}" for shard in CURATE_SHARDS] for name, file in files}
+
+    return inputs
+
+
 def curation_report(teacher):
     return f"results/curate/{teacher}/report.json"
 

@@ -11,10 +11,9 @@ from ossinstruct.logs import setup_logging
 
 setup_logging(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
-analysis.run_categories(
+analysis.run_categories_shard(
     rows=snakemake.input.rows,
+    shard=snakemake.wildcards.shard,
     settings=snakemake.params.settings,
-    summary=snakemake.output.summary,
-    figure=snakemake.output.figure,
     assignments=snakemake.output.assignments,
 )

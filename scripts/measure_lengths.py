@@ -8,9 +8,9 @@ from ossinstruct import analysis
 from ossinstruct.logs import setup_logging
 
 setup_logging(snakemake.log[0])
-analysis.run_lengths(
+analysis.run_lengths_shard(
     rows=snakemake.input.rows,
+    shard=snakemake.wildcards.shard,
     tokenizer=snakemake.params.tokenizer,
-    summary=snakemake.output.summary,
-    figure=snakemake.output.figure,
+    counts=snakemake.output.counts,
 )

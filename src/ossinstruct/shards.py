@@ -7,6 +7,7 @@ exactly the unsharded output (teacher responses, evaluation samples).
 
 from __future__ import annotations
 
+import os
 import random
 from collections import Counter
 from collections.abc import Sequence
@@ -89,14 +90,51 @@ def sample_seeds(rows: Sequence[dict], size: int | None, seed: int) -> list[dict
     with a seeded generator, in their original order (Table 7's weaker teacher answers 20K of 80K)."""
     if size is None or size >= len(rows):
         return list(rows)
+    return [rows[position] for position in sample_positions([row["lang"] for row in rows], size, seed)]
+
+
+def sample_positions(langs: Sequence[str], size: int, seed: int) -> list[int]:
+    """The positions, in order, of the rows `sample_seeds` keeps, from the rows' languages alone."""
     by_lang: dict[str, list[int]] = {}
-    for position, row in enumerate(rows):
-        by_lang.setdefault(row["lang"], []).append(position)
+    for position, lang in enumerate(langs):
+        by_lang.setdefault(lang, []).append(position)
     # Exact shares in integers: size x count / total; ties in the remainders go in language order.
-    quota = {lang: size * len(positions) // len(rows) for lang, positions in by_lang.items()}
-    remainder = {lang: size * len(positions) % len(rows) for lang, positions in by_lang.items()}
+    quota = {lang: size * len(positions) // len(langs) for lang, positions in by_lang.items()}
+    remainder = {lang: size * len(positions) % len(langs) for lang, positions in by_lang.items()}
     for lang in sorted(by_lang, key=lambda lang: (-remainder[lang], lang))[: size - sum(quota.values())]:
         quota[lang] += 1
     rng = random.Random(seed)
-    chosen = sorted(position for lang, positions in by_lang.items() for position in rng.sample(positions, quota[lang]))
-    return [rows[position] for position in chosen]
+    return sorted(position for lang, positions in by_lang.items() for position in rng.sample(positions, quota[lang]))
+
+
+def shard_seeds(
+    path: str | os.PathLike, shard: str, size: int | None, seed: int, require: Sequence[str] = ()
+) -> list[dict]:
+    """Shard `shard` ("i-of-n") of the seeds a teacher answers, read without the other shards' rows.
+    Every seed (`size` None): the shard's byte range of the file (`streams.byte_range`). `size` of
+    them (`sample_seeds`): each row's language and offset first, then the shard's slice of the drawn
+    rows, each read at its offset. The shards joined in order are `sample_seeds(every row)`."""
+    from .io import decode_row, require_fields
+    from .streams import line_number, shard_lines, shard_rows
+
+    require = tuple(require)
+    if size is None:
+        return list(shard_rows(path, shard, require))
+    langs, offsets = [], []
+    for offset, line in shard_lines(path):
+        row = decode_row(path, line, lambda offset=offset: line_number(path, offset))
+        if "lang" not in row:
+            require_fields(path, line_number(path, offset), row, ("lang", *require))
+        langs.append(row["lang"])
+        offsets.append(offset)
+    chosen = range(len(langs)) if size >= len(langs) else sample_positions(langs, size, seed)
+    start, stop = shard_bounds(len(chosen), *parse_shard(shard))
+    rows = []
+    with open(path, "rb") as handle:
+        for position in chosen[start:stop]:
+            handle.seek(offsets[position])
+            row = decode_row(path, handle.readline(), lambda p=position: line_number(path, offsets[p]))
+            if any(name not in row for name in require):
+                require_fields(path, line_number(path, offsets[position]), row, require)
+            rows.append(row)
+    return rows

@@ -3,7 +3,15 @@ that a differently sharded rerun reuses instead of asking the teacher again."""
 
 import pytest
 
-from ossinstruct.shards import merge_generation_reports, parse_shard, shard_names, shard_slice
+from ossinstruct.io import DataError, read_jsonl, write_jsonl
+from ossinstruct.shards import (
+    merge_generation_reports,
+    parse_shard,
+    sample_seeds,
+    shard_names,
+    shard_seeds,
+    shard_slice,
+)
 from ossinstruct.teacher.cache import ResponseCache, cache_files
 
 
@@ -14,6 +22,38 @@ def test_shards_partition_the_rows_in_order(total, count):
     parts = [shard_slice(rows, *parse_shard(name)) for name in shard_names(count)]
     assert [row for part in parts for row in part] == rows
     assert max(map(len, parts)) - min(map(len, parts)) <= 1
+
+
+def seed_rows(n: int) -> list[dict]:
+    langs = ["python"] * 6 + ["cpp", "rust", "shell"]
+    return [{"id": f"s{i}", "lang": langs[i * 7 % 9], "seed": "x" * (i % 50), "index": i} for i in range(n)]
+
+
+@pytest.mark.parametrize("size", [None, 1, 300, 999, 5000])
+@pytest.mark.parametrize("count", [1, 2, 3, 7])
+def test_teacher_shards_read_their_own_seeds_and_join_into_the_drawn_seeds(tmp_path, size, count):
+    """Each teacher shard reads only its seeds (`shard_seeds`); joined in order they are exactly
+    today's draw, `sample_seeds` over every row (a sample of some, or all of them)."""
+    path = tmp_path / "seeds.jsonl"
+    write_jsonl(path, seed_rows(1000))
+    parts = [shard_seeds(path, name, size, 976, ("id", "seed")) for name in shard_names(count)]
+    assert [row for part in parts for row in part] == sample_seeds(read_jsonl(path), size, 976)
+    assert sum(map(len, parts)) == min(size or 1000, 1000)
+
+
+def test_a_teacher_shard_does_not_read_the_other_shards_seeds(tmp_path):
+    """Every seed answered: a shard reads its byte range only, so a corrupt row in another shard's
+    range stops that shard alone, and names its file and line."""
+    path = tmp_path / "seeds.jsonl"
+    write_jsonl(path, seed_rows(100))
+    lines = path.read_text().splitlines(keepends=True)
+    lines[90] = "{not json\n"
+    path.write_text("".join(lines))
+    assert len(shard_seeds(path, "0-of-2", None, 976)) == 50
+    with pytest.raises(DataError, match=r"seeds.jsonl:91: not valid JSON"):
+        shard_seeds(path, "1-of-2", None, 976)
+    with pytest.raises(DataError, match=r"seeds.jsonl:91: not valid JSON"):  # a sample reads every language
+        shard_seeds(path, "0-of-2", 10, 976)
 
 
 def test_a_shard_that_does_not_exist_is_refused():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from ..config import join_how
-from ..io import read_json, read_jsonl, write_json, write_jsonl
+from ..io import read_json, write_json, write_jsonl
 from ..models import served_teacher
 from .answers import plan_requests
 from .cache import cache_files
@@ -47,12 +47,12 @@ def run(
     """Answer shard `shard` ("i-of-n") of the seeds. `settings`: what decides the answers (the
     rule's params, `settings.stage_settings(config, "generate", teacher=...)`); `how`: how requests
     are sent; `model_folder`: a GGUF teacher's exported folder, for vLLM or SGLang."""
-    from ..shards import parse_shard, sample_seeds, shard_slice
+    from ..shards import parse_shard, shard_seeds
 
     teacher = job_teacher(settings, how, model_folder)
-    # Another teacher may answer only N seeds, drawn in proportion to the languages (Table 7).
-    drawn = sample_seeds(read_jsonl(seeds, SEED_FIELDS), settings.get("seeds"), settings.get("sample_seed"))
-    rows = shard_slice(drawn, *parse_shard(shard))
+    # The shard's seeds alone (its byte range of the file); another teacher may answer only N seeds,
+    # drawn in proportion to the languages (Table 7).
+    rows = shard_seeds(seeds, shard, settings.get("seeds"), settings.get("sample_seed"), SEED_FIELDS)
     own, others = cache_files(cache_dir, teacher["name"], shard)
     with open_session(
         teacher,

@@ -19,10 +19,10 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
-from ..io import read_json, read_jsonl, write_json, write_jsonl
+from ..io import read_json, write_json, write_jsonl
 from ..sandbox import Limits, Sandbox
 from ..settings import LIMIT_KEYS
-from ..shards import parse_shard, shard_slice
+from ..streams import shard_rows
 from ..toolchains import sandbox_for
 from .runners import (
     LANGUAGES,
@@ -154,12 +154,12 @@ def run(
     cache: str | None = None,
     cache_others: list | None = None,
 ) -> None:
-    """The stage, or shard `shard` of it (a contiguous slice of `rows`, JSONL with tests): kept rows,
+    """The stage, or shard `shard` of it (a contiguous byte range of `rows`, JSONL with tests): kept rows,
     `<stem>_excluded.jsonl` with each dropped row's verdict (`reason`) and its output's tail, and a
     report of counts by verdict and language. `settings`: the `validate` section's limits; `sandbox`:
     the `sandbox` section; `cache`: the SQLite file of this job's verdicts (`verdicts.cache_files`),
     `cache_others` those of other shards it may reuse."""
-    data = shard_slice(read_jsonl(rows), *parse_shard(shard))
+    data = list(shard_rows(rows, shard))  # the shard's byte range of the file: the others' rows are not read
     languages = {LANGUAGES.get(pair_language(row).lower()) for row in data} - {None, "python"}
     box = sandbox_for("execution validation of teacher solutions", sorted(languages), sandbox, threads)
     store = VerdictCache(cache, cache_others or []) if cache else None
