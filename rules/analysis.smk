@@ -3,9 +3,67 @@
 # into `snakemake --report results/report.html`.
 
 
-rule measure_similarity:
+rule count_terms:
+    # One shard of the rows (curate.shards): the document frequency of each of its terms, for the
+    # TF-IDF fit of Figure 3.
     input:
         rows=rules.merge_decontamination.output.decontaminated,
+    output:
+        terms=temp("results/analysis/{teacher}/shards/{shard}/terms.tsv"),
+    log:
+        "logs/analysis/{teacher}/terms-{shard}.log",
+    conda:
+        "../envs/analyze.yaml"
+    script:
+        "../scripts/count_terms.py"
+
+
+rule fit_similarity:
+    # The fit's one global step, over the shards' sorted term counts (a heap merge), the compared
+    # sets' and HumanEval's: the vocabulary and its IDF, as one TfidfVectorizer fit on them all.
+    input:
+        unpack(analysis_shard_files(("shard_terms", "terms.tsv"))),
+        humaneval=config["analysis"]["humaneval"],
+        compared=compared_sets,
+    output:
+        terms=temp("results/analysis/{teacher}/similarity_terms.tsv"),
+        idf=temp("results/analysis/{teacher}/similarity_idf.npy"),
+    log:
+        "logs/analysis/{teacher}/similarity-fit.log",
+    conda:
+        "../envs/analyze.yaml"
+    params:
+        compare=stage_what(config, "similarity")["compare"],  # the names of the compared sets, in the order of input.compared
+    script:
+        "../scripts/fit_similarity.py"
+
+
+rule measure_similarity:
+    # One shard of the rows scored against HumanEval on the fit's vocabulary (its own terms').
+    input:
+        rows=rules.merge_decontamination.output.decontaminated,
+        own_terms="results/analysis/{teacher}/shards/{shard}/terms.tsv",
+        terms=rules.fit_similarity.output.terms,
+        idf=rules.fit_similarity.output.idf,
+        humaneval=config["analysis"]["humaneval"],
+    output:
+        per_row=temp("results/analysis/{teacher}/shards/{shard}/similarity.jsonl"),
+        scores=temp("results/analysis/{teacher}/shards/{shard}/similarity.npy"),
+    log:
+        "logs/analysis/{teacher}/similarity-{shard}.log",
+    benchmark:
+        "logs/benchmarks/analysis/{teacher}/similarity-{shard}.tsv"
+    conda:
+        "../envs/analyze.yaml"
+    script:
+        "../scripts/measure_similarity.py"
+
+
+rule merge_similarity:
+    input:
+        unpack(analysis_shard_files(("shard_per_row", "similarity.jsonl"), ("shard_scores", "similarity.npy"))),
+        terms=rules.fit_similarity.output.terms,
+        idf=rules.fit_similarity.output.idf,
         humaneval=config["analysis"]["humaneval"],
         compared=compared_sets,
     output:
@@ -19,14 +77,12 @@ rule measure_similarity:
         ),
     log:
         "logs/analysis/{teacher}/similarity.log",
-    benchmark:
-        "logs/benchmarks/analysis/{teacher}/similarity.tsv"
     conda:
         "../envs/analyze.yaml"
     params:
         compare=stage_what(config, "similarity")["compare"],  # the names of the compared sets, in the order of input.compared
     script:
-        "../scripts/measure_similarity.py"
+        "../scripts/merge_similarity.py"
 
 
 rule measure_lengths:

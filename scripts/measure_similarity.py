@@ -4,16 +4,17 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct import analysis
+from ossinstruct import similarity
 from ossinstruct.logs import setup_logging
 
 setup_logging(snakemake.log[0])
-analysis.run_similarity(
+similarity.run_shard(
     rows=snakemake.input.rows,
-    compare=dict(zip(snakemake.params.compare, snakemake.input.compared, strict=True)),
+    shard=snakemake.wildcards.shard,
+    own_terms=snakemake.input.own_terms,
+    terms=snakemake.input.terms,
+    idf=snakemake.input.idf,
     humaneval=snakemake.input.humaneval,
-    summary=snakemake.output.summary,
     per_row=snakemake.output.per_row,
-    figure=snakemake.output.figure,
-    name=f"OSS-Instruct ({snakemake.wildcards.teacher})",
+    scores=snakemake.output.scores,
 )

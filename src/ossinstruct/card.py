@@ -14,7 +14,7 @@ from collections import Counter
 from importlib import metadata
 from pathlib import Path
 
-from .io import read_json, read_jsonl, write_json, write_jsonl
+from .io import read_json, write_json
 from .models import request_settings
 
 PACKAGES = (
@@ -61,12 +61,15 @@ def package_versions(names=PACKAGES) -> dict:
     return versions
 
 
-def export_rows(rows: list[dict]) -> list[dict]:
+def export_row(row: dict) -> dict:
     """The published columns only, the same keys in every row (one schema for `datasets`)."""
-    return [{key: row.get(key) for key in EXPORTED} for row in rows]
+    return {key: row.get(key) for key in EXPORTED}
 
 
-def build_manifest(rows: list[dict], seeds_report: dict, generation: dict, curation: dict, config: dict) -> dict:
+def build_manifest(
+    rows_by_language: Counter, seeds_report: dict, generation: dict, curation: dict, config: dict
+) -> dict:
+    """The data set's record; `rows_by_language`: its rows counted by their `lang`."""
     teacher = config["teacher"]
     languages = {
         lang: {k: spec.get(k) for k in ("quota", "source", "hf") if spec.get(k) is not None}
@@ -75,8 +78,8 @@ def build_manifest(rows: list[dict], seeds_report: dict, generation: dict, curat
     }
     return {
         "dataset": f"oss-instruct-{teacher['name']}",
-        "rows": len(rows),
-        "rows_by_language": dict(sorted(Counter(row.get("lang") for row in rows).items())),
+        "rows": sum(rows_by_language.values()),
+        "rows_by_language": dict(sorted(rows_by_language.items())),
         "stages": [
             {"step": "seeds", "rows_out": seeds_report.get("total")},
             {
@@ -246,11 +249,16 @@ def run(
     card: str,
     validation_report: str | None = None,
 ) -> None:
-    kept = read_jsonl(rows)
+    from .streams import Writer, dumps, shard_rows
+
+    languages: Counter = Counter()
+    with Writer(data) as out:  # one row in memory at a time
+        for row in shard_rows(rows):
+            out.write(dumps(export_row(row)))
+            languages[row.get("lang")] += 1
     record = build_manifest(
-        kept, read_json(seeds_report), read_json(generation_report), read_json(curation_report), config
+        languages, read_json(seeds_report), read_json(generation_report), read_json(curation_report), config
     )
     record["validation"] = validation_summary(read_json(validation_report)) if validation_report else None
-    write_jsonl(data, export_rows(kept))
     write_json(manifest, record)
     Path(card).write_text(dataset_card(record), encoding="utf-8")

@@ -68,7 +68,7 @@ def test_the_profile_leaves_the_config_sized_resources_alone():
     assert all("slurm_partition" not in sizes for sizes in profile["set-resources"].values())
     arrays = profile["slurm-array-jobs"].split(",")
     sharded = {"generate_responses", "validate_pairs", "parse_responses", "clean_pairs", "decontaminate_pairs"}
-    assert sharded | {"measure_lengths", "categorize_problems"} <= set(arrays)
+    assert sharded | {"count_terms", "measure_similarity", "measure_lengths", "categorize_problems"} <= set(arrays)
 
 
 def test_a_thousand_shards_build_their_dag_in_under_a_minute(project, capsys):
@@ -95,7 +95,7 @@ def test_ten_million_seeds_plan_in_under_a_minute_as_at_most_600_sbatch_calls(pr
     overlay |= {"curate": {"shards": 100}, "validate": {"shards": 1000}}
     (project / "ten-million.yaml").write_text(yaml.safe_dump(overlay))
     targets = ["results/table1.csv", "results/validate/gpt-3.5-turbo-1106/validated_report.json"]
-    targets += [f"results/analysis/gpt-3.5-turbo-1106/{figure}.png" for figure in ("lengths", "categories")]
+    targets += [f"results/analysis/gpt-3.5-turbo-1106/{figure}.png" for figure in ("figure3", "lengths", "categories")]
     started = time.monotonic()
     output = dry_run(project, *targets, *PAPER, "ten-million.yaml")
     elapsed = time.monotonic() - started
@@ -110,5 +110,5 @@ def test_ten_million_seeds_plan_in_under_a_minute_as_at_most_600_sbatch_calls(pr
     with capsys.disabled():
         print(f"\n10M seeds: {len(jobs)} jobs planned in {elapsed:.1f} s, {calls} sbatch calls")
     assert submitted["generate_responses"] == 1000 and submitted["parse_responses"] == 100
-    assert submitted["measure_lengths"] == submitted["categorize_problems"] == 100
+    assert submitted["measure_lengths"] == submitted["categorize_problems"] == submitted["measure_similarity"] == 100
     assert len(jobs) <= 3000 and calls <= 600 and elapsed < 60

@@ -189,11 +189,12 @@ def test_a_decontamination_setting_reruns_curate_and_below_without_asking_the_te
 
 def test_curation_in_three_shards_writes_exactly_the_files_of_one(project):
     """`curate.shards: 3` on the tiny workflow: the merged curation files, the SFT rows and the data
-    study's lengths and categories (the tiny set has no near-tie) are byte-identical to the
+    study's similarity, lengths and categories (the tiny set has no near-tie) are byte-identical to the
     1-shard run's, the reports equal, and the shards' files are gone."""
     names = ["parsed", "parsed_excluded", "clean", "clean_excluded", "decontaminated", "decontaminated_excluded"]
     files = [f"results/curate/{TEACHER}/{name}.jsonl" for name in names] + [f"results/sft/{TEACHER}.jsonl"]
-    files += [f"results/analysis/{TEACHER}/{name}" for name in ("lengths.json", "categories.jsonl", "categories.json")]
+    studied = ("similarity.jsonl", "similarity.json", "lengths.json", "categories.jsonl", "categories.json")
+    files += [f"results/analysis/{TEACHER}/{name}" for name in studied]
     reports = [f"results/curate/{TEACHER}/{step}_report.json" for step in ("parsed", "clean", "decontaminated")]
     before = {name: (project / name).read_bytes() for name in files}
     reported = {name: read_json(project / name) for name in reports}
@@ -220,13 +221,17 @@ def test_curation_in_three_shards_writes_exactly_the_files_of_one(project):
         "decontaminate_pairs",
         "merge_decontamination",
         "build_sft_data",
+        "count_terms",
+        "fit_similarity",
+        "measure_similarity",
+        "merge_similarity",
         "measure_lengths",
         "merge_lengths",
         "categorize_problems",
         "merge_categories",
     )
     assert run.returncode == 0, run.stderr[-3000:]
-    for rule in ("parse_responses", "measure_lengths", "categorize_problems"):
+    for rule in ("parse_responses", "measure_similarity", "measure_lengths", "categorize_problems"):
         assert len(re.findall(rf"^(?:local)?rule {rule}:", run.stdout + run.stderr, re.M)) == 3, run.stderr[-3000:]
     assert {name: (project / name).read_bytes() for name in files} == before
     assert {name: read_json(project / name) for name in reports} == reported

@@ -147,3 +147,86 @@ def test_the_categories_in_shards_are_the_single_jobs_but_for_near_ties(tmp_path
     assert [(c["category"], c["rows"]) for c in summary["categories"]] == [(n, counted[n]) for n in analysis.CATEGORIES]
     if same == CATEGORY_ROWS:
         assert summary == read_json(tmp_path / "oracle.json")
+
+
+def similarity_rows(n: int, seed: int, humaneval: list[dict]) -> list[dict]:
+    """Rows of code-like words, some holding pieces of HumanEval (similarities from 0 to near 1)."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        words = [f"{rng.choice(WORDS)}_{rng.randrange(3000)}" for _ in range(rng.randrange(1, 60))]
+        if i % 5 == 0:
+            task = humaneval[rng.randrange(len(humaneval))]
+            words.append(task["prompt"][: rng.randrange(20, 400)])
+        rows.append({"id": f"row-{i}", "problem": " ".join(words[::2]), "solution": " ".join(words[1::2])})
+    return rows
+
+
+@pytest.fixture(scope="module")
+def similarity_data(tmp_path_factory, root):
+    from ossinstruct.evaluate.prompts import load_tasks
+
+    folder = tmp_path_factory.mktemp("similarity")
+    humaneval = load_tasks(root / "data/benchmarks/HumanEval.jsonl.gz")
+    write_jsonl(folder / "humaneval.jsonl", humaneval)
+    write_jsonl(folder / "rows.jsonl", similarity_rows(ROWS, 3, humaneval))
+    compared = [{"id": f"c{i}", "instruction": row["problem"], "response": row["solution"]} for i, row in
+                enumerate(similarity_rows(3000, 4, humaneval))]  # fmt: skip
+    write_jsonl(folder / "compared.jsonl", compared)
+    analysis.run_similarity(
+        rows=str(folder / "rows.jsonl"),
+        compare={"other": str(folder / "compared.jsonl")},
+        humaneval=str(folder / "humaneval.jsonl"),
+        summary=str(folder / "similarity.json"),
+        figure=str(folder / "figure3.png"),
+        name="ours",
+        per_row=str(folder / "similarity.jsonl"),
+    )
+    return folder
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 7])
+def test_the_similarity_in_shards_is_exactly_the_single_fits(similarity_data, tmp_path, count):
+    """Figure 3 from shards (their term counts merged, each shard scored on its own terms) writes
+    exactly `analysis.run_similarity`'s per-row file and summary."""
+    from ossinstruct import similarity
+
+    data, shards = similarity_data, shard_names(count)
+    part = {shard: tmp_path / shard for shard in shards}
+    for shard in shards:
+        part[shard].mkdir()
+        similarity.run_terms_shard(rows=str(data / "rows.jsonl"), shard=shard, terms=str(part[shard] / "terms.tsv"))
+    compare = {"other": str(data / "compared.jsonl")}
+    terms, idf = str(tmp_path / "terms.tsv"), str(tmp_path / "idf.npy")
+    shard_terms = [str(part[shard] / "terms.tsv") for shard in shards]
+    similarity.run_terms(
+        shard_terms=shard_terms, compare=compare, humaneval=str(data / "humaneval.jsonl"), terms=terms, idf=idf
+    )
+    for shard in shards:
+        similarity.run_shard(
+            rows=str(data / "rows.jsonl"),
+            shard=shard,
+            own_terms=str(part[shard] / "terms.tsv"),
+            terms=terms,
+            idf=idf,
+            humaneval=str(data / "humaneval.jsonl"),
+            per_row=str(part[shard] / "similarity.jsonl"),
+            scores=str(part[shard] / "similarity.npy"),
+        )
+    similarity.merge(
+        shard_per_row=[str(part[shard] / "similarity.jsonl") for shard in shards],
+        shard_scores=[str(part[shard] / "similarity.npy") for shard in shards],
+        terms=terms,
+        idf=idf,
+        compare=compare,
+        humaneval=str(data / "humaneval.jsonl"),
+        name="ours",
+        summary=str(tmp_path / "similarity.json"),
+        per_row=str(tmp_path / "similarity.jsonl"),
+        figure=str(tmp_path / "figure3.png"),
+    )
+    assert (tmp_path / "similarity.jsonl").read_bytes() == (data / "similarity.jsonl").read_bytes()
+    assert (tmp_path / "similarity.json").read_bytes() == (data / "similarity.json").read_bytes()
+    summary = read_json(data / "similarity.json")["sets"]
+    assert list(summary) == ["ours", "other"] and summary["ours"]["rows"] == ROWS
+    assert sum(1 for n in summary["ours"]["counts"] if n) > 10  # the scores spread over the histogram

@@ -125,3 +125,17 @@ def test_a_failed_upload_names_the_endpoint_and_keeps_the_staged_folder(built, t
     assert (Path(f"{built}.publish") / "data" / "train-00000-of-00001.parquet").is_file()
     missing = publish("--repo-id", "me/x", "--folder", str(tmp_path / "nothing"), "--stage-only")
     assert missing.returncode == 1 and "data.jsonl: not found; build it first" in missing.stdout
+
+
+def test_the_data_set_is_the_curated_rows_published_columns_streamed_one_row_at_a_time(built, tmp_path):
+    """`card.run` streams the rows: data.jsonl is exactly today's file (each row's published columns,
+    `io.write_jsonl`) and the manifest counts the rows by language as a whole-file read does."""
+    from collections import Counter
+
+    from ossinstruct.io import read_json, read_jsonl
+
+    expected = tmp_path / "expected.jsonl"
+    write_jsonl(expected, [{key: row.get(key) for key in card.EXPORTED} for row in read_jsonl(tmp_path / "rows.jsonl")])
+    assert (built / "data.jsonl").read_bytes() == expected.read_bytes()
+    manifest = read_json(built / "manifest.json")
+    assert manifest["rows"] == len(ROWS) and manifest["rows_by_language"] == dict(Counter(r["lang"] for r in ROWS))

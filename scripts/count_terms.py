@@ -1,0 +1,11 @@
+# Snakemake adapter: read the snakemake object, call the library with keywords, nothing else.
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from snakemake.script import snakemake
+
+from ossinstruct import similarity
+from ossinstruct.logs import setup_logging
+
+setup_logging(snakemake.log[0])
+similarity.run_terms_shard(rows=snakemake.input.rows, shard=snakemake.wildcards.shard, terms=snakemake.output.terms)
