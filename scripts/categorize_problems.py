@@ -6,12 +6,12 @@ if TYPE_CHECKING:
 
 import torch
 
-from ossinstruct import analysis
+from ossinstruct import categories
 from ossinstruct.logs import setup_logging
 
 setup_logging(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
-analysis.run_categories_shard(
+categories.run_categories_shard(
     rows=snakemake.input.rows,
     shard=snakemake.wildcards.shard,
     settings=snakemake.params.settings,

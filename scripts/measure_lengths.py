@@ -4,11 +4,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct import analysis
+from ossinstruct import lengths
 from ossinstruct.logs import setup_logging
 
 setup_logging(snakemake.log[0])
-analysis.run_lengths_shard(
+lengths.run_lengths_shard(
     rows=snakemake.input.rows,
     shard=snakemake.wildcards.shard,
     tokenizer=snakemake.params.tokenizer,

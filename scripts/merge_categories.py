@@ -4,11 +4,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct import analysis
+from ossinstruct import categories
 from ossinstruct.logs import setup_logging
 
 setup_logging(snakemake.log[0])
-analysis.merge_categories(
+categories.merge_categories(
     shard_assignments=snakemake.input.assignments,
     settings=snakemake.params.settings,
     summary=snakemake.output.summary,

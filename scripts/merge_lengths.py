@@ -4,11 +4,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-from ossinstruct import analysis
+from ossinstruct import lengths
 from ossinstruct.logs import setup_logging
 
 setup_logging(snakemake.log[0])
-analysis.merge_lengths(
+lengths.merge_lengths(
     shard_counts=snakemake.input.counts,
     tokenizer=snakemake.params.tokenizer,
     summary=snakemake.output.summary,

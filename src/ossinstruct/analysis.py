@@ -128,53 +128,6 @@ def length_summary(problems: list[int], solutions: list[int]) -> dict:
     }
 
 
-def length_counts(problems: Sequence[int], solutions: Sequence[int]) -> dict:
-    """What `length_summary` needs of some rows' token counts, in a form that adds up over shards:
-    per part, the rows in each bucket, the rows, the tokens and the rows over `LENGTH_MAX`."""
-    buckets = LENGTH_MAX // LENGTH_BUCKET
-    counts = {}
-    for part, values in (("problem", problems), ("solution", solutions)):
-        tokens = np.asarray(values, dtype=np.int64)
-        counts[part] = {
-            "counts": np.bincount(np.minimum(tokens, LENGTH_MAX - 1) // LENGTH_BUCKET, minlength=buckets).tolist(),
-            "rows": int(tokens.size),
-            "tokens": int(tokens.sum()),
-            "over_max": int((tokens >= LENGTH_MAX).sum()),
-        }
-    return counts
-
-
-def add_length_counts(shards: Sequence[dict]) -> dict:
-    """The shards' `length_counts` added up."""
-    return {
-        part: {
-            "counts": np.sum([shard[part]["counts"] for shard in shards], axis=0, dtype=np.int64).tolist(),
-            **{key: sum(shard[part][key] for shard in shards) for key in ("rows", "tokens", "over_max")},
-        }
-        for part in ("problem", "solution")
-    }
-
-
-def length_summary_from_counts(counts: dict) -> dict:
-    """`length_summary` from added-up `length_counts`: the same dict (the mean of integer counts is
-    their exact sum over their number, as pandas computes it while the sum stays below 2**53)."""
-
-    def histogram(part: str) -> dict:
-        tokens, rows = counts[part]["tokens"], counts[part]["rows"]
-        return {
-            "counts": counts[part]["counts"],
-            "mean": round(float(tokens) / rows, 1) if rows else None,
-            "over_max": counts[part]["over_max"],
-        }
-
-    return {
-        "bucket": LENGTH_BUCKET,
-        "bin_edges": list(range(0, LENGTH_MAX + LENGTH_BUCKET, LENGTH_BUCKET)),
-        "problem": histogram("problem"),
-        "solution": histogram("solution"),
-    }
-
-
 def count_tokens(tokenizer, texts: Sequence[str]) -> list[int]:
     return [len(ids) for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
 
@@ -299,43 +252,6 @@ def run_lengths(*, rows: str, tokenizer: str, summary: str, figure: str) -> None
     length_figure(result, figure, short_name(tokenizer))
 
 
-def run_lengths_shard(*, rows: str, shard: str, tokenizer: str, counts: str) -> None:
-    """`run_lengths` on shard `shard` of the rows (a byte range): its `shard_length_counts`, which
-    `merge_lengths` adds up into the single job's summary."""
-    write_json(counts, shard_length_counts(rows, shard, load_tokenizer(tokenizer)))
-
-
-def shard_length_counts(rows: str, shard: str, tokenizer, batch: int = 1024) -> dict:
-    """The `length_counts` of shard `shard` of the rows, streamed `batch` rows at a time."""
-    from .streams import shard_rows
-
-    total, chunk = length_counts([], []), []
-
-    def measure() -> dict:
-        if not chunk:
-            return total
-        problems = count_tokens(tokenizer, [row["problem"] for row in chunk])
-        found = length_counts(problems, count_tokens(tokenizer, [row["solution"] for row in chunk]))
-        chunk.clear()
-        return add_length_counts([total, found])
-
-    for row in shard_rows(rows, shard, ("problem", "solution")):
-        chunk.append(row)
-        if len(chunk) == batch:
-            total = measure()
-    return measure()
-
-
-def merge_lengths(*, shard_counts: Sequence[str], tokenizer: str, summary: str, figure: str) -> None:
-    """The shards' counts as `run_lengths`'s summary and figure."""
-    from .figures import length_figure
-
-    counts = add_length_counts([read_json(path) for path in shard_counts])
-    result = {**length_summary_from_counts(counts), "rows": counts["problem"]["rows"], "tokenizer": tokenizer}
-    write_json(summary, result)
-    length_figure(result, figure, short_name(tokenizer))
-
-
 def run_categories(*, rows: str, settings: dict, summary: str, figure: str, assignments: str) -> None:
     """Each row's problem embedded and assigned to the nearest of the paper's 10 categories."""
     from .figures import category_figure
@@ -351,52 +267,6 @@ def run_categories(*, rows: str, settings: dict, summary: str, figure: str, assi
     write_jsonl(
         assignments, [{"id": row["id"], "category": CATEGORIES[i]} for row, i in zip(data, assigned, strict=True)]
     )
-    write_json(summary, result)
-    category_figure(result, figure, short_name(settings["embedding_model"]))
-
-
-def run_categories_shard(*, rows: str, shard: str, settings: dict, assignments: str, batch: int = 4096) -> None:
-    """`run_categories` on shard `shard` of the rows (a byte range), `batch` problems embedded at a
-    time: the shard's assignments, which `merge_categories` joins and counts. Embeddings are batched
-    by length within each batch, so a row's vector can differ from the single job's in its last bits,
-    and a row at a near-tie between two categories can be assigned the other one."""
-    from .streams import Writer, dumps, shard_rows
-
-    embed = Embedder(settings["embedding_model"], settings["embedding_batch_size"], dtype=settings["embedding_dtype"])
-    category_vectors = embed(list(CATEGORIES))
-    chunk: list[dict] = []
-    with Writer(assignments) as out:
-
-        def assign() -> None:
-            assigned = assign_categories(embed([row["problem"] for row in chunk]), category_vectors)
-            for row, i in zip(chunk, assigned, strict=True):
-                out.write(dumps({"id": row["id"], "category": CATEGORIES[i]}))
-            log.info("categories: %d rows assigned", out.count)
-            chunk.clear()
-
-        for row in shard_rows(rows, shard, ("id", "problem")):
-            chunk.append(row)
-            if len(chunk) == batch:
-                assign()
-        assign()
-
-
-def merge_categories(
-    *, shard_assignments: Sequence[str], settings: dict, summary: str, figure: str, assignments: str
-) -> None:
-    """The shards' assignments joined in order, counted into `run_categories`'s summary and figure."""
-    from collections import Counter
-
-    from .figures import category_figure
-    from .streams import concatenate, shard_rows
-
-    concatenate(shard_assignments, assignments)
-    found = Counter(row["category"] for row in shard_rows(assignments, "0-of-1", ("category",)))
-    result = {
-        **category_summary_from_counts([found[name] for name in CATEGORIES]),
-        "embedding_model": settings["embedding_model"],
-        "embedding_dtype": settings["embedding_dtype"],
-    }
     write_json(summary, result)
     category_figure(result, figure, short_name(settings["embedding_model"]))
 

@@ -7,7 +7,6 @@ exactly the unsharded output (teacher responses, evaluation samples).
 
 from __future__ import annotations
 
-import os
 import random
 from collections import Counter
 from collections.abc import Sequence
@@ -105,36 +104,3 @@ def sample_positions(langs: Sequence[str], size: int, seed: int) -> list[int]:
         quota[lang] += 1
     rng = random.Random(seed)
     return sorted(position for lang, positions in by_lang.items() for position in rng.sample(positions, quota[lang]))
-
-
-def shard_seeds(
-    path: str | os.PathLike, shard: str, size: int | None, seed: int, require: Sequence[str] = ()
-) -> list[dict]:
-    """Shard `shard` ("i-of-n") of the seeds a teacher answers, read without the other shards' rows.
-    Every seed (`size` None): the shard's byte range of the file (`streams.byte_range`). `size` of
-    them (`sample_seeds`): each row's language and offset first, then the shard's slice of the drawn
-    rows, each read at its offset. The shards joined in order are `sample_seeds(every row)`."""
-    from .io import decode_row, require_fields
-    from .streams import line_number, shard_lines, shard_rows
-
-    require = tuple(require)
-    if size is None:
-        return list(shard_rows(path, shard, require))
-    langs, offsets = [], []
-    for offset, line in shard_lines(path):
-        row = decode_row(path, line, lambda offset=offset: line_number(path, offset))
-        if "lang" not in row:
-            require_fields(path, line_number(path, offset), row, ("lang", *require))
-        langs.append(row["lang"])
-        offsets.append(offset)
-    chosen = range(len(langs)) if size >= len(langs) else sample_positions(langs, size, seed)
-    start, stop = shard_bounds(len(chosen), *parse_shard(shard))
-    rows = []
-    with open(path, "rb") as handle:
-        for position in chosen[start:stop]:
-            handle.seek(offsets[position])
-            row = decode_row(path, handle.readline(), lambda p=position: line_number(path, offsets[p]))
-            if any(name not in row for name in require):
-                require_fields(path, line_number(path, offsets[position]), row, require)
-            rows.append(row)
-    return rows

@@ -15,6 +15,7 @@ from __future__ import annotations
 import heapq
 import logging
 import os
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -87,7 +88,7 @@ def run_terms(*, shard_terms: Sequence[str], compare: dict[str, str], humaneval:
     extra.append(document_frequencies(humaneval_texts(read_jsonl(humaneval))))
     documents = sum(count for count, _ in sources) + sum(count for _, count in extra)
     streams = [pairs for _, pairs in sources] + [iter(sorted(found.items())) for found, _ in extra]
-    frequencies = []
+    frequencies = array("q")  # 8 bytes a term: the one column the global step holds
     with Writer(terms) as out:
         out.write(f"{DOCUMENTS}\t{documents}\n".encode())
         current, total = None, 0
@@ -102,7 +103,7 @@ def run_terms(*, shard_terms: Sequence[str], compare: dict[str, str], humaneval:
             out.write(f"{current}\t{total}\n".encode())
             frequencies.append(total)
     # scikit-learn's TfidfTransformer.fit, step for step, on the same array.
-    df = np.asarray(frequencies, dtype=np.float64)
+    df = np.frombuffer(frequencies, dtype=np.int64).astype(np.float64)
     df += 1.0
     values = np.full_like(df, fill_value=documents + 1, dtype=np.float64)
     values /= df

@@ -16,13 +16,13 @@ import os
 import shutil
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from .io import atomic_writer, decode_row, require_fields
-from .shards import parse_shard
+from .shards import parse_shard, sample_positions, shard_bounds
 
 
 def _line_start(handle, offset: int) -> int:
@@ -245,3 +245,33 @@ def merge_step_reports(reports: list[dict]) -> dict:
         for lang, counts in sorted(languages.items())
     }
     return merged
+
+
+def shard_seeds(
+    path: str | os.PathLike, shard: str, size: int | None, seed: int, require: Sequence[str] = ()
+) -> list[dict]:
+    """Shard `shard` ("i-of-n") of the seeds a teacher answers, read without the other shards' rows.
+    Every seed (`size` None): the shard's byte range of the file (`streams.byte_range`). `size` of
+    them (`sample_seeds`): each row's language and offset first, then the shard's slice of the drawn
+    rows, each read at its offset. The shards joined in order are `sample_seeds(every row)`."""
+    require = tuple(require)
+    if size is None:
+        return list(shard_rows(path, shard, require))
+    langs, offsets = [], []
+    for offset, line in shard_lines(path):
+        row = decode_row(path, line, lambda offset=offset: line_number(path, offset))
+        if "lang" not in row:
+            require_fields(path, line_number(path, offset), row, ("lang", *require))
+        langs.append(row["lang"])
+        offsets.append(offset)
+    chosen = range(len(langs)) if size >= len(langs) else sample_positions(langs, size, seed)
+    start, stop = shard_bounds(len(chosen), *parse_shard(shard))
+    rows = []
+    with open(path, "rb") as handle:
+        for position in chosen[start:stop]:
+            handle.seek(offsets[position])
+            row = decode_row(path, handle.readline(), lambda p=position: line_number(path, offsets[p]))
+            if any(name not in row for name in require):
+                require_fields(path, line_number(path, offsets[position]), row, require)
+            rows.append(row)
+    return rows

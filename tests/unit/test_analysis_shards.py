@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ossinstruct import analysis
+from ossinstruct import analysis, categories, lengths
 from ossinstruct.io import read_json, read_jsonl, write_json, write_jsonl
 from ossinstruct.shards import shard_names
 from ossinstruct.tokenizer import load_tokenizer
@@ -61,11 +61,11 @@ def test_the_lengths_in_shards_are_exactly_the_single_jobs(rows, oracle, tokeniz
     for shard in shard_names(count):
         shards.append(tmp_path / f"{shard}.json")
         if count == 1:  # the job as the rule runs it, tokenizer loaded from its spec
-            analysis.run_lengths_shard(rows=str(rows), shard=shard, tokenizer=TOKENIZER, counts=str(shards[-1]))
+            lengths.run_lengths_shard(rows=str(rows), shard=shard, tokenizer=TOKENIZER, counts=str(shards[-1]))
         else:  # the same streaming count with the tokenizer loaded once (a load takes about 3 s)
-            write_json(shards[-1], analysis.shard_length_counts(str(rows), shard, tokenizer, batch=999))
+            write_json(shards[-1], lengths.shard_length_counts(str(rows), shard, tokenizer, batch=999))
     merged = tmp_path / "lengths.json"
-    analysis.merge_lengths(
+    lengths.merge_lengths(
         shard_counts=[str(path) for path in shards],
         tokenizer=TOKENIZER,
         summary=str(merged),
@@ -85,11 +85,11 @@ def test_an_empty_shard_counts_nothing_and_the_merge_still_writes_its_summary(tm
     shards = []
     for shard in shard_names(5):
         shards.append(tmp_path / f"{shard}.json")
-        write_json(shards[-1], analysis.shard_length_counts(str(rows), shard, tokenizer))
+        write_json(shards[-1], lengths.shard_length_counts(str(rows), shard, tokenizer))
     counted = [read_json(path)["problem"]["rows"] for path in shards]
     assert sum(counted) == 2 and counted.count(0) == 3, counted
     merged = tmp_path / "lengths.json"
-    analysis.merge_lengths(
+    lengths.merge_lengths(
         shard_counts=[str(p) for p in shards], tokenizer=TOKENIZER, summary=str(merged), figure=str(tmp_path / "l.png")
     )
     expected = tmp_path / "oracle.json"
@@ -128,8 +128,10 @@ def test_the_categories_in_shards_are_the_single_jobs_but_for_near_ties(tmp_path
     )
     shards = [tmp_path / f"{shard}.jsonl" for shard in shard_names(count)]
     for shard, path in zip(shard_names(count), shards, strict=True):
-        analysis.run_categories_shard(rows=str(rows), shard=shard, settings=settings, assignments=str(path), batch=250)
-    analysis.merge_categories(
+        categories.run_categories_shard(
+            rows=str(rows), shard=shard, settings=settings, assignments=str(path), batch=250
+        )
+    categories.merge_categories(
         shard_assignments=[str(path) for path in shards],
         settings=settings,
         summary=str(tmp_path / "categories.json"),

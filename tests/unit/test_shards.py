@@ -9,9 +9,9 @@ from ossinstruct.shards import (
     parse_shard,
     sample_seeds,
     shard_names,
-    shard_seeds,
     shard_slice,
 )
+from ossinstruct.streams import shard_seeds
 from ossinstruct.teacher.cache import ResponseCache, cache_files
 
 

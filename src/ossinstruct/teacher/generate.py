@@ -47,7 +47,8 @@ def run(
     """Answer shard `shard` ("i-of-n") of the seeds. `settings`: what decides the answers (the
     rule's params, `settings.stage_settings(config, "generate", teacher=...)`); `how`: how requests
     are sent; `model_folder`: a GGUF teacher's exported folder, for vLLM or SGLang."""
-    from ..shards import parse_shard, shard_seeds
+    from ..shards import parse_shard
+    from ..streams import shard_seeds
 
     teacher = job_teacher(settings, how, model_folder)
     # The shard's seeds alone (its byte range of the file); another teacher may answer only N seeds,
