@@ -12,6 +12,8 @@ from pathlib import Path
 import yaml
 
 from ossinstruct.io import read_json, read_jsonl
+from ossinstruct.shards import shard_names
+from ossinstruct.streams import shard_lines
 
 from ..conftest import snakemake_command
 from ..openai_server import OpenAIServer
@@ -98,7 +100,9 @@ def test_sharded_generation_equals_unsharded_and_a_new_split_asks_nothing_again(
         assert sum(server.attempts.values()) == asked  # every answer came from the unsharded run's cache
         report = read_json(project / "results/generate/api-teacher/report.json")
         assert report["shards"] == 3 and report["seeds"] == 4 and report["cache_hits"] == 4
-        assert [shard["seeds"] for shard in report["by_shard"]] == [1, 1, 2]
+        # each shard answered the seeds of its byte range of the seeds file
+        expected = [sum(1 for _ in shard_lines(project / SEEDS, name)) for name in shard_names(3)]
+        assert [shard["seeds"] for shard in report["by_shard"]] == expected and sum(expected) == 4
         shard_files = sorted((project / "cache" / "teacher-responses.d").glob("api-teacher.shard-*-of-3.sqlite"))
         assert len(shard_files) == 3
 

@@ -307,7 +307,11 @@ def test_validation_shards_merge_into_exactly_the_unsharded_files(tmp_path):
     report, alone = json.loads(merged["report"].read_text()), json.loads(whole["report"].read_text())
     for key in ("rows", "kept", "excluded", "pass_rate", "by_verdict", "by_language", "kept_from_candidates"):
         assert report[key] == alone[key], key
-    assert report["shards"] == 3 and [s["rows"] for s in report["by_shard"]] == [2, 3, 3]
+    # each shard validated the pairs of its byte range of the file (and read no other)
+    from ossinstruct.streams import shard_lines
+
+    expected = [sum(1 for _ in shard_lines(tmp_path / "tests.jsonl", f"{i}-of-3")) for i in range(3)]
+    assert report["shards"] == 3 and [s["rows"] for s in report["by_shard"]] == expected and sum(expected) == 8
 
 
 def test_a_killed_validation_job_runs_again_only_the_pairs_in_flight(tmp_path):
