@@ -143,6 +143,21 @@ def journey(run: dict, **extra) -> dict[str, dict]:
     return {row["id"]: row for row in rows}
 
 
+@pytest.mark.parametrize("validation", [False, True])
+def test_the_streamed_journey_gives_the_rows_of_the_journey_read_into_memory(run, validation):
+    """`journey_rows` looks the stages' rows up in a SQLite index, one seed at a time: its rows are
+    exactly those of the journey that read every file into dicts (tests/explore_oracle.py)."""
+    from ..explore_oracle import today_journey_rows
+
+    f = run["files"]
+    extra = {"validated": f["validated"], "validated_excluded": f["validated_excluded"]} if validation else {}
+    files = {name: f[name] for name in ("responses", "parsed_excluded", "clean_excluded", "decontaminated")}
+    files |= {name: f[name] for name in ("decontaminated_excluded", "categories", "similarity", "sft")}
+    common = {**files, **extra, "benchmarks": BENCHMARKS, "cache_dir": run["cache"]}
+    streamed = journey_rows(seeds=iter(read_jsonl(f["seeds"])), **common)
+    assert list(streamed) == today_journey_rows(seeds=read_jsonl(f["seeds"]), **common)
+
+
 def build_teacher(run: dict, database: Path, page: Path, teacher: str = "t", analysis: bool = True, **extra) -> None:
     """`run_teacher` on the fixture's files, as the rule calls it."""
     f = run["files"]

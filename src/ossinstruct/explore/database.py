@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..io import read_json, read_jsonl
+from ..io import read_json
 
 TEACHER_FACETS = (
     "lang",
@@ -148,12 +148,16 @@ def run_teacher(
     decontaminated, decontaminated_excluded, report; `analysis`: categories, similarity (per row);
     `validation`: validated, validated_excluded (when validation ran); `sample`: the `seeds` and
     `sample_seed` of a teacher that answered only some seeds."""
-    from ..shards import sample_seeds
+    from ..streams import shard_rows, shard_seeds
     from .journey import journey_rows
     from .pages import teacher_page
 
     sample = sample or {}
-    seed_rows = sample_seeds(read_jsonl(seeds), sample.get("seeds"), sample.get("sample_seed"))
+    # The seeds streamed (or the sample another teacher answered), and the rows built one at a time.
+    if sample.get("seeds") is None:
+        seed_rows = shard_rows(seeds)
+    else:
+        seed_rows = shard_seeds(seeds, "0-of-1", sample["seeds"], sample.get("sample_seed"))
     rows = journey_rows(
         seeds=seed_rows,
         responses=responses,
