@@ -75,11 +75,23 @@ def require_fields(path: str | os.PathLike, number: int, row: dict, require: tup
         )
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+UMASK = _umask()  # the process's, read once (os.umask can only be read by setting it)
+
+
 def atomic_writer(path: str | os.PathLike, text: bool = True, buffering: int = -1):
-    """Open a temporary file next to `path`; the caller renames it with `commit`."""
+    """Open a temporary file next to `path`; the caller renames it with `commit`. The file gets the
+    permissions `open` would give it (0666 less the umask), not mkstemp's owner-only 0600: results
+    on a shared file system are read by the group."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, 0o666 & ~UMASK)
     return os.fdopen(fd, "w" if text else "wb", buffering, encoding="utf-8" if text else None), Path(tmp)
 
 
