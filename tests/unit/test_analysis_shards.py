@@ -197,7 +197,8 @@ def test_the_similarity_in_shards_is_exactly_the_single_fits(similarity_data, tm
     part = {shard: tmp_path / shard for shard in shards}
     for shard in shards:
         part[shard].mkdir()
-        similarity.run_terms_shard(rows=str(data / "rows.jsonl"), shard=shard, terms=str(part[shard] / "terms.tsv"))
+        terms = str(part[shard] / "terms.tsv")  # counted in sorted runs of 3,000 rows, merged
+        similarity.run_terms_shard(rows=str(data / "rows.jsonl"), shard=shard, terms=terms, run_rows=3_000)
     compare = {"other": str(data / "compared.jsonl")}
     terms, idf = str(tmp_path / "terms.tsv"), str(tmp_path / "idf.npy")
     shard_terms = [str(part[shard] / "terms.tsv") for shard in shards]
