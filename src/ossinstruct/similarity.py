@@ -78,19 +78,21 @@ def run_terms_shard(*, rows: str, shard: str, terms: str, run_rows: int = 100_00
     from .streams import shard_rows
 
     with tempfile.TemporaryDirectory(prefix="terms-", dir=os.path.dirname(os.path.abspath(terms))) as folder:
-        runs, texts = [], []
+        analyze, runs, found = _analyzer(), [], Counter()
+        counted = [0]  # the documents of the run being counted
 
         def spill() -> None:
-            found, documents = document_frequencies(texts)
             runs.append(os.path.join(folder, f"run-{len(runs)}.tsv"))
-            write_terms(runs[-1], found, documents)
-            texts.clear()
+            write_terms(runs[-1], found, counted[0])
+            found.clear()
+            counted[0] = 0
 
         for row in shard_rows(rows, shard):
-            texts.append(row_text(row))
-            if len(texts) == run_rows:
+            found.update(set(analyze(row_text(row))))
+            counted[0] += 1
+            if counted[0] == run_rows:
                 spill()
-        if texts or not runs:
+        if counted[0] or not runs:
             spill()
         merge_terms([read_terms(path) for path in runs], terms)
 
