@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from ossinstruct.io import read_jsonl
+from ossinstruct.streams import shard_lines
 
 from ..conftest import cached_answers, copy_project, snakemake_command
 from .conftest import TINY, snakemake
@@ -195,7 +196,10 @@ def test_two_shards_each_with_its_own_vllm_server_give_the_answers_of_one(answer
             f"--model {folder.relative_to(project)} " in (project / f"logs/generate/{TEACHER}/{shard}.log").read_text()
         )
     logs = [project / f"logs/generate/{TEACHER}/{shard}.server.log" for shard in ("0-of-2", "1-of-2")]
-    assert [len(received(log)) for log in logs] == [SEEDS // 2, SEEDS // 2]
+    # each shard's server was asked for exactly the seeds of its byte range of the seeds file
+    seeds = project / "results/seeds/tiny.jsonl"
+    expected = [sum(1 for _ in shard_lines(seeds, shard)) for shard in ("0-of-2", "1-of-2")]
+    assert [len(received(log)) for log in logs] == expected and sum(expected) == SEEDS
     ours, one = read_jsonl(project / RESPONSES), read_jsonl(answered / RESPONSES)
     # vLLM's system_fingerprint hashes its configuration, the model's path included: the two runs
     # served the same weights from two folders, so only the fingerprints may differ.
