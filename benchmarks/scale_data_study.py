@@ -15,18 +15,14 @@ sharding (the categories' shards are tested for agreement in tests/unit/test_ana
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
-import os
 import random
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.scale_curation import digest, job, summed  # noqa: E402  (each job in a process of its own)
 from ossinstruct.evaluate.prompts import load_tasks  # noqa: E402
 from ossinstruct.io import write_jsonl  # noqa: E402
 from ossinstruct.shards import shard_names  # noqa: E402
@@ -44,22 +40,6 @@ def rows(n: int, humaneval: list[dict], seed: int = 7):
         if i % 5 == 0:
             words.append(humaneval[rng.randrange(len(humaneval))]["prompt"][: rng.randrange(20, 400)])
         yield {"id": f"row-{i}", "problem": " ".join(words[:40]), "solution": " ".join(words[40:])}
-
-
-def job(function: str, **arguments) -> dict:
-    """One job in a process of its own: wall seconds, CPU seconds and peak RSS (MB)."""
-    module, name = function.rsplit(".", 1)
-    code = f"import json, sys; from {module} import {name}; {name}(**json.loads(sys.argv[1]))"
-    started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-c", code, json.dumps(arguments)], cwd=ROOT)
-    _, status, usage = os.wait4(process.pid, 0)
-    if status:
-        raise SystemExit(f"{function} failed (status {status})")
-    return {
-        "wall": time.monotonic() - started,
-        "cpu": usage.ru_utime + usage.ru_stime,
-        "peak_mb": usage.ru_maxrss / 1024,
-    }
 
 
 def study(source: Path, out: Path, count: int, humaneval: str) -> list[dict]:
@@ -98,19 +78,6 @@ def study(source: Path, out: Path, count: int, humaneval: str) -> list[dict]:
         if path.is_file():
             path.unlink()
     return jobs
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def summed(jobs: list[dict], step: str) -> dict:
-    chosen = [j for j in jobs if j["step"] == step]
-    return {
-        "wall": sum(j["wall"] for j in chosen),
-        "cpu": sum(j["cpu"] for j in chosen),
-        "peak_mb": max(j["peak_mb"] for j in chosen),
-    }
 
 
 def main() -> int:
