@@ -1,13 +1,15 @@
 """Figure 3 in shards: every row's largest TF-IDF similarity to HumanEval, exactly as
 `analysis.run_similarity` computes it (one `TfidfVectorizer` fit on every compared set and HumanEval),
-with memory bounded by a shard.
+with memory bounded by a batch of rows.
 
 The fit is a global step over narrow columns: each shard counts its rows' document frequencies
-(`run_terms_shard`, a sorted `term<TAB>df` file); `run_terms` merges them with a heap, adds the compared
-sets' and HumanEval's, and computes the IDF of the whole vocabulary as scikit-learn does. A shard then
-scores its rows (`run_shard`) on the vocabulary restricted to its own terms and HumanEval's: the columns
-keep their sorted order, so every sum runs in the same order as the single fit's and the scores are
-bit-identical; the other terms cannot change a row's norm or its products with HumanEval.
+(`run_terms_shard`: sorted runs on disk, merged with a heap into a sorted `term<TAB>df` file);
+`run_terms` merges the shards' files the same way, adds the compared sets' and HumanEval's, and
+computes the IDF of the whole vocabulary as scikit-learn does. A shard then scores its rows
+(`run_shard`) a batch at a time on the vocabulary restricted to the batch's own terms and HumanEval's
+(`Scorer`, their IDF from a scratch SQLite index, `IdfIndex`): the columns keep their sorted order, so
+every sum runs in the same order as the single fit's and the scores are bit-identical; the other terms
+cannot change a row's norm or its products with HumanEval.
 """
 
 from __future__ import annotations
