@@ -79,7 +79,7 @@ def build_manifest(
     return {
         "dataset": f"oss-instruct-{teacher['name']}",
         "rows": sum(rows_by_language.values()),
-        "rows_by_language": {},
+        "rows_by_language": dict(sorted(rows_by_language.items())),
         "stages": [
             {"step": "seeds", "rows_out": seeds_report.get("total")},
             {
