@@ -192,7 +192,7 @@ class Scorer:
 
     def __init__(self, idf: IdfIndex, references: Sequence[str]) -> None:
         self.analyze, self.idf, self.references = _analyzer(), idf, list(references)
-        self.reference_terms = {term for text in self.references for term in self.analyze(text)}
+        self.reference_terms = set(reference_terms(self.references))
 
     def __call__(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(each text's largest similarity, float32; the index of that reference)."""

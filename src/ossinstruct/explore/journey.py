@@ -205,6 +205,7 @@ def journey_row(seed: dict, index: RowIndex, items: dict[str, str]) -> dict:
         reason = None
     reached = STAGES[STAGES.index(stage) - 1] if stage else ("validate" if check is not None else "decontaminate")
     clean = dropped["clean"] or {}
+    similar = index.get("similarity", key) or {}
     latency = index.get("latencies", answer["request_hash"]) if answer.get("request_hash") else None
     return {
         "id": key,
@@ -234,6 +235,6 @@ def journey_row(seed: dict, index: RowIndex, items: dict[str, str]) -> dict:
         "validated_as": check.get("validated_as") if check is not None else None,
         "validation_output": (check.get("output") or "")[-TAIL:] if check is not None else None,
         "category": (index.get("categories", key) or {}).get("category"),
-        "similarity": (index.get("similarity", key) or {}).get("similarity"),
-        "nearest_humaneval": (index.get("similarity", key) or {}).get("nearest_humaneval"),
+        "similarity": similar.get("similarity"),
+        "nearest_humaneval": similar.get("nearest_humaneval"),
     }
