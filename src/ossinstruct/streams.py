@@ -135,33 +135,18 @@ def ranks_path(path: str | os.PathLike) -> Path:
     return Path(f"{path}.ranks.npy")
 
 
-def _linked(paths: list, output: str | os.PathLike) -> bool:
-    """One shard's file is the merged file: linked, not copied (no second copy on disk, no I/O; the
-    shard's name goes when Snakemake deletes it as `temp()`). False where a link cannot be made."""
-    if len(paths) != 1:
-        return False
-    tmp = Path(output).with_name(f".{Path(output).name}.link.tmp")
-    tmp.unlink(missing_ok=True)
-    try:
-        os.link(paths[0], tmp)
-    except OSError:  # another filesystem, or one without hard links
-        return False
-    os.replace(tmp, output)
-    os.utime(output)  # newer than every input of the merge, as a written file would be (Snakemake checks)
-    return True
-
-
 def concatenate(paths: Iterable[str | os.PathLike], output: str | os.PathLike) -> None:
-    """The shards' files joined byte for byte, in order."""
+    """The shards' files joined byte for byte, in order, into a file of its own: even one shard's is
+    copied, not hard-linked, because Snakemake touches every output of a job and then stops it if
+    one is older than an input; a link would share the shard's (an input's) time, so that touching
+    it makes the outputs touched before it older than that input."""
     paths = list(paths)
-    if _linked(paths, output):
-        return
     handle, tmp = atomic_writer(output, text=False)
     with handle:
         for path in paths:
             with open(path, "rb") as shard:
                 shutil.copyfileobj(shard, handle, 1 << 20)
-    os.replace(tmp, output)
+    os.replace(tmp, output)  # the joined file
 
 
 def _ranked(path: str | os.PathLike) -> Iterator[tuple[int, bytes]]:
@@ -174,7 +159,8 @@ def _ranked(path: str | os.PathLike) -> Iterator[tuple[int, bytes]]:
 def merge_by_rank(paths: Iterable[str | os.PathLike], output: str | os.PathLike) -> None:
     """The shards' lines (each shard sorted by rank, its ranks beside it) in one file in rank order."""
     paths = list(paths)
-    if _linked(paths, output):
+    if len(paths) == 1:  # already in rank order
+        concatenate(paths, output)
         return
     handle, tmp = atomic_writer(output, text=False, buffering=1 << 20)
     with handle:
