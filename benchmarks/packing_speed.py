@@ -26,7 +26,8 @@ import tempfile
 from pathlib import Path
 
 from ossinstruct.config import section_defaults
-from ossinstruct.sft import to_sft_row
+from ossinstruct.sft import to_sft_row, training_text
+from ossinstruct.train.examples import prepare
 from ossinstruct.train.student import load_student
 from ossinstruct.train.trainer import train_student
 
@@ -118,9 +119,11 @@ def main() -> None:
         variants = [(False, False, "sdpa"), (True, False, "sdpa")]
         variants += [(False, True, "sdpa"), (True, True, "sdpa")] if args.liger else []
         variants += [(True, False, "flex_attention")] + ([(True, True, "flex_attention")] if args.liger else [])
+        # Tokenized once, as train.run does before training (the same file for every variant).
+        examples = str(prepare(map(training_text, rows), student, settings["max_length"], f"{work}/examples"))
         if gpu:  # CUDA context, kernels and allocator warmed up outside the timed runs
             train_student(
-                rows,
+                examples,
                 {**settings, "max_steps": 5, "global_batch_size": args.batch},
                 f"{work}/warm",
                 f"{work}/warm-ckpt",
@@ -139,8 +142,8 @@ def main() -> None:
             variant = {**settings, "packing": packing, "liger": liger, "attention": attention}
             if attention == "flex_attention":  # compiled on first use: one untimed step first
                 warm = {**variant, "max_steps": 1, "global_batch_size": args.batch}
-                train_student(rows, warm, f"{run}/warm", f"{run}/warm-ckpt", args.threads)
-            result = train_student(rows, variant, f"{run}/model", f"{run}/ckpt", args.threads)
+                train_student(examples, warm, f"{run}/warm", f"{run}/warm-ckpt", args.threads)
+            result = train_student(examples, variant, f"{run}/model", f"{run}/ckpt", args.threads)
             results[name] = result
             mfu = f", MFU {100 * result['mfu']:.1f}% of {result['device_name']}" if result.get("mfu") else ""
             print(

@@ -68,6 +68,10 @@ def test_two_processes_keep_the_global_batch_and_write_one_model(tmp_path, caplo
     # Both processes trained and logged into this stage's log; the launch is recorded.
     assert "accelerate.commands.launch" in caplog.text and "--num_processes 2" in caplog.text
     assert "rank 1 INFO process 1 of 2: 8 rows" in caplog.text and "rank 0 INFO process 0 of 2" in caplog.text
+    # Tokenized once, before the launch, into the file both processes memory-map.
+    assert caplog.text.count("rows tokenized into") == 1 and "already tokenized" not in caplog.text
+    launch = read_json(metrics["checkpoint_dir"] + "/launch.json")
+    assert launch["examples"] == metrics["checkpoint_dir"] + "/examples.arrow" and "sft" not in launch
     model = AutoModelForCausalLM.from_pretrained(tmp_path / "model")
     assert model.config.use_cache is True
     assert (tmp_path / "model" / "tokenizer_config.json").exists()

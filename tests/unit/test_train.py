@@ -7,6 +7,14 @@ from ossinstruct.train.trainer import last_checkpoint
 from ..sections import section
 
 
+def examples_of(rows: list[dict], settings: dict, folder) -> str:
+    """The training's examples file (`examples.prepare`, as `train.run` writes it before training)."""
+    from ossinstruct.sft import training_text
+    from ossinstruct.train.examples import prepare
+
+    return str(prepare(map(training_text, rows), settings["student"], settings["max_length"], folder))
+
+
 def test_an_incomplete_checkpoint_is_not_resumed_from(tmp_path):
     for step, complete in [(2, True), (10, True), (12, False)]:
         folder = tmp_path / f"checkpoint-{step}"
@@ -162,9 +170,10 @@ def test_the_papers_loss_weighting_averages_micro_batch_means_not_tokens(tmp_pat
 
     before = LlamaForCausalLM.from_pretrained(tmp_path / "base").model.embed_tokens.weight.detach().clone()
     moved = {}
+    examples = examples_of(rows, settings, tmp_path / "examples")
     for weighting in ("micro_batch", "token"):
         summary = train_student(
-            rows,
+            examples,
             {**settings, "loss_weighting": weighting},
             str(tmp_path / weighting),
             str(tmp_path / f"checkpoints-{weighting}"),
@@ -178,7 +187,7 @@ def test_the_papers_loss_weighting_averages_micro_batch_means_not_tokens(tmp_pat
     for weighting in ("micro_batch", "token"):
         assert torch.allclose(moved[weighting], expected[weighting], atol=1e-5), weighting
     with pytest.raises(ValueError, match="train.loss_weighting"):
-        train_student(rows, {**settings, "loss_weighting": "rows"}, str(tmp_path / "x"), str(tmp_path / "cx"), 1)
+        train_student(examples, {**settings, "loss_weighting": "rows"}, str(tmp_path / "x"), str(tmp_path / "cx"), 1)
 
 
 def test_the_checkpoint_folder_is_keyed_by_what_decides_the_weights_only(tmp_path):
@@ -227,10 +236,11 @@ def test_gradient_checkpointing_gives_the_same_losses_and_weights(tmp_path, smol
 
     rows, settings = two_step_run(tmp_path, smol_tokenizer, layers=2, width=32, max_length=128)
     summaries, weights = {}, {}
+    examples = examples_of(rows, settings, tmp_path / "examples")
     for checkpointing in (False, True):
         out = tmp_path / f"out-{checkpointing}"
         summaries[checkpointing] = train_student(
-            rows,
+            examples,
             {**settings, "gradient_checkpointing": checkpointing},
             str(out),
             str(tmp_path / f"ck-{checkpointing}"),
@@ -271,14 +281,17 @@ def test_report_to_tensorboard_logs_the_loss_curve_and_a_missing_package_names_t
     from ossinstruct.train.trainer import train_student
 
     rows, settings = two_step_run(tmp_path, smol_tokenizer, layers=1, width=16, max_length=64)
-    watched = train_student(rows, {**settings, "report_to": "tensorboard"}, str(tmp_path / "o1"), str(tmp_path / "c1"))
+    examples = examples_of(rows, settings, tmp_path / "examples")
+    watched = train_student(
+        examples, {**settings, "report_to": "tensorboard"}, str(tmp_path / "o1"), str(tmp_path / "c1")
+    )
     assert watched["tensorboard_dir"] == str(tmp_path / "c1" / "tensorboard")
     events = EventAccumulator(watched["tensorboard_dir"])
     events.Reload()
     logged = [event.value for event in events.Scalars("train/loss")]
     assert logged == pytest.approx([entry["loss"] for entry in watched["loss_curve"]], rel=1e-5) and len(logged) == 2
-    quiet = train_student(rows, {**settings, "report_to": "none"}, str(tmp_path / "o2"), str(tmp_path / "c2"))
+    quiet = train_student(examples, {**settings, "report_to": "none"}, str(tmp_path / "o2"), str(tmp_path / "c2"))
     assert quiet["report_to"] == "none" and not (tmp_path / "c2" / "tensorboard").exists()
     if importlib.util.find_spec("wandb") is None:
         with pytest.raises(ValueError, match="train.report_to.*wandb"):
-            train_student(rows, {**settings, "report_to": "wandb"}, str(tmp_path / "o3"), str(tmp_path / "c3"))
+            train_student(examples, {**settings, "report_to": "wandb"}, str(tmp_path / "o3"), str(tmp_path / "c3"))

@@ -12,16 +12,17 @@ from ..progress import Progress
 
 
 class ExampleRows(Dataset):
-    """Tokenized examples (`examples.tokenize_example`) as the Trainer reads them: ids and labels."""
+    """Tokenized examples (the memory-mapped `examples.read_examples`) as the Trainer reads them: ids and labels."""
 
-    def __init__(self, examples: list[dict]):
+    def __init__(self, examples):
         self.examples = examples
 
     def __len__(self) -> int:
         return len(self.examples)
 
     def __getitem__(self, i: int) -> dict:
-        return {"input_ids": self.examples[i]["input_ids"], "labels": self.examples[i]["labels"]}
+        example = self.examples[i]
+        return {"input_ids": example["input_ids"], "labels": example["labels"]}
 
 
 class Clock(TrainerCallback):

@@ -10,8 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..io import read_jsonl, write_json
+from ..io import write_json
 from ..server import free_port
+from .examples import example_counts
 from .trainer import train_student, world_size
 
 log = logging.getLogger(__name__)
@@ -35,15 +36,16 @@ def training_processes(gpus: int) -> int:
 
 
 def launch_training(
-    sft: str, settings: dict, output_dir: str, checkpoint_dir: str, threads: int, processes: int
+    examples: str, settings: dict, output_dir: str, checkpoint_dir: str, threads: int, processes: int
 ) -> dict:
-    """`train_student` in `processes` data-parallel processes through `accelerate launch` (DDP); the
-    gradient accumulation is derived from the world size, so the global batch stays the same. Every
-    line the processes print goes to this stage's log. Returns the main process's summary."""
+    """`train_student` in `processes` data-parallel processes through `accelerate launch` (DDP), each
+    memory-mapping the one examples file tokenized before the launch; the gradient accumulation is
+    derived from the world size, so the global batch stays the same. Every line the processes print
+    goes to this stage's log. Returns the main process's summary."""
     folder = Path(checkpoint_dir)
     folder.mkdir(parents=True, exist_ok=True)
     job = {
-        "sft": str(Path(sft).resolve()),
+        "examples": str(Path(examples).resolve()),
         "settings": settings,
         "output_dir": str(Path(output_dir).resolve()),
         "checkpoint_dir": str(folder.resolve()),
@@ -88,11 +90,9 @@ def main(argv: list[str]) -> None:
     """One process of `launch_training`: python -m ossinstruct.train.distributed JOB.json."""
     logging.basicConfig(level=logging.INFO, format=f"rank {os.environ.get('RANK', '0')} %(levelname)s %(message)s")
     job = json.loads(Path(argv[0]).read_text())
-    rows = read_jsonl(job["sft"])
-    log.info(
-        "process %s of %d: %d rows, %d threads", os.environ.get("RANK", "0"), world_size(), len(rows), job["threads"]
-    )
-    summary = train_student(rows, job["settings"], job["output_dir"], job["checkpoint_dir"], job["threads"])
+    rows = example_counts(job["examples"])["rows"]
+    log.info("process %s of %d: %d rows, %d threads", os.environ.get("RANK", "0"), world_size(), rows, job["threads"])
+    summary = train_student(job["examples"], job["settings"], job["output_dir"], job["checkpoint_dir"], job["threads"])
     if int(os.environ.get("RANK", "0")) == 0:
         write_json(job["summary"], summary)
 

@@ -4,27 +4,38 @@ and the FLOPs a training step costs (for MFU)."""
 from __future__ import annotations
 
 
-def load_student(spec: dict, dtype: str = "float32"):
-    """A base model and tokenizer: a GGUF file (dequantized by transformers) or a HF folder/id."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    torch_dtype = getattr(torch, dtype)
+def _where(spec: dict) -> tuple[str, dict]:
+    """The folder or id `from_pretrained` loads, and its keywords (a GGUF file's name)."""
     if spec.get("gguf"):
         from ..paths import resolve_model_file
 
         path = resolve_model_file(spec["gguf"])
-        tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-        model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch_dtype)
-        # A dequantized GGUF model still carries its quantizer, which refuses save_pretrained.
-        if getattr(model, "hf_quantizer", None) is not None:
-            model.hf_quantizer.remove_quantization_config(model)
-    else:
-        tokenizer = AutoTokenizer.from_pretrained(spec["path"])
-        model = AutoModelForCausalLM.from_pretrained(spec["path"], dtype=torch_dtype)
+        return str(path.parent), {"gguf_file": path.name}
+    return spec["path"], {}
+
+
+def load_tokenizer(spec: dict):
+    """The student's tokenizer alone (a GGUF file's or a HF folder's), padding with EOS where it has no pad token."""
+    from transformers import AutoTokenizer
+
+    where, keywords = _where(spec)
+    tokenizer = AutoTokenizer.from_pretrained(where, **keywords)
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
-    return model, tokenizer
+    return tokenizer
+
+
+def load_student(spec: dict, dtype: str = "float32"):
+    """A base model and tokenizer: a GGUF file (dequantized by transformers) or a HF folder/id."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    where, keywords = _where(spec)
+    model = AutoModelForCausalLM.from_pretrained(where, dtype=getattr(torch, dtype), **keywords)
+    # A dequantized GGUF model still carries its quantizer, which refuses save_pretrained.
+    if spec.get("gguf") and getattr(model, "hf_quantizer", None) is not None:
+        model.hf_quantizer.remove_quantization_config(model)
+    return model, load_tokenizer(spec)
 
 
 # Dense bf16 tensor-core peaks (FLOP/s) from the vendors' datasheets, by a word of the device name.

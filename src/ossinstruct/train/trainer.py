@@ -10,8 +10,7 @@ import os
 import time
 from pathlib import Path
 
-from ..sft import training_text
-from .examples import IGNORE_INDEX, pad_batch, tokenize_example
+from .examples import IGNORE_INDEX, example_counts, pad_batch, read_examples
 from .student import load_student, model_flops, peak_flops
 
 log = logging.getLogger(__name__)
@@ -147,14 +146,6 @@ def load_for_training(settings: dict, threads: int):
     return model, tokenizer
 
 
-def tokenized(rows: list[dict], tokenizer, max_length: int) -> list[dict]:
-    """Step 2: each row as the Magicoder template's ids, the prompt masked (`examples.tokenize_example`)."""
-    examples = [tokenize_example(tokenizer, *training_text(row), max_length) for row in rows]
-    if not examples:
-        raise ValueError("train: the fine-tuning data set is empty (every row was dropped upstream)")
-    return examples
-
-
 def training_arguments(settings: dict, checkpoint_dir: str, accumulation: int, report_to: str, use_gpu: bool):
     """Step 3: the paper's Trainer settings (checkpoints in `checkpoint_dir`, every step logged)."""
     from transformers import TrainingArguments
@@ -189,7 +180,7 @@ def training_arguments(settings: dict, checkpoint_dir: str, accumulation: int, r
     )
 
 
-def make_trainer(model, tokenizer, arguments, examples: list[dict], settings: dict, clock):
+def make_trainer(model, tokenizer, arguments, examples, settings: dict, clock):
     """Step 4: the Trainer on the examples, with the loss weighting `train.loss_weighting` names."""
     from transformers import Trainer
 
@@ -233,8 +224,9 @@ def save_student(trainer, model, tokenizer, output_dir: str) -> None:
         tokenizer.save_pretrained(output_dir)
 
 
-def utilisation(trainer, examples: list[dict], trained_epochs: float, wall: float, devices: int) -> dict:
+def utilisation(trainer, examples, trained_epochs: float, wall: float, devices: int) -> dict:
     """On a GPU: the model FLOPs of what this job trained and their share of the devices' peak (MFU)."""
+    import pyarrow.compute as pc
     import torch
 
     if not torch.cuda.is_available():
@@ -242,7 +234,7 @@ def utilisation(trainer, examples: list[dict], trained_epochs: float, wall: floa
     device_name = torch.cuda.get_device_name()
     peak = peak_flops(device_name)
     unwrapped = trainer.accelerator.unwrap_model(trainer.model)
-    lengths = [len(example["input_ids"]) for example in examples]
+    lengths = pc.list_value_length(examples.data.column("input_ids")).to_pylist()  # from the offsets alone
     flops = model_flops(unwrapped.config, unwrapped.num_parameters(exclude_embeddings=True), lengths) * trained_epochs
     return {
         "device_name": device_name,
@@ -253,15 +245,15 @@ def utilisation(trainer, examples: list[dict], trained_epochs: float, wall: floa
     }
 
 
-def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_dir: str, threads: int = 1) -> dict:
-    """One training process: load, tokenize, train (resuming from the last complete checkpoint), save,
-    and the summary that `train_metrics.json` records."""
+def train_student(examples_file: str, settings: dict, output_dir: str, checkpoint_dir: str, threads: int = 1) -> dict:
+    """One training process on the examples `examples.prepare` wrote (memory-mapped): load, train
+    (resuming from the last complete checkpoint), save, and the summary that `train_metrics.json` records."""
     import torch
 
     from .callbacks import Clock
 
     model, tokenizer = load_for_training(settings, threads)
-    examples = tokenized(rows, tokenizer, settings["max_length"])
+    examples, counts = read_examples(examples_file), example_counts(examples_file)
     use_gpu = torch.cuda.is_available()
     # One process per device under accelerate launch; otherwise one process drives every visible GPU.
     devices = world_size() if world_size() > 1 else (max(1, torch.cuda.device_count()) if use_gpu else 1)
@@ -278,12 +270,12 @@ def train_student(rows: list[dict], settings: dict, output_dir: str, checkpoint_
     save_student(trainer, model, tokenizer, output_dir)
     epochs_done = trainer.state.epoch or 0.0
     trained_epochs = epochs_done - (start_epoch or 0.0)
-    total_tokens = sum(len(example["input_ids"]) for example in examples)
+    total_tokens = counts["tokens"]
     return {
-        "rows": len(examples),
-        "truncated_rows": sum(example["truncated"] for example in examples),
+        "rows": counts["rows"],
+        "truncated_rows": counts["truncated_rows"],
         "max_length": settings["max_length"],
-        "trained_tokens_per_epoch": sum(sum(1 for label in e["labels"] if label != -100) for e in examples),
+        "trained_tokens_per_epoch": counts["trained_tokens"],
         "tokens_per_epoch": total_tokens,
         "devices": devices,
         "per_device_batch_size": per_device,
