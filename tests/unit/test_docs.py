@@ -136,7 +136,7 @@ def dotted_names(text: str) -> list[str]:
                 r"([a-z_][a-z0-9_]*(?:\.(?:[A-Za-z0-9_*-]+|<[a-z_ -]+>))+)(?::.*)?(?:\(\.\.\.\))?", word
             )
             if match and not re.search(
-                r"\.(py|yaml|md|smk|sh|json|jsonl|csv|toml|txt|png|db|html|gz|gguf|sqlite|tsv|rst|cfg|sif|tar)$",
+                r"\.(py|yaml|md|smk|sh|json|jsonl|csv|toml|txt|png|db|html|gz|gguf|sqlite|tsv|rst|cfg|sif|tar|arrow)$",
                 match.group(1),
             ):
                 names.append(match.group(1))
