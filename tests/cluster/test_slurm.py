@@ -244,35 +244,62 @@ def scale_corpus(path: Path) -> None:
     write_jsonl(
         path,
         (
-            {"content": f"def f_{i}(x):\n    y_{i} = x * {i}\n    z_{i} = y_{i} + {i % 97}\n    return z_{i} - {i % 13}\n"}
+            {
+                "content": f"def f_{i}(x):\n    y_{i} = x * {i}\n    z_{i} = y_{i} + {i % 97}\n"
+                f"    return z_{i} - {i % 13}\n"
+            }
             for i in range(SCALE_ROWS)
         ),
     )
 
 
-def cancel_a_running_teacher_shard(stop, server, cancelled: list) -> None:
-    """Once a teacher shard has been sending for a while, `scancel` it (SLURM's own cancel, as a user
-    or an admin does), and remember which task it was."""
+def cancel_when_running(rule: str, ready, stop, cancelled: list) -> None:
+    """`scancel` (SLURM's own cancel, as a user or an admin does) a job of `rule` seen running once
+    `ready()` holds, and remember its id."""
     import time
 
     while not stop.is_set() and not cancelled:
         listing = subprocess.run(["squeue", "-h", "-o", "%i|%k|%T"], capture_output=True, text=True).stdout
         running = [
-            line.split("|")[0] for line in listing.splitlines() if "generate_responses" in line and "|RUNNING" in line
+            line.split("|")[0] for line in listing.splitlines() if f"rule_{rule}_" in line and line.endswith("|RUNNING")
         ]
-        if running and len(server.bodies) > SCALE_ROWS // 20:
-            subprocess.run(["scancel", running[0]], check=True)
-            cancelled.append(running[0])
+        if running and ready():
+            subprocess.run(["scancel", running[-1]], check=True)
+            cancelled.append(running[-1])
             return
-        time.sleep(0.5)
+        time.sleep(0.3)
 
 
-def test_ten_million_seeds_path_at_scale_on_slurm_with_a_cancelled_job(cluster, tmp_path, capsys):
-    """Seeds through the SFT rows on SLURM: 16 teacher shards (one array), 8 curation shards per step.
-    One running teacher shard is cancelled with scancel: the run fails for it alone (--keep-going); the
-    next run reruns only that shard (its answers from before the cancel come from its cache) and
-    what follows it; no answer is asked twice; every file equals a local run's."""
+def run_cancelling(project: Path, command: list[str], env: dict, rule: str, ready):
+    """One Snakemake run during which one running job of `rule` is cancelled; returns the run and the id."""
     import threading
+
+    stop, cancelled = threading.Event(), []
+    watcher = threading.Thread(target=cancel_when_running, args=(rule, ready, stop, cancelled))
+    watcher.start()
+    try:
+        result = subprocess.run(command, cwd=project, capture_output=True, text=True, env=env, timeout=3000)
+    finally:
+        stop.set()
+        watcher.join()
+    assert cancelled, f"no running {rule} job was seen to cancel"
+    assert result.returncode != 0, "a run with a cancelled job should fail"
+    assert f"SLURM-job '{cancelled[0]}' failed, SLURM status is: 'CANCELLED'" in result.stdout + result.stderr
+    return result, cancelled[0]
+
+
+def outputs(project: Path) -> dict[Path, int]:
+    """Every file under results/ with its modification time (ns)."""
+    return {path: path.stat().st_mtime_ns for path in (project / "results").rglob("*") if path.is_file()}
+
+
+def test_seeds_to_sft_at_scale_on_slurm_a_cancelled_job_alone_reruns_and_all_equals_a_local_run(
+    cluster, tmp_path, capsys
+):
+    """Seeds through the SFT rows on SLURM: 16 teacher shards (one array), 8 curation shards a step.
+    The dedup's global step (one job) is cancelled with scancel while it runs: the run fails; the next
+    run reruns that job and what follows it alone, every file written before staying as it was, and
+    no seed is asked twice. Every file equals a local run's (which asks nothing: the same cache)."""
     import time
 
     from ..openai_server import OpenAIServer
@@ -288,39 +315,29 @@ def test_ten_million_seeds_path_at_scale_on_slurm_with_a_cancelled_job(cluster, 
     slurm += ["--slurm-init-seconds-before-status-checks", "1", "--retries", "0", "--keep-going"]
     timings = {}
     with OpenAIServer(api_key="sk-local") as server:
-        args = scale_overlay(on_slurm, server.base_url, cache, corpus)
-        stop, cancelled = threading.Event(), []
-        watcher = threading.Thread(target=cancel_a_running_teacher_shard, args=(stop, server, cancelled))
-        watcher.start()
+        command = [*snakemake_command(), *scale_overlay(on_slurm, server.base_url, cache, corpus), *slurm]
         started = time.monotonic()
-        first = subprocess.run(
-            [*snakemake_command(), *args, *slurm], cwd=on_slurm, capture_output=True, text=True, env=env, timeout=3000
-        )
-        timings["first run (one shard cancelled)"] = time.monotonic() - started
-        stop.set()
-        watcher.join()
-        assert cancelled, "no running teacher shard was seen to cancel"
-        assert first.returncode != 0, "the run with a cancelled job should fail"
-        shard_reports = sorted((on_slurm / f"results/generate/{SCALE_TEACHER}/shards").glob("*/report.json"))
-        assert len(shard_reports) == 15, shard_reports  # every other shard completed
-        kept = {path: path.stat().st_mtime_ns for path in shard_reports}
-        asked_first = len(server.bodies)
+        parsed = on_slurm / f"results/curate/{SCALE_TEACHER}/parsed.jsonl"
+        first, dedup_job = run_cancelling(on_slurm, command, env, "rank_duplicates", parsed.exists)
+        timings["run 1 (the dedup's global step cancelled)"] = time.monotonic() - started
+        assert len(server.bodies) == SCALE_ROWS and len({body["seed"] for body in server.bodies}) == SCALE_ROWS
+        submitted = sbatch_count(first)
+        before = outputs(on_slurm)
+        assert parsed in before and not (on_slurm / f"results/curate/{SCALE_TEACHER}/clean.jsonl").exists()
 
         started = time.monotonic()
-        second = subprocess.run(
-            [*snakemake_command(), *args, *slurm], cwd=on_slurm, capture_output=True, text=True, env=env, timeout=3000
-        )
-        timings["second run"] = time.monotonic() - started
+        second = subprocess.run(command, cwd=on_slurm, capture_output=True, text=True, env=env, timeout=3000)
+        timings["run 2"] = time.monotonic() - started
         assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-5000:]
-        assert {path: path.stat().st_mtime_ns for path in kept} == kept  # the 15 finished shards did not rerun
-        rerun = [
-            read_json(path)
-            for path in (on_slurm / f"results/generate/{SCALE_TEACHER}/shards").glob("*/report.json")
-            if path not in kept
-        ]
-        assert len(rerun) == 1 and rerun[0]["cache_hits"] > 0  # what it had answered before the cancel
+        after = outputs(on_slurm)
+        kept = {path: mtime for path, mtime in before.items() if path in after}
+        assert {path: after[path] for path in kept} == kept  # nothing written before was written again
+        gone = [path for path in before if path not in after]
+        assert all("/shards/" in str(path) for path in gone), gone  # temp() shard files, consumed by this run
+        ran = re.findall(r"^rule (\w+):", second.stdout + second.stderr, re.M)
+        assert ran.count("rank_duplicates") == 1 and "generate_responses" not in ran and "parse_responses" not in ran
         assert len(server.bodies) == SCALE_ROWS  # no seed asked twice
-        assert len({body["seed"] for body in server.bodies}) == SCALE_ROWS
+        submitted += sbatch_count(second)
 
         local = copy_project(tmp_path / "local")
         started = time.monotonic()
@@ -338,11 +355,16 @@ def test_ten_million_seeds_path_at_scale_on_slurm_with_a_cancelled_job(cluster, 
     for name in SCALE_FILES:
         assert (on_slurm / name).read_bytes() == (local / name).read_bytes(), name
     assert len((local / SCALE_TARGET).read_text().splitlines()) > SCALE_ROWS * 0.9
-    finished = re.findall(r"JobState=(\w+)", (cluster / "jobcomp.log").read_text())
     with capsys.disabled():
         print(
-            f"\n{SCALE_ROWS:,} seeds on SLURM: asked {asked_first:,} before the cancel of {cancelled[0]}, "
-            f"{SCALE_ROWS:,} in all; cache hits of the rerun shard {rerun[0]['cache_hits']:,}; SLURM job states "
-            f"{dict(sorted((state, finished.count(state)) for state in set(finished)))}; "
+            f"\n{SCALE_ROWS:,} seeds on SLURM in {submitted} sbatch calls: dedup job {dedup_job} cancelled and "
+            "rerun alone with what follows it; "
             + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in timings.items())
         )
+
+
+def sbatch_count(run: subprocess.CompletedProcess) -> int:
+    """The sbatch calls a run made, from the plugin's log lines: one per job submitted alone ("...has been
+    submitted with SLURM jobid J") and one per array ("Submitted array job ... SLURM job ID J")."""
+    text = run.stdout + run.stderr
+    return len(set(re.findall(r"submitted with SLURM jobid (\d+)|Submitted array job .*?SLURM job ID (\d+)", text)))
