@@ -96,11 +96,9 @@ def test_a_target_runs_through_sbatch_and_equals_a_local_run(cluster, tmp_path, 
     assert [state for _, state, _ in jobs] == ["COMPLETED"] * 4, finished
     assert sorted(partition for _, _, partition in jobs) == ["cpu", "cpu", "gpu", "gpu"]
     # ...and the plugin's per-job logs are named by those SLURM job ids; the two generation shards
-    # went out as one array (profiles/slurm: slurm-array-jobs), logged as <array>_<task>.
+    # went out as a job each (not an array: profiles/slurm keeps generate_samples out of them).
     logged = {path.stem for path in (on_slurm / "logs/slurm").rglob("*.log")}
-    arrays = {stem.split("_")[0] for stem in logged if "_" in stem}
-    assert len(logged) == len(jobs) and len(arrays) == 1, logged
-    assert {stem for stem in logged if "_" not in stem} <= {job_id for job_id, _, _ in jobs}
+    assert len(logged) == len(jobs) and logged == {job_id for job_id, _, _ in jobs}, logged
     gpu_jobs = re.findall(
         r"sched: Allocate JobId=(\S+) NodeList=\S+ #CPUs=8 Partition=gpu", (cluster / "slurmctld.log").read_text()
     )
