@@ -19,9 +19,9 @@ import json
 from pathlib import Path
 
 from ..config import join_how, split_how
-from ..io import DataError, iter_jsonl_numbered, read_json, require_fields, write_json
+from ..io import DataError, iter_jsonl_numbered, require_fields, write_json
 from .distributed import launch_training, training_processes
-from .examples import prepare
+from .examples import example_counts, prepare
 from .trainer import train_student
 
 
@@ -78,7 +78,7 @@ def run(
     settings = join_how(settings, how or {})
     # Tokenized once, here, before any training process starts; every process memory-maps the file.
     examples = prepare(_pairs(sft), settings["student"], settings["max_length"], checkpoints)
-    if read_json(examples.with_suffix(".json"))["rows"] == 0:
+    if example_counts(examples)["rows"] == 0:
         raise DataError(
             f"{sft}: the training set is empty, so run {settings['run']!r} has nothing to learn from. For an "
             "OSS-Instruct set, results/curate/<teacher>/report.json says which step dropped the rows (a small "

@@ -18,14 +18,17 @@ def tokenize_example(tokenizer, prompt: str, response: str, max_length: int) -> 
     """input_ids, labels (the prompt masked with -100) and whether the row was truncated: BOS + prompt,
     then response + EOS, as the paper's `train.py`."""
     prompt_ids = tokenizer.encode(prompt, add_special_tokens=False)
-    if tokenizer.bos_token_id is not None:
-        prompt_ids = [tokenizer.bos_token_id] + prompt_ids
-    response_ids = tokenizer.encode(response, add_special_tokens=False) + [tokenizer.eos_token_id]
-    input_ids = (prompt_ids + response_ids)[:max_length]
-    labels = ([IGNORE_INDEX] * len(prompt_ids) + response_ids)[:max_length]
+    response_ids = tokenizer.encode(response, add_special_tokens=False)
+    return _example(tokenizer, prompt_ids, response_ids, max_length)
+
+
+def _example(tokenizer, prompt_ids: list[int], response_ids: list[int], max_length: int) -> dict:
+    """`tokenize_example` from the prompt's and the response's ids (without special tokens)."""
+    bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
+    prompt_ids, response_ids = bos + prompt_ids, response_ids + [tokenizer.eos_token_id]
     return {
-        "input_ids": input_ids,
-        "labels": labels,
+        "input_ids": (prompt_ids + response_ids)[:max_length],
+        "labels": ([IGNORE_INDEX] * len(prompt_ids) + response_ids)[:max_length],
         "truncated": len(prompt_ids) + len(response_ids) > max_length,
     }
 
@@ -64,18 +67,7 @@ def _batch_examples(tokenizer, pairs: list[tuple[str, str]], max_length: int) ->
     """`tokenize_example` of each (prompt, response), the tokenizer called once for the batch."""
     prompts = tokenizer([prompt for prompt, _ in pairs], add_special_tokens=False)["input_ids"]
     responses = tokenizer([response for _, response in pairs], add_special_tokens=False)["input_ids"]
-    bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
-    examples = []
-    for prompt_ids, response_ids in zip(prompts, responses, strict=True):
-        prompt_ids, response_ids = bos + prompt_ids, response_ids + [tokenizer.eos_token_id]
-        examples.append(
-            {
-                "input_ids": (prompt_ids + response_ids)[:max_length],
-                "labels": ([IGNORE_INDEX] * len(prompt_ids) + response_ids)[:max_length],
-                "truncated": len(prompt_ids) + len(response_ids) > max_length,
-            }
-        )
-    return examples
+    return [_example(tokenizer, *ids, max_length) for ids in zip(prompts, responses, strict=True)]
 
 
 def write_examples(pairs, tokenizer, max_length: int, path) -> dict:

@@ -253,7 +253,7 @@ def train_student(examples_file: str, settings: dict, output_dir: str, checkpoin
     from .callbacks import Clock
 
     model, tokenizer = load_for_training(settings, threads)
-    examples, counts = read_examples(examples_file), example_counts(examples_file)
+    examples, counts = read_examples(examples_file), example_counts(examples_file)  # step 2: tokenized before
     use_gpu = torch.cuda.is_available()
     # One process per device under accelerate launch; otherwise one process drives every visible GPU.
     devices = world_size() if world_size() > 1 else (max(1, torch.cuda.device_count()) if use_gpu else 1)
