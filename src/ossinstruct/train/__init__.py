@@ -15,13 +15,14 @@ from its last checkpoint instead of starting over.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from pathlib import Path
 
 from ..config import join_how, split_how
 from ..io import DataError, iter_jsonl_numbered, require_fields, write_json
 from .distributed import launch_training, training_processes
-from .examples import example_counts, prepare
+from .examples import prepare
 from .trainer import train_student
 
 
@@ -76,9 +77,9 @@ def run(
     decide the weights; `how` (`HOW_KEYS["train"]`, e.g. `save_steps`) only how the job runs."""
     checkpoints = checkpoint_dir(cache_dir, settings, sft, base_metrics)
     settings = join_how(settings, how or {})
-    # Tokenized once, here, before any training process starts; every process memory-maps the file.
-    examples = prepare(_pairs(sft), settings["student"], settings["max_length"], checkpoints)
-    if example_counts(examples)["rows"] == 0:
+    pairs = _pairs(sft)
+    first = next(pairs, None)  # an empty set is refused before the tokenizer loads
+    if first is None:
         raise DataError(
             f"{sft}: the training set is empty, so run {settings['run']!r} has nothing to learn from. For an "
             "OSS-Instruct set, results/curate/<teacher>/report.json says which step dropped the rows (a small "
@@ -86,6 +87,8 @@ def run(
             "execution-validated set, results/validate/<teacher>/validated_report.json gives each pair's verdict "
             "(a small teacher's tests rarely pass)"
         )
+    # Tokenized once, here, before any training process starts; every process memory-maps the file.
+    examples = prepare(itertools.chain([first], pairs), settings["student"], settings["max_length"], checkpoints)
     processes = training_processes(settings["gpus"])
     if processes > 1:
         summary = launch_training(str(examples), settings, model_dir, str(checkpoints), threads, processes)
